@@ -1,25 +1,37 @@
-"""Sample selection by the rules of the SIPAS survey plans (seed 000 §II.1.c).
+"""Sample selection by the rules of the SIPAS survey plans (seed 000 §II.1.c) and by probability designs.
 
 Frames are ordered "theo vần abc" with ICU's Vietnamese collation (:func:`vi_sort_key`);
-communes and villages are chosen by the plan's positional rules; households are
-drawn by seeded systematic sampling covering every hamlet.
+communes and villages are chosen by the plan's positional rules (or, configurably,
+by PPS systematic / SRS / stratified designs, e.g. for the 2-tier structure in force
+since 1/7/2025); households are drawn by seeded systematic sampling covering every
+hamlet, with a reserve list of equal size (seed 001).  Inclusion probabilities are
+given at every stage (see ``docs/sampling.md``).  Forms are allocated to units with
+the largest-remainder rule (seed 002).  :func:`draw_sample` runs the whole selection
+for a survey configuration and writes the annexes Phụ lục 01–04.
 """
 
 from __future__ import annotations
 
+import io as _stdio
 import re
 import unicodedata
+import zipfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from sipas.errors import InputError
+from sipas.errors import ConfigError, DesignError, InputError
 
 #: Unit-type prefixes left out of the sort key (longest first so "Thị trấn" wins over "Thị").
 UNIT_PREFIXES = (
     "thành phố", "thị xã", "thị trấn", "tổ dân phố", "quận", "huyện", "phường", "xã", "thôn", "bản",
     "tổ", "khu phố", "khu", "ấp", "làng", "xóm", "buôn", "plei", "sóc", "đội", "khối", "tiểu khu",
+    "đặc khu", "khu dân cư", "tổ dân cư", "điểm bản",
 )
 _PREFIX_RE = re.compile(
     r"^(?:" + "|".join(re.escape(p) for p in sorted(UNIT_PREFIXES, key=len, reverse=True)) + r")\s+",
@@ -29,7 +41,12 @@ _NUM_RE = re.compile(r"^(?:số\s*)?(\d+)\b", re.IGNORECASE)
 
 
 def nfc(text: str) -> str:
-    """Unicode NFC form of ``text`` (Vietnamese input often arrives decomposed, NFD)."""
+    """Unicode NFC form of ``text`` (Vietnamese input often arrives decomposed, NFD).
+
+    Non-text values (numbers, missing values) are returned unchanged.
+    """
+    if not isinstance(text, str):
+        return text
     return unicodedata.normalize("NFC", text)
 
 
@@ -52,32 +69,50 @@ def strip_unit_prefix(name: str) -> str:
 def vi_sort_key(name: str) -> tuple:
     """Sort key for Vietnamese alphabetical order ("theo vần abc").
 
-    The unit-type prefix is left out, the name is NFC-normalised and compared with
-    ICU's collation for locale ``vi`` (A < Ă < Â < B ... D < Đ ... O < Ô < Ơ ... U < Ư,
-    tones after base letters).  Numbered units sort by number ("Tổ dân phố số 2"
-    before "số 10") and before named units.
+    The unit-type prefix (:data:`UNIT_PREFIXES`) is left out, the name is
+    NFC-normalised and compared with ICU's collation for locale ``vi``
+    (A < Ă < Â < B ... D < Đ ... O < Ô < Ơ ... U < Ư, tones after base letters).
+    Numbered units sort by number ("Tổ dân phố số 2" before "số 10") and before
+    named units.  Names equal once the prefix is removed ("Xã Tân Phong",
+    "Phường Tân Phong") are ordered by their full name, so the order never
+    depends on the input order.
     """
-    core = strip_unit_prefix(name)
+    coll = _collator()
+    full = nfc(name).strip()
+    core = strip_unit_prefix(full)
     m = _NUM_RE.match(core)
+    tie = bytes(coll.getSortKey(full))
     if m:
-        return (0, int(m.group(1)), bytes(_collator().getSortKey(core)))
-    return (1, 0, bytes(_collator().getSortKey(core)))
+        return (0, int(m.group(1)), bytes(coll.getSortKey(core)), tie)
+    return (1, 0, bytes(coll.getSortKey(core)), tie)
 
 
-def vi_sorted(names) -> list[str]:
-    """Names in Vietnamese alphabetical order (see :func:`vi_sort_key`)."""
+def vi_sorted(names: Iterable[str]) -> list[str]:
+    """Names (NFC) in Vietnamese alphabetical order (see :func:`vi_sort_key`)."""
     return sorted((nfc(n) for n in names), key=vi_sort_key)
 
 
-def _require(df: pd.DataFrame, cols: list[str], what: str) -> None:
+def _require(df: pd.DataFrame, cols: Sequence[str], what: str, *, file: str | Path | None = None) -> None:
     missing = [c for c in cols if c not in df.columns]
     if missing:
         raise InputError(f"{what} frame lacks column(s) {', '.join(missing)}; has {', '.join(map(str, df.columns))}",
-                         column=missing[0])
+                         file=file, column=missing[0])
+
+
+def _no_missing(df: pd.DataFrame, cols: Sequence[str], what: str) -> None:
+    """Raise :class:`InputError` naming the first empty cell of ``cols`` (row as a spreadsheet counts)."""
+    for c in cols:
+        bad = df[c].isna() | (df[c].astype(str).str.strip() == "")
+        if bad.any():
+            pos = int(np.flatnonzero(bad.to_numpy())[0])
+            raise InputError(f"{what} frame has an empty value", row=pos + 2, column=c)
+
+
+_TRUE = ("1", "1.0", "true", "yes", "có", "x", "co")
 
 
 def _as_bool(s: pd.Series) -> pd.Series:
-    return s.map(lambda v: str(v).strip().lower() in ("1", "true", "yes", "có", "x")).astype(bool)
+    return s.map(lambda v: str(v).strip().lower() in _TRUE).astype(bool)
 
 
 def _order(df: pd.DataFrame, col: str) -> pd.DataFrame:
@@ -88,14 +123,15 @@ def _order(df: pd.DataFrame, col: str) -> pd.DataFrame:
 
 
 def select_communes(communes: pd.DataFrame, *, also_last: tuple[str, ...] | list[str] = ()) -> pd.DataFrame:
-    """Choose the communes of each district by seed 000's rule.
+    """Choose the communes of each district by seed 000's rule (§II.1.c).
 
     Per district: the administrative centre (``is_admin_centre``) is taken by default.
     The communes are split into lists by legal class (``commune_class`` I, II, III) and
-    each list ordered alphabetically.  If the district has units of 3 classes, the two
-    lists not holding the centre are used; otherwise every class list, with the centre
-    left out.  From each list used the 2nd unit is taken (a list of one unit gives that
-    unit); for districts in ``also_last`` the last unit of each list too.
+    each list ordered alphabetically (:func:`vi_sort_key`).  If the district has units
+    of 3 classes, the two lists not holding the centre are used; otherwise every class
+    list, with the centre left out.  From each list used the 2nd unit is taken (a list
+    of one unit gives that unit); for districts in ``also_last`` the last unit of each
+    list too (a list of two units gives only its 2nd, which is also its last).
 
     Parameters
     ----------
@@ -107,11 +143,26 @@ def select_communes(communes: pd.DataFrame, *, also_last: tuple[str, ...] | list
     Returns
     -------
     DataFrame
-        ``district``, ``commune``, ``commune_class``, ``reason`` in selection order.
+        ``district``, ``commune``, ``commune_class``, ``reason`` in selection order:
+        districts alphabetically, in each the centre first then the class lists.
+        Reasons: ``admin_centre``, ``second_in_class_list``, ``only_unit_in_class_list``,
+        ``last_in_class_list``.
+
+    Raises
+    ------
+    InputError
+        A column is missing or empty, a district has two centres, or a commune is listed twice.
     """
     _require(communes, ["district", "commune", "commune_class", "is_admin_centre"], "commune")
+    _no_missing(communes, ["district", "commune", "commune_class"], "commune")
     df = communes.copy()
     df["district"] = df["district"].map(nfc)
+    df["commune"] = df["commune"].map(nfc)
+    dup = df.duplicated(["district", "commune"])
+    if dup.any():
+        pos = int(np.flatnonzero(dup.to_numpy())[0])
+        raise InputError(f"commune {df['commune'].iloc[pos]!r} is listed twice in district "
+                         f"{df['district'].iloc[pos]!r}", row=pos + 2, column="commune")
     df["is_admin_centre"] = _as_bool(df["is_admin_centre"])
     also = {nfc(d) for d in also_last}
     rows = []
@@ -148,17 +199,32 @@ def select_communes(communes: pd.DataFrame, *, also_last: tuple[str, ...] | list
     return pd.DataFrame(rows, columns=["district", "commune", "commune_class", "reason"])
 
 
+#: How many villages the village rule takes per commune (seed 000: 3).
+VILLAGES_PER_COMMUNE = 3
+
+
 def select_villages(villages: pd.DataFrame) -> pd.DataFrame:
-    """Choose 3 villages per commune by seed 000's rule.
+    """Choose 3 villages per commune by seed 000's rule (§II.1.c).
 
     The village holding the commune office (``has_commune_hq``) is taken by default,
     plus the 2nd and the last of the alphabetical (or numbered) list.  If the office
     village is itself the 2nd, the 3rd is taken; if it is the last, the one before it.
+    When these positions collide in a short list (3 villages with the office 2nd or
+    last) or no village holds the office, the first unused villages of the list are
+    added until ``min(3, n)`` are chosen (reason ``fill_first_unused``).
+
+    Parameters
+    ----------
+    villages : DataFrame
+        Columns ``district``, ``commune``, ``village``, ``has_commune_hq``; usually only
+        the villages of the selected communes.  In a 2-tier frame ``district`` is ``""``.
 
     Returns
     -------
     DataFrame
-        ``district``, ``commune``, ``village``, ``reason``.
+        ``district``, ``commune``, ``village``, ``reason``; communes in input order.
+        Reasons: ``commune_office``, ``second_in_list``, ``third_in_list_office_is_second``,
+        ``last_in_list``, ``before_last_office_is_last``, ``fill_first_unused``.
     """
     _require(villages, ["district", "commune", "village", "has_commune_hq"], "village")
     df = villages.copy()
@@ -193,6 +259,13 @@ def select_villages(villages: pd.DataFrame) -> pd.DataFrame:
             reason_last = "before_last_office_is_last"
         if last >= 0 and last not in taken:
             chosen.append((last, reason_last))
+            taken.add(last)
+        for pos in range(n):
+            if len(chosen) >= min(VILLAGES_PER_COMMUNE, n):
+                break
+            if pos not in taken:
+                chosen.append((pos, "fill_first_unused"))
+                taken.add(pos)
         for pos, reason in chosen:
             rows.append({"district": district, "commune": commune, "village": lst["village"].iloc[pos],
                          "reason": reason})
@@ -202,8 +275,13 @@ def select_villages(villages: pd.DataFrame) -> pd.DataFrame:
 def systematic_indices(n: int, k: int, *, rng: np.random.Generator) -> np.ndarray:
     """Positions of a systematic sample of ``k`` from ``n`` with a random start.
 
-    Interval ``n / k`` (fractional), start ``u ~ U[0, n/k)``; unit ``floor(u + j n/k)``.
+    Fractional interval ``a = n / k``, start ``u ~ U[0, a)``; unit ``floor(u + j a)``,
+    ``j = 0..k-1``.  Every unit has inclusion probability ``k / n`` exactly
+    (Madow 1949; Särndal, Swensson & Wretman 1992, §3.7).  ``k >= n`` gives all
+    units, ``k <= 0`` none (no random number is drawn in either case).
     """
+    if k <= 0:
+        return np.arange(0)
     if k >= n:
         return np.arange(n)
     step = n / k
@@ -211,58 +289,83 @@ def systematic_indices(n: int, k: int, *, rng: np.random.Generator) -> np.ndarra
     return np.floor(start + step * np.arange(k)).astype(int)
 
 
-def allocate_largest_remainder(sizes: pd.Series, total: int, *, minimum: int = 0) -> pd.Series:
+def _largest_remainder(quota: pd.Series, sizes: pd.Series, left: int) -> pd.Series:
+    floor = np.floor(quota).astype(int)
+    rema = quota - floor
+    order = sorted(range(len(quota)), key=lambda i: (-rema.iloc[i], -sizes.iloc[i], i))
+    bump = pd.Series(0, index=quota.index, dtype=int)
+    for i in order[:left]:
+        bump.iloc[i] = 1
+    return floor + bump
+
+
+def allocate_largest_remainder(sizes: pd.Series, total: int, *, minimum: int = 0,
+                               capacity: pd.Series | None = None) -> pd.Series:
     """Allocate ``total`` proportionally to ``sizes`` keeping the sum (largest remainder).
 
-    Each unit first gets ``minimum``; the rest is shared in proportion to size,
-    remainders broken by size then position (deterministic).
+    Each unit first gets ``minimum``; the rest ``R = total - minimum * K`` is shared
+    as quotas ``q_i = R * s_i / sum(s)``; every unit gets ``floor(q_i)`` and the
+    ``R - sum(floor(q))`` units with the largest remainders ``q_i - floor(q_i)`` get
+    one more (Hamilton's method), ties broken by size then position (deterministic).
+
+    With ``capacity`` (e.g. the hamlet sizes), no unit gets more than its capacity:
+    the excess of capped units is shared again among the others by the same rule,
+    until none exceeds (the result is unchanged when no unit exceeds).
+
+    Raises
+    ------
+    DesignError
+        ``minimum * K > total``, or ``total`` exceeds the total capacity.
     """
     sizes = sizes.astype(float)
     base = pd.Series(minimum, index=sizes.index, dtype=int)
     rest = total - int(base.sum())
     if rest < 0:
-        raise ValueError(f"minimum {minimum} x {len(sizes)} units exceeds total {total}")
-    quota = sizes / sizes.sum() * rest
-    floor = np.floor(quota).astype(int)
-    left = rest - int(floor.sum())
-    rema = (quota - floor)
-    order = sorted(range(len(sizes)), key=lambda i: (-rema.iloc[i], -sizes.iloc[i], i))
-    bump = pd.Series(0, index=sizes.index, dtype=int)
-    for i in order[:left]:
-        bump.iloc[i] = 1
-    return base + floor + bump
+        raise DesignError(f"minimum {minimum} x {len(sizes)} units exceeds total {total}")
+    if len(sizes) == 0:
+        return base
+    ssum = sizes.sum()
+    quota = sizes / ssum * rest if ssum > 0 else pd.Series(rest / len(sizes), index=sizes.index)
+    left = rest - int(np.floor(quota).astype(int).sum())
+    alloc = base + _largest_remainder(quota, sizes, left)
+    if capacity is None:
+        return alloc
+    cap = capacity.reindex(sizes.index).astype(int)
+    if int(cap.sum()) < total:
+        raise DesignError(f"cannot allocate {total} to units with total capacity {int(cap.sum())}")
+    while (alloc > cap).any():
+        over = alloc > cap
+        excess = int((alloc - cap)[over].sum())
+        alloc = alloc.where(~over, cap)
+        room = (cap - alloc).clip(lower=0)
+        open_ = room > 0
+        s = sizes[open_]
+        q = s / s.sum() * excess if s.sum() > 0 else pd.Series(excess / len(s), index=s.index)
+        add = _largest_remainder(q, s, excess - int(np.floor(q).astype(int).sum()))
+        alloc = alloc.add(add, fill_value=0).astype(int)
+    return alloc
 
 
-def select_households(households: pd.DataFrame, villages: pd.DataFrame, *, per_village: int = 30,
-                      seed: int, neighbours: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Draw ``per_village`` households in each selected village, every hamlet represented.
+def _village_mask(hh: pd.DataFrame, key: tuple[str, str, str]) -> pd.Series:
+    return (hh["district"] == key[0]) & (hh["commune"] == key[1]) & (hh["village"] == key[2])
 
-    The village's quota is split across hamlets in proportion to their size, at least
-    one each (largest remainder), and each hamlet drawn by systematic sampling with a
-    seeded random start over households in frame order.  A village with fewer
-    households than the quota takes all and is topped up from the next village in
-    ``neighbours`` order (columns ``district``, ``commune``, ``village``, ``neighbour_order``).
 
-    Returns
-    -------
-    DataFrame
-        The selected households' frame rows plus ``sample_village`` (the selected
-        village they stand for), ``hh_sampling_prob`` (within-village probability) and ``role``.
-    """
-    _require(households, ["district", "commune", "village", "hamlet", "household_id"], "household")
-    rng = np.random.default_rng(seed)
-    hh = households.copy()
-    for c in ("district", "commune", "village", "hamlet"):
-        hh[c] = hh[c].map(nfc)
+def _draw_households(hh: pd.DataFrame, villages: pd.DataFrame, *, per_village: int, rng: np.random.Generator,
+                     neighbours: pd.DataFrame | None, exclude: set | None = None,
+                     roles: tuple[str, str, str] = ("selected", "all_households", "top_up_from_neighbour"),
+                     ) -> list[pd.DataFrame]:
+    """The household draw shared by the official and the reserve list (see :func:`select_households`)."""
+    used: set = set(exclude or ())
+    selected_keys = {(nfc(v["district"]), nfc(v["commune"]), nfc(v["village"])) for _, v in villages.iterrows()}
     out = []
     for _, v in villages.iterrows():
         key = (nfc(v["district"]), nfc(v["commune"]), nfc(v["village"]))
-        pool = hh[(hh["district"] == key[0]) & (hh["commune"] == key[1]) & (hh["village"] == key[2])]
+        pool = hh[_village_mask(hh, key) & ~hh["household_id"].isin(used)]
         if len(pool) < per_village:
-            take = pool.assign(hh_sampling_prob=1.0, role="all_households")
+            take = pool.assign(hh_sampling_prob=1.0, role=roles[1])
             if neighbours is not None:
                 nb = neighbours[(neighbours["district"].map(nfc) == key[0]) & (neighbours["commune"].map(nfc) == key[1])]
-                nb = nb.sort_values("neighbour_order")
+                nb = nb.sort_values("neighbour_order", kind="stable")
                 names = list(nb["village"].map(nfc))
                 if key[2] in names:
                     i = names.index(key[2])
@@ -270,30 +373,212 @@ def select_households(households: pd.DataFrame, villages: pd.DataFrame, *, per_v
                         need = per_village - len(take)
                         if need <= 0:
                             break
-                        op = hh[(hh["district"] == key[0]) & (hh["commune"] == key[1]) & (hh["village"] == other)]
+                        if (key[0], key[1], other) in selected_keys:
+                            continue  # a selected village's households stand for their own village
+                        op = hh[_village_mask(hh, (key[0], key[1], other)) & ~hh["household_id"].isin(used)]
+                        if op.empty:
+                            continue
                         idx = systematic_indices(len(op), min(need, len(op)), rng=rng)
                         add = op.iloc[idx].assign(hh_sampling_prob=min(need, len(op)) / max(len(op), 1),
-                                                  role="top_up_from_neighbour")
+                                                  role=roles[2])
                         take = pd.concat([take, add])
+            used.update(take["household_id"])
             out.append(take.assign(sample_village=key[2]))
             continue
         sizes = pool.groupby("hamlet", sort=False).size()
-        alloc = allocate_largest_remainder(sizes, per_village, minimum=1 if len(sizes) <= per_village else 0)
+        alloc = allocate_largest_remainder(sizes, per_village, minimum=1 if len(sizes) <= per_village else 0,
+                                           capacity=sizes)
         parts = []
         for hamlet, k in alloc.items():
             hp = pool[pool["hamlet"] == hamlet]
             idx = systematic_indices(len(hp), int(k), rng=rng)
-            parts.append(hp.iloc[idx].assign(hh_sampling_prob=int(k) / len(hp), role="selected"))
-        out.append(pd.concat(parts).assign(sample_village=key[2]))
+            parts.append(hp.iloc[idx].assign(hh_sampling_prob=int(k) / len(hp), role=roles[0]))
+        got = pd.concat(parts)
+        used.update(got["household_id"])
+        out.append(got.assign(sample_village=key[2]))
+    return out
+
+
+def _prep_households(households: pd.DataFrame) -> pd.DataFrame:
+    _require(households, ["district", "commune", "village", "hamlet", "household_id"], "household")
+    hh = households.copy()
+    for c in ("district", "commune", "village", "hamlet"):
+        hh[c] = hh[c].map(nfc)
+    dup = hh["household_id"].duplicated()
+    if dup.any():
+        pos = int(np.flatnonzero(dup.to_numpy())[0])
+        raise InputError(f"household id {hh['household_id'].iloc[pos]!r} is listed twice", row=pos + 2,
+                         column="household_id")
+    return hh
+
+
+def select_households(households: pd.DataFrame, villages: pd.DataFrame, *, per_village: int = 30,
+                      seed: int, neighbours: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Draw ``per_village`` households in each selected village, every hamlet represented (seed 000 §II.1.c).
+
+    The village's quota is split across hamlets in proportion to their size, at least
+    one each and never more than a hamlet holds (:func:`allocate_largest_remainder`
+    with ``capacity``), and each hamlet is drawn by systematic sampling with a seeded
+    random start over its households in frame order (:func:`systematic_indices`), so a
+    household of hamlet ``h`` is drawn with probability ``k_h / N_h``.
+
+    A village with fewer households than the quota takes all (``role="all_households"``,
+    probability 1) and is topped up from the next villages in ``neighbours`` order
+    (columns ``district``, ``commune``, ``village``, ``neighbour_order``; the list wraps
+    round), skipping villages that are themselves selected and households already
+    drawn (``role="top_up_from_neighbour"``, probability ``k / N`` in that neighbour).
+
+    Parameters
+    ----------
+    households : DataFrame
+        ``district``, ``commune``, ``village``, ``hamlet``, ``household_id`` (unique);
+        other columns are carried through.
+    villages : DataFrame
+        The selected villages (``district``, ``commune``, ``village``), e.g. from
+        :func:`select_villages`; drawn in this order with one random stream.
+    per_village : int, default 30
+    seed : int
+        Seed of ``numpy.random.default_rng``; the same seed and inputs give the same list.
+    neighbours : DataFrame, optional
+        Neighbour order of the villages (the village frame has it).
+
+    Returns
+    -------
+    DataFrame
+        The selected households' frame rows plus ``hh_sampling_prob`` (within-village
+        probability), ``role`` and ``sample_village`` (the selected village they stand for).
+    """
+    hh = _prep_households(households)
+    rng = np.random.default_rng(seed)
+    out = _draw_households(hh, villages, per_village=per_village, rng=rng, neighbours=neighbours)
     return pd.concat(out, ignore_index=True)
+
+
+#: Stream number of the reserve draw: the reserve uses ``default_rng([seed, RESERVE_STREAM])``.
+RESERVE_STREAM = 1
+
+
+def select_reserve(households: pd.DataFrame, villages: pd.DataFrame, selected: pd.DataFrame, *,
+                   per_village: int = 30, seed: int, neighbours: pd.DataFrame | None = None) -> pd.DataFrame:
+    """A reserve list of equal size, drawn the same way from the households not selected (seed 001).
+
+    The households of ``selected`` (the official list from :func:`select_households`)
+    are removed from the frame and :func:`select_households`' procedure is run again on
+    what remains, with the independent random stream ``default_rng([seed, 1])`` so the
+    official list is unchanged whether or not a reserve is drawn.  A reserve household
+    replaces a refusing or absent official household of the same ``sample_village``,
+    in ``reserve_rank`` order.
+
+    Returns
+    -------
+    DataFrame
+        As :func:`select_households`, ``role`` prefixed with ``reserve_`` and a
+        ``reserve_rank`` (1, 2, ... within ``sample_village``).  ``hh_sampling_prob``
+        is the conditional draw probability among the remaining households; it is
+        not a design probability (reserve households that are used keep the
+        design weight of the household they replace).
+    """
+    hh = _prep_households(households)
+    rng = np.random.default_rng([seed, RESERVE_STREAM])
+    out = _draw_households(hh, villages, per_village=per_village, rng=rng, neighbours=neighbours,
+                           exclude=set(selected["household_id"]),
+                           roles=("reserve", "reserve_all_remaining", "reserve_top_up_from_neighbour"))
+    res = pd.concat(out, ignore_index=True) if out else hh.iloc[:0].assign(
+        hh_sampling_prob=[], role=[], sample_village=[])
+    res["reserve_rank"] = res.groupby(["district", "commune", "sample_village"], sort=False).cumcount() + 1
+    return res
+
+
+def _pi_communes(com: pd.DataFrame, selected_communes: pd.DataFrame) -> dict[tuple[str, str], float]:
+    pi1: dict[tuple[str, str], float] = {}
+    has_pi = "pi_commune" in selected_communes.columns
+    for _, r in selected_communes.iterrows():
+        key = (nfc(r["district"]), nfc(r["commune"]))
+        if has_pi and pd.notna(r["pi_commune"]):
+            pi1[key] = float(r["pi_commune"])
+            continue
+        if r["reason"] == "admin_centre":
+            pi1[key] = 1.0
+            continue
+        cls = str(r["commune_class"])
+        lst = com[(com["district"] == key[0]) & (com["commune_class"].astype(str) == cls) & ~com["is_admin_centre"]]
+        m = int(((selected_communes["district"].map(nfc) == key[0])
+                 & (selected_communes["commune_class"].astype(str) == cls)
+                 & (selected_communes["reason"] != "admin_centre")).sum())
+        mi = float(lst.loc[lst["commune"] == key[1], "households"].iloc[0])
+        pi1[key] = min(1.0, m * mi / float(lst["households"].sum()))
+    return pi1
+
+
+def _pi_villages(vil: pd.DataFrame, selected_villages: pd.DataFrame) -> dict[tuple[str, str, str], float]:
+    pi2: dict[tuple[str, str, str], float] = {}
+    has_pi = "pi_village" in selected_villages.columns
+    for (d, c), g in selected_villages.groupby(["district", "commune"], sort=False):
+        if has_pi and g["pi_village"].notna().all():
+            for v, p in zip(g["village"], g["pi_village"]):
+                pi2[(nfc(d), nfc(c), nfc(v))] = float(p)
+            continue
+        allv = vil[(vil["district"] == nfc(d)) & (vil["commune"] == nfc(c))]
+        office = g[g["reason"] == "commune_office"]["village"].map(nfc).tolist()
+        others = g[g["reason"] != "commune_office"]["village"].map(nfc).tolist()
+        rest = allv[~allv["village"].isin(office)]
+        m_rest = float(rest["households"].sum())
+        for v in office:
+            pi2[(nfc(d), nfc(c), v)] = 1.0
+        for v in others:
+            mv = float(allv.loc[allv["village"] == v, "households"].iloc[0])
+            pi2[(nfc(d), nfc(c), v)] = min(1.0, len(others) * mv / m_rest)
+    return pi2
+
+
+def _prep_prob_frames(communes: pd.DataFrame, villages: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    _require(villages, ["district", "commune", "village", "households"], "village")
+    com = communes.copy()
+    for c in ("district", "commune"):
+        com[c] = com[c].map(nfc)
+    com["is_admin_centre"] = _as_bool(com["is_admin_centre"]) if "is_admin_centre" in com else False
+    vil = villages.copy()
+    for c in ("district", "commune", "village"):
+        vil[c] = vil[c].map(nfc)
+    vil_hh = vil.groupby(["district", "commune"])["households"].sum()
+    com = com.assign(households=[vil_hh.get((d, c), np.nan) for d, c in zip(com["district"], com["commune"])])
+    return com, vil
+
+
+def stage_probabilities(communes: pd.DataFrame, villages: pd.DataFrame, selected_communes: pd.DataFrame,
+                        selected_villages: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """First- and second-stage inclusion probabilities of the selected units.
+
+    Same convention as :func:`inclusion_probabilities` (a ``pi_commune`` /
+    ``pi_village`` column already present, as from a probability design, is used as is).
+
+    Returns
+    -------
+    (DataFrame, DataFrame)
+        ``selected_communes`` with ``pi_commune`` and ``commune_certainty``;
+        ``selected_villages`` with ``pi_village``, ``village_certainty`` and the overall
+        unit probability ``pi_commune_village = pi_commune * pi_village``.
+    """
+    com, vil = _prep_prob_frames(communes, villages)
+    pi1 = _pi_communes(com, selected_communes)
+    pi2 = _pi_villages(vil, selected_villages)
+    sc = selected_communes.copy()
+    sc["pi_commune"] = [pi1[(nfc(d), nfc(c))] for d, c in zip(sc["district"], sc["commune"])]
+    sc["commune_certainty"] = sc["pi_commune"] >= 1.0
+    sv = selected_villages.copy()
+    sv["pi_village"] = [pi2[(nfc(d), nfc(c), nfc(v))] for d, c, v in zip(sv["district"], sv["commune"], sv["village"])]
+    sv["village_certainty"] = sv["pi_village"] >= 1.0
+    sv["pi_commune_village"] = [pi1[(nfc(d), nfc(c))] * p for d, c, p in zip(sv["district"], sv["commune"],
+                                                                              sv["pi_village"])]
+    return sc, sv
 
 
 def inclusion_probabilities(communes: pd.DataFrame, villages: pd.DataFrame, selected_communes: pd.DataFrame,
                             selected_villages: pd.DataFrame, selected_households: pd.DataFrame) -> pd.DataFrame:
-    """Inclusion probabilities for a sample drawn by seed 000's purposive rules.
+    """Inclusion probabilities for a sample drawn by seed 000's purposive rules (or a probability design).
 
     The rules are purposive above the household stage, so probabilities there are
-    *assigned*, by the convention documented in the methodology appendix:
+    *assigned*, by the convention documented in ``docs/sampling.md``:
 
     * stage 1 (commune): a certainty unit (the administrative centre) has
       ``pi1 = 1``; a commune chosen from a class list of total size ``M_list``
@@ -305,7 +590,19 @@ def inclusion_probabilities(communes: pd.DataFrame, villages: pd.DataFrame, sele
     * stage 3 (household): ``pi3`` = the within-village probability of the
       systematic draw (``k / N_hamlet``), from :func:`select_households`.
 
+    When ``selected_communes`` has a ``pi_commune`` column or ``selected_villages`` a
+    ``pi_village`` column (true probability designs: :func:`pps_systematic`,
+    :func:`srs_select`, :func:`stratified_select`), those probabilities are used.
+
     The overall probability is ``pi = pi1 * pi2 * pi3``; the design weight is ``1 / pi``.
+
+    Parameters
+    ----------
+    communes, villages : DataFrame
+        The full frames; ``villages`` needs ``households`` (the commune sizes are the
+        sums over its villages).
+    selected_communes, selected_villages, selected_households : DataFrame
+        Outputs of :func:`select_communes`, :func:`select_villages`, :func:`select_households`.
 
     Returns
     -------
@@ -313,43 +610,9 @@ def inclusion_probabilities(communes: pd.DataFrame, villages: pd.DataFrame, sele
         ``household_id`` with ``pi_commune``, ``pi_village``, ``pi_household``, ``pi``,
         ``commune_certainty`` and ``village_certainty``.
     """
-    com = communes.copy()
-    for c in ("district", "commune"):
-        com[c] = com[c].map(nfc)
-    com["is_admin_centre"] = _as_bool(com["is_admin_centre"])
-    vil = villages.copy()
-    for c in ("district", "commune", "village"):
-        vil[c] = vil[c].map(nfc)
-    vil_hh = vil.groupby(["district", "commune"])["households"].sum()
-    com = com.assign(households=[vil_hh.get((d, c), np.nan) for d, c in zip(com["district"], com["commune"])])
-
-    pi1 = {}
-    for _, r in selected_communes.iterrows():
-        key = (nfc(r["district"]), nfc(r["commune"]))
-        if r["reason"] == "admin_centre":
-            pi1[key] = 1.0
-            continue
-        cls = str(r["commune_class"])
-        lst = com[(com["district"] == key[0]) & (com["commune_class"].astype(str) == cls) & ~com["is_admin_centre"]]
-        m = int(((selected_communes["district"].map(nfc) == key[0])
-                 & (selected_communes["commune_class"].astype(str) == cls)
-                 & (selected_communes["reason"] != "admin_centre")).sum())
-        mi = float(lst.loc[lst["commune"] == key[1], "households"].iloc[0])
-        pi1[key] = min(1.0, m * mi / float(lst["households"].sum()))
-
-    pi2 = {}
-    for (d, c), g in selected_villages.groupby(["district", "commune"], sort=False):
-        allv = vil[(vil["district"] == nfc(d)) & (vil["commune"] == nfc(c))]
-        office = g[g["reason"] == "commune_office"]["village"].map(nfc).tolist()
-        others = g[g["reason"] != "commune_office"]["village"].map(nfc).tolist()
-        rest = allv[~allv["village"].isin(office)]
-        m_rest = float(rest["households"].sum())
-        for v in office:
-            pi2[(nfc(d), nfc(c), v)] = 1.0
-        for v in others:
-            mv = float(allv.loc[allv["village"] == v, "households"].iloc[0])
-            pi2[(nfc(d), nfc(c), v)] = min(1.0, len(others) * mv / m_rest)
-
+    com, vil = _prep_prob_frames(communes, villages)
+    pi1 = _pi_communes(com, selected_communes)
+    pi2 = _pi_villages(vil, selected_villages)
     sh = selected_households
     keys_c = list(zip(sh["district"].map(nfc), sh["commune"].map(nfc)))
     keys_v = list(zip(sh["district"].map(nfc), sh["commune"].map(nfc), sh["sample_village"].map(nfc)))
