@@ -70,3 +70,25 @@ class DesignError(SipasError):
 
 class EstimationError(SipasError):
     """An estimate cannot be computed from the given design and data."""
+
+
+class ReliabilityError(SipasError):
+    """A reliability or factor-analysis statistic cannot be computed from the given items
+    (fewer than two items or respondents, an item without variance, a singular matrix...)."""
+
+
+class LonelyPSUError(DesignError):
+    """A stratum has a single primary sampling unit and ``lonely_psu="fail"`` was requested.
+
+    Mirrors R's ``options(survey.lonely.psu = "fail")`` error
+    ``Stratum (h) has only one PSU at stage s``.
+    """
+
+    def __init__(self, message: str, *, stratum: object = None, stage: int = 1) -> None:
+        self.stratum = stratum
+        self.stage = stage
+        super().__init__(message)
+
+
+class ConvergenceError(EstimationError):
+    """An iterative weighting procedure (raking, bounded calibration) did not converge."""

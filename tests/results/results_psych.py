@@ -1,0 +1,129 @@
+"""Published output of R ``psych`` used as references by tests/test_reliability*.py.
+
+Every number below is copied from R output printed in a public source, with the R command that
+produced it and the source.  None was produced by sipas.  R prints 2 or 3 decimals, so each value
+is checked to half a unit of its last printed digit (``tol`` below); the exact (1e-6 and tighter)
+checks in the tests are against independent closed-form numpy computations, not against these.
+"""
+
+from __future__ import annotations
+
+# ---------------------------------------------------------------------------------------------
+# Holzinger & Swineford (1939), x1..x9, n = 301 (semopy ships the same data as lavaan).
+# R: library(psych); library(lavaan); myalpha <- alpha(HolzingerSwineford1939[, 7:15])
+# Source: GitHub Aaron0696/aaRon, README.md (commit 6c84dccd5df0e5cf9ded6076ddafccf409b7fe9e),
+#         section "prettyalpha()", tables printed with knitr::kable(digits = 2).
+# ---------------------------------------------------------------------------------------------
+HS_ALPHA = {
+    "command": "alpha(HolzingerSwineford1939[, 7:15])",
+    "tol": 0.005,
+    # myalpha$total
+    "raw_alpha": 0.76,
+    "std_alpha": 0.76,
+    # myalpha$alpha.drop$raw_alpha
+    "alpha_drop": {"x1": 0.72, "x2": 0.76, "x3": 0.75, "x4": 0.72, "x5": 0.72,
+                   "x6": 0.71, "x7": 0.77, "x8": 0.75, "x9": 0.73},
+    # myalpha$alpha.drop$std.alpha (not used by sipas, kept for completeness)
+    # myalpha$item.stats$r.drop
+    "r_drop": {"x1": 0.52, "x2": 0.28, "x3": 0.37, "x4": 0.58, "x5": 0.53,
+               "x6": 0.60, "x7": 0.25, "x8": 0.37, "x9": 0.49},
+    # myalpha$item.stats$mean and $sd
+    "mean": {"x1": 4.94, "x2": 6.09, "x3": 2.25, "x4": 3.06, "x5": 4.34,
+             "x6": 2.19, "x7": 4.19, "x8": 5.53, "x9": 5.37},
+    "sd": {"x1": 1.17, "x2": 1.18, "x3": 1.13, "x4": 1.16, "x5": 1.29,
+           "x6": 1.10, "x7": 1.09, "x8": 1.01, "x9": 1.01},
+    "n": 301,
+}
+
+# ---------------------------------------------------------------------------------------------
+# R datasets::attitude, 30 x 7 (tests/data/reliability/attitude.csv).
+# R: rel <- alpha(attitude)
+#    round(rel$total[, c("raw_alpha", "std.alpha", "average_r")], 3)
+#    round(rel$alpha.drop[, "raw_alpha", drop = FALSE], 3)
+# Source: public R tutorial "Measurement Reliability in R: Alpha, ICC, Agreement" (2026),
+#         block "Cronbach's alpha with the psych package"; the same page computes
+#         "Sum of item variances: 924.8", "Variance of total score: 3334.9" by hand.
+# ---------------------------------------------------------------------------------------------
+ATTITUDE_ALPHA = {
+    "command": "alpha(attitude)",
+    "tol": 0.0005,
+    "raw_alpha": 0.843,
+    "std_alpha": 0.839,
+    "average_r": 0.427,
+    "alpha_drop": {"rating": 0.810, "complaints": 0.797, "privileges": 0.828, "learning": 0.803,
+                   "raises": 0.795, "critical": 0.864, "advance": 0.840},
+    "sum_item_var": 924.8,   # round(sum(apply(attitude, 2, var)), 1)
+    "var_total": 3334.9,     # round(var(rowSums(attitude)), 1)
+}
+
+# cor(attitude), first row, printed to 7 decimals (public R tutorial "Correlation Heat Map",
+# `fullCorrelationMatrix <- cor(attitude)`); used to check the transcription of attitude.csv.
+ATTITUDE_COR_RATING = {
+    "command": "cor(attitude)[1, ]",
+    "tol": 5e-8,
+    "values": {"complaints": 0.8254176, "privileges": 0.4261169, "learning": 0.6236782,
+               "raises": 0.5901390, "critical": 0.1564392},
+}
+
+# ---------------------------------------------------------------------------------------------
+# psych's own help-page examples, example("alpha", "psych"), as rendered in the documentation of
+# the R package codebook (rubenarslan/codebook, reference page "knit_print.alpha").
+# ---------------------------------------------------------------------------------------------
+# R: print(alpha.ci(.74, 100, p.val = .05, n.var = 4))   -> 95% confidence boundaries (Feldt)
+ALPHA_CI_EXAMPLE = {
+    "command": "alpha.ci(.74, 100, p.val = .05, n.var = 4)",
+    "tol": 0.005,
+    "alpha": 0.74, "n_obs": 100, "n_var": 4,
+    "lower": 0.65, "upper": 0.81,
+}
+
+# R: set.seed(42); r4 <- sim.congeneric(); alpha(r4)
+# sim.congeneric() with its defaults returns the population correlation matrix of four
+# congeneric items with loadings .8, .7, .6, .5 (R_ij = l_i * l_j); alpha() of a 4 x 4 matrix
+# uses n.obs = 4 for the Feldt interval.
+CONGENERIC_ALPHA = {
+    "command": "alpha(sim.congeneric())",
+    "tol": 0.005,
+    "loadings": (0.8, 0.7, 0.6, 0.5),
+    "raw_alpha": 0.74, "std_alpha": 0.74,
+    "feldt_lower": -0.31, "feldt_upper": 0.98,
+    "alpha_drop": {"V1": 0.62, "V2": 0.66, "V3": 0.70, "V4": 0.74},
+    "r_drop": {"V1": 0.64, "V2": 0.57, "V3": 0.51, "V4": 0.43},
+}
+
+# ---------------------------------------------------------------------------------------------
+# FULL PRECISION (6 decimals) psych output, saved by the R package tidystats in its test data:
+# GitHub WillemSleegers/tidystats, tests/data/psych.json (commit
+# 7b52e2d85062218b6e7e8861bbd2558d60fc5667), produced by tests/prep/prep_psych.R with psych 2.2.9:
+#     r4 <- sim.congeneric(loads = c(0.8, 0.7, 0.6, 0.5), low = -3, high = 3); alpha(r4)
+#     r9 <- sim.hierarchical(); alpha(r9)
+# Both inputs are population correlation matrices (no sampling), so they are rebuilt exactly in the
+# tests: r4[i, j] = l_i l_j; r9 = F Phi F' with unit diagonal, Phi = g g' with unit diagonal,
+# g = (.9, .8, .7), F = blocks (.8, .7, .6), (.7, .6, .5), (.6, .5, .4) (psych defaults).
+# psych's Feldt interval for a matrix input uses n.obs = nrow(matrix).
+# (tidystats' "alpha if dropped" entries are a parser artefact -- all equal to the total -- and
+#  are not used.)
+# ---------------------------------------------------------------------------------------------
+R4_ALPHA_FULL = {
+    "command": "alpha(sim.congeneric(loads = c(0.8, 0.7, 0.6, 0.5)))",
+    "tol_abs": 5e-7,
+    "raw_alpha": 0.742055, "std_alpha": 0.742055, "average_r": 0.418333,
+    "feldt_lower": -0.309877, "feldt_upper": 0.982178, "n_obs": 4,
+    "r_drop": {"V1": 0.635157, "V2": 0.574473, "V3": 0.506189, "V4": 0.431547},
+}
+R9_ALPHA_FULL = {
+    "command": "alpha(sim.hierarchical())",
+    "tol_abs": 5e-7,
+    "raw_alpha": 0.763085, "std_alpha": 0.763085, "average_r": 0.263558,
+    "feldt_lower": 0.432026, "feldt_upper": 0.937282, "n_obs": 9,
+    "r_drop": {"V1": 0.613646, "V2": 0.544888, "V3": 0.47334, "V4": 0.513507, "V5": 0.447177,
+               "V6": 0.378092},
+}
+# The same r9 alpha(sim.hierarchical()) printed by psych's help example (codebook docs, 2 dp):
+R9_ALPHA_PRINTED = {
+    "command": "alpha(sim.hierarchical())",
+    "tol": 0.005,
+    "alpha_drop": {"V1": 0.71, "V2": 0.72, "V3": 0.74, "V4": 0.73, "V5": 0.74, "V6": 0.75,
+                   "V7": 0.75, "V8": 0.76, "V9": 0.77},
+    "r_drop": {"V7": 0.40, "V8": 0.34, "V9": 0.28},
+}
