@@ -1,0 +1,719 @@
+"""Read survey forms from any supported file into one canonical table.
+
+Supported inputs (chosen by file extension):
+
+* ``.csv`` / ``.txt`` -- plain CSV as keyed in Excel or written by the demo generator, KoBoToolbox or
+  ODK Central CSV exports (group prefixes such as ``grp_a/p1_1a`` and ``;`` delimiters are handled);
+  any of UTF-8 (with or without BOM), UTF-16 or Windows-1258;
+* ``.xlsx`` / ``.xlsm`` -- the Excel entry template of :mod:`sipas.instrument.export`, KoBo/ODK XLSX
+  exports, or any sheet whose header row holds the column ids (rows above it, such as merged titles, are
+  skipped and logged);
+* ``.sav`` -- SPSS files (pyreadstat), e.g. written by :func:`sipas.ingest.write_sav`.
+
+The canonical table has one row per form: ``form_id``, ``respondent_key`` (salted pseudonym replacing the
+respondent identifier), the context columns of the instrument's ``record`` section (district, commune,
+village, mode, interview date, profile), then one nullable-integer column per item in instrument order.
+Personal columns (names, phones, addresses, signatures) and any column the instrument does not know are
+split off into ``restricted``.  Every repair is a row of ``log`` (file, row, column, old, new, rule).
+
+Raw files are only ever opened for reading, and read once into memory: they stay byte-identical.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sipas.encodings import decode_bytes, find_legacy_font
+from sipas.errors import InputError
+from sipas.io import atomic_write_bytes, write_csv
+from sipas.pii import PrivacyError, pseudonym
+
+#: Files larger than this are refused unless ``max_bytes`` is raised.
+MAX_BYTES = 256 * 1024 * 1024
+#: Columns of the repair log.
+LOG_COLUMNS = ("file", "row", "column", "old", "new", "rule")
+#: How many leading rows are searched for the header row (merged titles above it are skipped).
+HEADER_SEARCH_ROWS = 15
+
+_DEFAULT_RECORD: dict[str, Any] = {
+    "form_id": "form_id",
+    "respondent_id": ["household_id"],
+    "context": [
+        {"id": "district", "type": "string", "required": True},
+        {"id": "commune", "type": "string", "required": True},
+        {"id": "village", "type": "string", "required": True},
+        {"id": "mode", "type": "string"},
+        {"id": "interview_date", "type": "date"},
+    ],
+    "personal": ["respondent_name", "phone", "address", "signature"],
+}
+
+#: Header spellings seen in provincial files and exports, normalised (see :func:`normalise_header`).
+_BUILTIN_ALIASES: dict[str, str] = {
+    "ma_phieu": "form_id", "mã_phiếu": "form_id", "so_phieu": "form_id", "số_phiếu": "form_id",
+    "ma_ho": "household_id", "mã_hộ": "household_id", "mã_hộ_gia_đình": "household_id",
+    "huyen": "district", "huyện": "district", "quận/huyện": "district", "huyện/thành_phố": "district",
+    "xa": "commune", "xã": "commune", "xã/phường": "commune", "xã/phường/thị_trấn": "commune",
+    "thon": "village", "thôn": "village", "thôn/bản": "village", "thôn/bản/tổ_dân_phố": "village",
+    "hinh_thuc": "mode", "hình_thức": "mode", "ngay_phong_van": "interview_date",
+    "ngày_phỏng_vấn": "interview_date", "ngày_khảo_sát": "interview_date", "date": "interview_date",
+    "ho_ten": "respondent_name", "ho_va_ten": "respondent_name", "họ_tên": "respondent_name",
+    "họ_và_tên": "respondent_name", "name": "respondent_name", "full_name": "respondent_name",
+    "sdt": "phone", "so_dien_thoai": "phone", "số_điện_thoại": "phone", "điện_thoại": "phone",
+    "phone_number": "phone", "tel": "phone",
+    "dia_chi": "address", "địa_chỉ": "address", "chu_ky": "signature", "chữ_ký": "signature",
+    "ký_tên": "signature", "gioi_tinh": "sex", "giới_tính": "sex", "tuoi": "age", "tuổi": "age",
+    "dan_toc": "ethnicity", "dân_tộc": "ethnicity", "hoc_van": "education", "trình_độ_học_vấn": "education",
+}
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """One column of the canonical table: ``id``, ``type`` (string, date, integer), ``required``."""
+
+    id: str
+    type: str
+    required: bool = False
+    codes: tuple[int, ...] = ()
+    labels: dict[str, int] = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True)
+class RecordSpec:
+    """The non-item columns of an instrument's forms (from its ``record`` section)."""
+
+    form_id: str
+    respondent_id: tuple[str, ...]
+    context: tuple[ColumnSpec, ...]
+    personal: tuple[str, ...]
+    aliases: dict[str, str]
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What :func:`read_responses` returns.
+
+    Attributes
+    ----------
+    forms : pandas.DataFrame
+        Canonical table, one row per form, no personal column.
+    restricted : pandas.DataFrame
+        ``respondent_key``, ``form_id``, the raw respondent identifier(s), the personal columns and any
+        column the instrument does not know.  Never write it under ``data/processed``.
+    log : pandas.DataFrame
+        One row per repair: ``file, row, column, old, new, rule``.
+    files : pandas.DataFrame
+        One row per input file: ``file, format, encoding, rows``.
+    """
+
+    forms: pd.DataFrame
+    restricted: pd.DataFrame
+    log: pd.DataFrame
+    files: pd.DataFrame
+
+
+# --------------------------------------------------------------------------------------------------
+# instrument-derived specification
+
+
+def normalise_header(name: Any) -> str:
+    """Normalise a header cell for matching: NFC, trimmed, case-folded, inner spaces as ``_``."""
+    s = unicodedata.normalize("NFC", "" if name is None else str(name)).replace("\ufeff", "")
+    s = re.sub(r"\s+", "_", s.strip()).casefold()
+    return s
+
+
+def _label_map(codes: dict[Any, Any], missing: dict[Any, Any] | None = None) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for table in (codes or {}, missing or {}):
+        for code, lab in table.items():
+            texts = lab.values() if isinstance(lab, dict) else [lab]
+            for t in texts:
+                out[normalise_header(t)] = int(code)
+    return out
+
+
+def record_spec(instrument: Any) -> RecordSpec:
+    """The column specification of ``instrument``'s forms.
+
+    Uses the instrument's ``record`` section when present, else the household-survey default
+    (form_id, household_id, district, commune, village, mode, interview_date and the personal columns).
+    Profile questions of the instrument are added as integer (coded) context columns.
+    """
+    rec = dict(_DEFAULT_RECORD)
+    rec.update(instrument.raw.get("record") or {})
+    ctx: list[ColumnSpec] = []
+    aliases: dict[str, str] = dict(_BUILTIN_ALIASES)
+    for c in rec["context"]:
+        ctx.append(ColumnSpec(id=c["id"], type=c.get("type", "string"), required=bool(c.get("required", False))))
+        for a in c.get("aliases", []) or []:
+            aliases[normalise_header(a)] = c["id"]
+        if "label" in c:
+            for t in c["label"].values():
+                aliases[normalise_header(t)] = c["id"]
+    for p in instrument.raw.get("profile", []) or []:
+        codes = p.get("codes") or {}
+        ctx.append(ColumnSpec(id=p["id"], type="integer", required=False,
+                              codes=tuple(int(k) for k in codes), labels=_label_map(codes)))
+        for t in (p.get("text") or {}).values():
+            aliases[normalise_header(t)] = p["id"]
+    for name, al in (rec.get("aliases") or {}).items():
+        for a in al:
+            aliases[normalise_header(a)] = name
+    personal = tuple(rec["personal"])
+    rid = rec["respondent_id"]
+    rid = (rid,) if isinstance(rid, str) else tuple(rid)
+    return RecordSpec(form_id=rec["form_id"], respondent_id=rid, context=tuple(ctx), personal=personal,
+                      aliases=aliases)
+
+
+def item_ids(instrument: Any) -> list[str]:
+    """Item ids of ``instrument`` in questionnaire order."""
+    return [it["id"] for it in instrument.raw["items"]]
+
+
+def _item_labels(instrument: Any) -> dict[str, dict[str, int]]:
+    out = {}
+    for it in instrument.raw["items"]:
+        sc = instrument.scales[it["scale"]]
+        out[it["id"]] = _label_map(sc.get("codes", {}), sc.get("missing_labels", {}))
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# low-level readers: each returns a list of rows (lists of cell values) and their sheet row numbers
+
+
+@dataclass
+class _Table:
+    file: str
+    fmt: str
+    encoding: str
+    rows: list[list[Any]]
+    rownums: list[int]
+    log: list[dict[str, Any]]
+
+
+def _read_bytes(path: Path, max_bytes: int) -> bytes:
+    if not path.exists():
+        raise InputError("file not found", file=path)
+    if not path.is_file():
+        raise InputError("not a regular file", file=path)
+    size = path.stat().st_size
+    if size == 0:
+        raise InputError("file is empty (0 bytes)", file=path)
+    if size > max_bytes:
+        raise InputError(f"file is {size} bytes, more than the limit of {max_bytes}; split it or raise max_bytes",
+                         file=path)
+    with open(path, "rb") as fh:  # read-only, once
+        return fh.read()
+
+
+def _sniff_delimiter(first_line: str) -> str:
+    counts = {d: first_line.count(d) for d in (",", ";", "\t")}
+    best = max(counts, key=lambda d: (counts[d], d == ","))
+    return best if counts[best] > 0 else ","
+
+
+def _read_csv_table(path: Path, data: bytes) -> _Table:
+    dec = decode_bytes(data, file=path)
+    log = [{"file": str(path), "row": pd.NA, "column": pd.NA, "old": dec.encoding, "new": "utf-8",
+            "rule": "encoding", "note": r} for r in dec.repairs]
+    text = dec.text
+    if not text.strip():
+        raise InputError("file holds no text (only blanks or a byte-order mark)", file=path)
+    first = text.split("\n", 1)[0]
+    delim = _sniff_delimiter(first)
+    try:
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=True)
+        rows = [r for r in reader]
+    except csv.Error as exc:
+        raise InputError(f"malformed CSV: {exc}", file=path, row=reader.line_num) from exc
+    return _Table(str(path), "csv", dec.encoding, rows, list(range(1, len(rows) + 1)), log)
+
+
+def _read_xlsx_table(path: Path, data: bytes) -> list[_Table]:
+    import zipfile
+
+    import openpyxl
+
+    try:
+        wb_values = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        wb_formulas = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise InputError(f"not a readable Excel .xlsx workbook ({type(exc).__name__}: {exc})", file=path) from exc
+    tables = []
+    for name in wb_values.sheetnames:
+        ws_v, ws_f = wb_values[name], wb_formulas[name]
+        rows: list[list[Any]] = []
+        nums: list[int] = []
+        log: list[dict[str, Any]] = []
+        for r, (vals, forms) in enumerate(zip(ws_v.iter_rows(values_only=True),
+                                              ws_f.iter_rows(values_only=True)), start=1):
+            vals = list(vals)
+            for c, (v, f) in enumerate(zip(vals, forms)):
+                if isinstance(f, str) and f.startswith("="):
+                    if v is None:
+                        vals[c] = _Formula(f)
+                    else:
+                        log.append({"file": f"{path}", "row": r, "column": c, "old": f, "new": str(v),
+                                    "rule": "formula_value", "note": f"sheet {name}: formula replaced by its value"})
+            rows.append(vals)
+            nums.append(r)
+        tables.append(_Table(f"{path}", "xlsx", f"sheet:{name}", rows, nums, log))
+    wb_values.close()
+    wb_formulas.close()
+    return tables
+
+
+class _Formula(str):
+    """A formula cell without a cached value."""
+
+
+def _read_sav_table(path: Path) -> _Table:
+    import pyreadstat
+
+    try:
+        df, _meta = pyreadstat.read_sav(str(path), user_missing=False)
+    except Exception as exc:  # pyreadstat raises its own ReadstatError / PyreadstatError
+        raise InputError(f"not a readable SPSS .sav file ({type(exc).__name__}: {exc})", file=path) from exc
+    rows = [list(df.columns)]
+    for rec in df.itertuples(index=False):
+        rows.append([None if (isinstance(v, float) and v != v) else v for v in rec])
+    return _Table(str(path), "sav", "sav", rows, list(range(1, len(rows) + 1)), [])
+
+
+# --------------------------------------------------------------------------------------------------
+# header detection and cell parsing
+
+
+def _canonical_name(h: Any, known: set[str], aliases: dict[str, str]) -> str | None:
+    n = normalise_header(h)
+    if not n:
+        return None
+    m = re.match(r"^(.*?)[_\s]*[\[(]([^\])]+)[\])]$", n)  # "Mã phiếu (form_id)" / "Câu 1 [p1_1a]"
+    candidates = [n]
+    if m:
+        candidates.insert(0, m.group(2).strip())
+    for sep in ("/", ":"):
+        if sep in n:
+            candidates.append(n.rsplit(sep, 1)[1])
+    for c in candidates:
+        for k in known:
+            if c == k.casefold():
+                return k
+        if c in aliases:
+            return aliases[c]
+    return None
+
+
+def _find_header(table: _Table, known: set[str], required: Sequence[str], aliases: dict[str, str]) -> int | None:
+    best, best_hits = None, 0
+    for i, row in enumerate(table.rows[:HEADER_SEARCH_ROWS]):
+        hits = {_canonical_name(h, known, aliases) for h in row} & set(required)
+        if len(hits) > best_hits:
+            best, best_hits = i, len(hits)
+        if len(hits) == len(required):
+            break
+    if best is None or best_hits < max(1, len(required) // 2):
+        return None
+    return best
+
+
+def _is_blank(v: Any) -> bool:
+    return v is None or (isinstance(v, str) and not v.strip()) or (isinstance(v, float) and v != v)
+
+
+def _to_int(v: Any, labels: dict[str, int]) -> tuple[Any, str | None]:
+    """Parse one coded cell: returns (value or NA, rule of the repair made or None). Raises ValueError."""
+    if isinstance(v, bool):
+        raise ValueError("a TRUE/FALSE value")
+    if isinstance(v, int):
+        return v, None
+    if isinstance(v, float):
+        if v.is_integer():
+            return int(v), None
+        raise ValueError("a fraction")
+    if isinstance(v, (dt.date, dt.datetime, dt.time)):
+        raise ValueError("a date (Excel turned the entry into a date)")
+    s = unicodedata.normalize("NFC", str(v)).strip()
+    if re.fullmatch(r"[+-]?\d+", s):
+        return int(s), None
+    if re.fullmatch(r"[+-]?\d+[.,]0*", s):
+        return int(re.split(r"[.,]", s)[0]), "integer_format"
+    key = normalise_header(s)
+    if key in labels:
+        return labels[key], "label_to_code"
+    m = re.fullmatch(r"(\d+)[\s.:)\-]+\D.*", s)  # "4. Hài lòng", "4 - Hài lòng"
+    if m:
+        return int(m.group(1)), "label_to_code"
+    raise ValueError("not a whole-number code")
+
+
+def _excel_serial(n: float) -> dt.date:
+    return (dt.datetime(1899, 12, 30) + dt.timedelta(days=float(n))).date()
+
+
+def _to_date(v: Any) -> tuple[Any, str | None]:
+    if isinstance(v, dt.datetime):
+        return pd.Timestamp(v.date()), None
+    if isinstance(v, dt.date):
+        return pd.Timestamp(v), None
+    if isinstance(v, pd.Timestamp):
+        return pd.Timestamp(v.date()), None
+    if isinstance(v, (int, float)) and not isinstance(v, bool) and 20000 < float(v) < 80000:
+        return pd.Timestamp(_excel_serial(v)), "excel_serial_date"
+    s = str(v).strip()
+    if re.fullmatch(r"\d{5}(\.0+)?", s) and 20000 < float(s) < 80000:
+        return pd.Timestamp(_excel_serial(float(s))), "excel_serial_date"
+    m = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?", s)
+    if m:
+        return pd.Timestamp(dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))), None
+    m = re.fullmatch(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})", s)
+    if m:  # Vietnamese day/month/year
+        return pd.Timestamp(dt.date(int(m.group(3)), int(m.group(2)), int(m.group(1)))), None
+    raise ValueError("not a date (use yyyy-mm-dd or dd/mm/yyyy)")
+
+
+def _to_str(v: Any) -> str:
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    if isinstance(v, (dt.datetime, dt.date)):
+        return v.isoformat()
+    return unicodedata.normalize("NFC", str(v)).strip()
+
+
+# --------------------------------------------------------------------------------------------------
+# public API
+
+
+def read_responses(
+    paths: str | Path | Iterable[str | Path],
+    *,
+    instrument: Any,
+    salt: str,
+    strict: bool = False,
+    max_bytes: int = MAX_BYTES,
+) -> IngestResult:
+    """Read response files into the canonical forms table, splitting off personal data.
+
+    Parameters
+    ----------
+    paths : path or iterable of paths
+        Response files (``.csv``, ``.txt``, ``.xlsx``, ``.xlsm``, ``.sav``), read in the given order.
+    instrument : sipas.instrument.Instrument
+        The questionnaire the forms follow.
+    salt : str
+        Secret salt of the survey for the respondent pseudonym (non-empty).
+    strict : bool, default False
+        Raise :class:`~sipas.errors.InputError` on the first cell that cannot be parsed instead of
+        setting it missing and logging it.
+    max_bytes : int
+        Refuse files larger than this.
+
+    Returns
+    -------
+    IngestResult
+
+    Raises
+    ------
+    InputError
+        Naming file, row and column, for unreadable files, missing required columns, duplicated
+        columns, blank form ids, formulas without values, legacy-font (TCVN3/VNI) text, or (``strict``)
+        any unparsable cell.
+    PrivacyError
+        If ``salt`` is empty.
+    """
+    if not isinstance(salt, str) or not salt:
+        raise PrivacyError("a non-empty salt is required to pseudonymise respondents")
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    paths = [Path(p) for p in paths]
+    if not paths:
+        raise InputError("no response files given")
+    spec = record_spec(instrument)
+    items = item_ids(instrument)
+    item_labels = _item_labels(instrument)
+    forms_parts, restricted_parts, logs, files = [], [], [], []
+    for path in paths:
+        f, r, lg, info = _read_one(path, instrument=instrument, spec=spec, items=items, item_labels=item_labels,
+                                   salt=salt, strict=strict, max_bytes=max_bytes)
+        forms_parts.append(f)
+        restricted_parts.append(r)
+        logs.extend(lg)
+        files.append(info)
+    forms = pd.concat(forms_parts, ignore_index=True) if len(forms_parts) > 1 else forms_parts[0]
+    restricted = pd.concat(restricted_parts, ignore_index=True) if len(restricted_parts) > 1 else restricted_parts[0]
+    log = pd.DataFrame(logs, columns=[*LOG_COLUMNS, "note"]) if logs else pd.DataFrame(
+        {c: pd.Series(dtype="object") for c in (*LOG_COLUMNS, "note")})
+    log["row"] = log["row"].astype("Int64")
+    return IngestResult(forms=forms, restricted=restricted, log=log,
+                        files=pd.DataFrame(files, columns=["file", "format", "encoding", "rows"]))
+
+
+def _read_one(path: Path, *, instrument: Any, spec: RecordSpec, items: list[str],
+              item_labels: dict[str, dict[str, int]], salt: str, strict: bool,
+              max_bytes: int) -> tuple[pd.DataFrame, pd.DataFrame, list[dict[str, Any]], dict[str, Any]]:
+    ext = path.suffix.lower()
+    ctx_ids = [c.id for c in spec.context]
+    known = {spec.form_id, *spec.respondent_id, *ctx_ids, *spec.personal, *items}
+    required = [spec.form_id, *spec.respondent_id, *[c.id for c in spec.context if c.required], *items]
+    if ext in (".csv", ".txt", ".tsv"):
+        tables = [_read_csv_table(path, _read_bytes(path, max_bytes))]
+    elif ext in (".xlsx", ".xlsm"):
+        tables = _read_xlsx_table(path, _read_bytes(path, max_bytes))
+    elif ext == ".sav":
+        _read_bytes(path, max_bytes)  # existence and size checks
+        tables = [_read_sav_table(path)]
+    elif ext == ".xls":
+        raise InputError("old Excel .xls format is not supported; open it in Excel and save as .xlsx", file=path)
+    else:
+        raise InputError(f"unsupported file type {ext or '(none)'!r}; use .csv, .xlsx or .sav", file=path)
+
+    table, hdr = None, None
+    for t in tables:
+        h = _find_header(t, known, required, spec.aliases)
+        if h is not None:
+            table, hdr = t, h
+            break
+    if table is None:
+        t0 = tables[0]
+        if not any(any(not _is_blank(v) for v in row) for row in t0.rows):
+            raise InputError("file holds no rows", file=path)
+        found = {_canonical_name(h, known, spec.aliases) for row in t0.rows[:HEADER_SEARCH_ROWS] for h in row}
+        missing = [c for c in required if c not in found]
+        raise InputError(f"no header row with the instrument's columns found in the first {HEADER_SEARCH_ROWS} "
+                         f"rows; missing: {', '.join(missing[:10])}{' ...' if len(missing) > 10 else ''}",
+                         file=path, row=1, column=missing[0] if missing else None)
+    log = list(table.log)
+    fname = str(path)
+    header_row = table.rownums[hdr]
+    skipped = [table.rownums[i] for i in range(hdr) if any(not _is_blank(v) for v in table.rows[i])]
+    if skipped:
+        log.append({"file": fname, "row": skipped[0], "column": pd.NA, "old": f"{len(skipped)} row(s)",
+                    "new": pd.NA, "rule": "header_rows_skipped",
+                    "note": f"rows {skipped[0]}-{header_row - 1} above the header row {header_row} skipped "
+                            "(merged titles or labels)"})
+    header = table.rows[hdr]
+    colmap: dict[int, str] = {}
+    extras: dict[int, str] = {}
+    seen: dict[str, int] = {}
+    for j, h in enumerate(header):
+        name = _canonical_name(h, known, spec.aliases)
+        if name is None:
+            if _is_blank(h):
+                if any(j < len(r) and not _is_blank(r[j]) for r in table.rows[hdr + 1:]):
+                    raise InputError("column without a header holds data", file=path, row=header_row,
+                                     column=_col_letter(j))
+                continue
+            extras[j] = _to_str(h)
+            continue
+        if name in seen:
+            raise InputError(f"column {name!r} appears twice (columns {_col_letter(seen[name])} and "
+                             f"{_col_letter(j)})", file=path, row=header_row, column=_to_str(h))
+        seen[name] = j
+        colmap[j] = name
+        if normalise_header(h) != name.casefold():
+            log.append({"file": fname, "row": header_row, "column": _to_str(h), "old": _to_str(h), "new": name,
+                        "rule": "rename_column", "note": "header matched by alias or group prefix"})
+    missing = [c for c in required if c not in seen]
+    if missing:
+        raise InputError(f"required column(s) missing: {', '.join(missing)}", file=path, row=header_row,
+                         column=missing[0])
+    for j, h in extras.items():
+        log.append({"file": fname, "row": header_row, "column": h, "old": h, "new": pd.NA,
+                    "rule": "extra_column_restricted", "note": "unknown column moved to the restricted file"})
+
+    ctx_spec = {c.id: c for c in spec.context}
+    records: list[dict[str, Any]] = []
+    priv: list[dict[str, Any]] = []
+    empty_rows: list[int] = []
+
+    def bad(rownum: int, col: str, old: Any, why: str) -> None:
+        if strict:
+            raise InputError(f"{why}: {old!r}", file=path, row=rownum, column=col)
+        log.append({"file": fname, "row": rownum, "column": col, "old": _to_str(old), "new": pd.NA,
+                    "rule": "type", "note": why})
+
+    for i in range(hdr + 1, len(table.rows)):
+        row = table.rows[i]
+        rownum = table.rownums[i]
+        if all(_is_blank(v) for v in row):
+            empty_rows.append(rownum)
+            continue
+        cell = {name: (row[j] if j < len(row) else None) for j, name in colmap.items()}
+        for name, v in cell.items():
+            if isinstance(v, _Formula) or (isinstance(v, str) and v.strip().startswith("=") and len(v.strip()) > 1):
+                raise InputError(f"formula {str(v).strip()!r} instead of a value; paste values only",
+                                 file=path, row=rownum, column=name)
+            if isinstance(v, str) and not v.isascii():
+                font = find_legacy_font(v)
+                if font:
+                    raise InputError(f"text typed in the legacy {font} font encoding ({v.strip()[:40]!r}); "
+                                     "convert the file to Unicode (e.g. Unikey's converter) and save it again",
+                                     file=path, row=rownum, column=name)
+        rec: dict[str, Any] = {}
+        fid = cell.get(spec.form_id)
+        if _is_blank(fid):
+            raise InputError("form id is blank", file=path, row=rownum, column=spec.form_id)
+        rec["form_id"] = _to_str(fid)
+        rid_parts = [cell.get(c) for c in spec.respondent_id]
+        if any(_is_blank(v) for v in rid_parts):
+            rec["respondent_key"] = pd.NA
+            log.append({"file": fname, "row": rownum, "column": ",".join(spec.respondent_id), "old": pd.NA,
+                        "new": pd.NA, "rule": "missing_respondent_id",
+                        "note": "respondent identifier blank: no pseudonymous key"})
+        else:
+            rec["respondent_key"] = pseudonym([_to_str(v) for v in rid_parts], salt=salt) \
+                if len(rid_parts) > 1 else pseudonym(_to_str(rid_parts[0]), salt=salt)
+        for cid in ctx_ids:
+            cs = ctx_spec[cid]
+            v = cell.get(cid)
+            if _is_blank(v):
+                rec[cid] = pd.NA
+                continue
+            try:
+                if cs.type == "integer":
+                    val, rule = _to_int(v, cs.labels)
+                elif cs.type == "date":
+                    val, rule = _to_date(v)
+                else:
+                    val, rule = _to_str(v), None
+            except ValueError as exc:
+                bad(rownum, cid, v, str(exc))
+                rec[cid] = pd.NA
+                continue
+            rec[cid] = val
+            if rule:
+                log.append({"file": fname, "row": rownum, "column": cid, "old": _to_str(v), "new": str(val),
+                            "rule": rule, "note": ""})
+        for it in items:
+            v = cell.get(it)
+            if _is_blank(v):
+                rec[it] = pd.NA
+                continue
+            try:
+                val, rule = _to_int(v, item_labels[it])
+            except ValueError as exc:
+                bad(rownum, it, v, str(exc))
+                rec[it] = pd.NA
+                continue
+            rec[it] = val
+            if rule:
+                log.append({"file": fname, "row": rownum, "column": it, "old": _to_str(v), "new": str(val),
+                            "rule": rule, "note": ""})
+        records.append(rec)
+        p = {"respondent_key": rec["respondent_key"], "form_id": rec["form_id"]}
+        for c in spec.respondent_id:
+            p[c] = pd.NA if _is_blank(cell.get(c)) else _to_str(cell.get(c))
+        for c in spec.personal:
+            if c in cell:
+                p[c] = pd.NA if _is_blank(cell[c]) else _to_str(cell[c])
+        for j, h in extras.items():
+            v = row[j] if j < len(row) else None
+            p[h] = pd.NA if _is_blank(v) else _to_str(v)
+        priv.append(p)
+    if empty_rows:
+        log.append({"file": fname, "row": empty_rows[0], "column": pd.NA, "old": f"{len(empty_rows)} row(s)",
+                    "new": pd.NA, "rule": "empty_rows_dropped", "note": "rows with no value at all"})
+    if not records:
+        raise InputError("no forms: the file has a header row but no data rows", file=path, row=header_row + 1)
+
+    forms = _typed_forms(records, ctx_spec, ctx_ids, items)
+    rcols = ["respondent_key", "form_id", *spec.respondent_id,
+             *[c for c in spec.personal if c in seen], *extras.values()]
+    restricted = pd.DataFrame(priv, columns=list(dict.fromkeys(rcols))).astype("string")
+    info = {"file": fname, "format": table.fmt, "encoding": table.encoding, "rows": len(records)}
+    return forms, restricted, log, info
+
+
+def _col_letter(j: int) -> str:
+    s = ""
+    j += 1
+    while j:
+        j, r = divmod(j - 1, 26)
+        s = chr(65 + r) + s
+    return s
+
+
+def _typed_forms(records: list[dict[str, Any]], ctx_spec: dict[str, ColumnSpec], ctx_ids: list[str],
+                 items: list[str]) -> pd.DataFrame:
+    cols = ["form_id", "respondent_key", *ctx_ids, *items]
+    df = pd.DataFrame(records, columns=cols)
+    out = {"form_id": df["form_id"].astype("string"), "respondent_key": df["respondent_key"].astype("string")}
+    for c in ctx_ids:
+        t = ctx_spec[c].type
+        if t == "integer":
+            out[c] = pd.array(df[c].tolist(), dtype="Int64")
+        elif t == "date":
+            out[c] = pd.to_datetime(pd.Series(df[c].tolist(), dtype="object"), errors="coerce").astype("datetime64[ns]")
+        else:
+            out[c] = df[c].astype("string")
+    for it in items:
+        out[it] = pd.array(df[it].tolist(), dtype="Int64")
+    return pd.DataFrame(out, columns=cols)
+
+
+def empty_forms(instrument: Any) -> pd.DataFrame:
+    """A zero-row canonical table of ``instrument`` with the right columns and dtypes."""
+    spec = record_spec(instrument)
+    return _typed_forms([], {c.id: c for c in spec.context}, [c.id for c in spec.context], item_ids(instrument))
+
+
+def _inside(path: Path, parts: tuple[str, ...]) -> bool:
+    p = path.resolve().parts
+    return any(tuple(p[i:i + len(parts)]) == parts for i in range(len(p)))
+
+
+def write_restricted(result: IngestResult, *, restricted_dir: str | Path, name: str = "respondents.csv") -> Path:
+    """Write the personal data of ``result`` to ``<restricted_dir>/<name>`` (atomic, deterministic).
+
+    Parameters
+    ----------
+    result : IngestResult
+        From :func:`read_responses`.
+    restricted_dir : str or Path
+        Normally ``<project root>/restricted/<survey-id>`` (git-ignored).
+    name : str
+        File name.
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    PrivacyError
+        If ``restricted_dir`` lies under ``data/processed``, ``data/raw``, ``reports`` or ``notebooks``.
+    """
+    d = Path(restricted_dir)
+    for bad in (("data", "processed"), ("data", "raw"), ("reports",), ("notebooks",)):
+        if _inside(d, bad):
+            raise PrivacyError(f"restricted data must not be written under {'/'.join(bad)}: {d}")
+    d.mkdir(parents=True, exist_ok=True)
+    gi = d / ".gitignore"
+    if not gi.exists():
+        atomic_write_bytes(gi, b"*\n")
+    return write_csv(result.restricted, d / name)
+
+
+def personal_columns(instrument: Any) -> tuple[str, ...]:
+    """Column names treated as personal data for ``instrument`` (identifier and personal columns)."""
+    spec = record_spec(instrument)
+    return (*spec.respondent_id, *spec.personal)
+
+
+__all__ = [
+    "IngestResult", "LOG_COLUMNS", "MAX_BYTES", "read_responses", "write_restricted", "record_spec", "item_ids",
+    "normalise_header", "empty_forms", "personal_columns",
+]
