@@ -1,0 +1,184 @@
+"""Sampling frames from CSV or XLSX, checked and NFC-normalised (issue #3, point 1).
+
+Three frames feed :mod:`sipas.sampling`:
+
+* communes: ``district``, ``commune``, ``commune_class`` (I, II, III), ``is_admin_centre``,
+  optional ``commune_type`` (Xã / Phường / Thị trấn / Đặc khu) and ``households``;
+* villages: ``district``, ``commune``, ``village``, ``has_commune_hq``, ``households``,
+  optional ``neighbour_order`` (geographic order used for top-ups);
+* households: ``district``, ``commune``, ``village``, ``hamlet``, ``household_id``.
+  Names, addresses and phone numbers belong only in restricted files.
+
+In the 2-tier structure in force since 1/7/2025 (province -> commune) the ``district``
+column is optional; it is added as ``""`` so the selection code handles both structures.
+:func:`communes_2025` builds a real 2025 commune frame from the ``vietnam-provinces`` package.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from sipas.errors import InputError
+from sipas.sampling import nfc
+
+#: Required columns per frame kind and structure.
+REQUIRED = {
+    "communes": ("district", "commune", "commune_class", "is_admin_centre"),
+    "villages": ("district", "commune", "village", "has_commune_hq"),
+    "households": ("district", "commune", "village", "hamlet", "household_id"),
+}
+#: Columns holding whole numbers when present.
+INTEGER_COLUMNS = ("households", "neighbour_order")
+#: Columns holding yes/no flags when present.
+FLAG_COLUMNS = ("is_admin_centre", "has_commune_hq")
+_TRUE = {"1", "1.0", "true", "yes", "có", "co", "x"}
+_FALSE = {"0", "0.0", "false", "no", "không", "khong", ""}
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Read a CSV (UTF-8, BOM allowed) or the first sheet of an XLSX as text columns.
+
+    Raises
+    ------
+    InputError
+        Unknown extension, unreadable file or non-UTF-8 CSV (naming the file).
+    """
+    p = Path(path)
+    suffix = p.suffix.lower()
+    try:
+        if suffix == ".csv":
+            df = pd.read_csv(p, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        elif suffix in (".xlsx", ".xlsm"):
+            df = pd.read_excel(p, dtype=str, keep_default_na=False, engine="openpyxl")
+        else:
+            raise InputError(f"unsupported frame format {suffix!r}; use .csv or .xlsx", file=p)
+    except FileNotFoundError as exc:
+        raise InputError("frame file not found", file=p) from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", file=p) from exc
+    except (ValueError, OSError) as exc:
+        if isinstance(exc, InputError):
+            raise
+        raise InputError(f"cannot read: {exc}", file=p) from exc
+    df.columns = [nfc(str(c)).strip() for c in df.columns]
+    for c in df.columns:
+        df[c] = df[c].map(lambda v: nfc(v).strip() if isinstance(v, str) else v)
+    return df
+
+
+def read_frame(path: str | Path, *, kind: str, structure: str = "three_tier") -> pd.DataFrame:
+    """Read and check one sampling frame.
+
+    Parameters
+    ----------
+    path : path
+        ``.csv`` or ``.xlsx``.
+    kind : {"communes", "villages", "households"}
+    structure : {"three_tier", "two_tier"}
+        In ``two_tier`` the ``district`` column may be absent (it is set to ``""``).
+
+    Returns
+    -------
+    DataFrame
+        Text NFC-normalised and stripped; flags as bool; ``households`` and
+        ``neighbour_order`` as int.
+
+    Raises
+    ------
+    InputError
+        Naming the file, the row (header = row 1) and the column of the first problem:
+        missing column, empty required cell, bad flag or number, duplicate unit.
+    """
+    if kind not in REQUIRED:
+        raise ValueError(f"unknown frame kind {kind!r}")
+    p = Path(path)
+    df = read_table(p)
+    if structure == "two_tier" and "district" not in df.columns:
+        df.insert(0, "district", "")
+    required = [c for c in REQUIRED[kind] if not (structure == "two_tier" and c == "district")]
+    missing = [c for c in REQUIRED[kind] if c not in df.columns]
+    if missing:
+        raise InputError(f"{kind} frame lacks column(s) {', '.join(missing)}; has {', '.join(df.columns)}",
+                         file=p, row=1, column=missing[0])
+    for c in required:
+        if c in FLAG_COLUMNS:
+            continue
+        empty = df[c].astype(str).str.strip() == ""
+        if empty.any():
+            raise InputError("empty value", file=p, row=int(empty.to_numpy().argmax()) + 2, column=c)
+    for c in FLAG_COLUMNS:
+        if c in df.columns:
+            low = df[c].astype(str).str.strip().str.lower()
+            bad = ~low.isin(_TRUE | _FALSE)
+            if bad.any():
+                i = int(bad.to_numpy().argmax())
+                raise InputError(f"not a yes/no flag: {df[c].iloc[i]!r} (use 1/0, true/false, có/không, x)",
+                                 file=p, row=i + 2, column=c)
+            df[c] = low.isin(_TRUE)
+    for c in INTEGER_COLUMNS:
+        if c in df.columns:
+            num = pd.to_numeric(df[c], errors="coerce")
+            bad = num.isna() | (num < 0) | (num % 1 != 0)
+            if bad.any():
+                i = int(bad.to_numpy().argmax())
+                raise InputError(f"not a non-negative whole number: {df[c].iloc[i]!r}", file=p, row=i + 2, column=c)
+            df[c] = num.astype(int)
+    keys = {"communes": ["district", "commune"], "villages": ["district", "commune", "village"],
+            "households": ["household_id"]}[kind]
+    dup = df.duplicated(keys)
+    if dup.any():
+        i = int(dup.to_numpy().argmax())
+        raise InputError(f"duplicate {kind[:-1]} {tuple(df[keys].iloc[i])}", file=p, row=i + 2, column=keys[-1])
+    return df
+
+
+def communes_2025(province: str, *, households: pd.DataFrame | None = None) -> pd.DataFrame:
+    """A real 2-tier commune frame (since 1/7/2025) from the ``vietnam-provinces`` package.
+
+    Parameters
+    ----------
+    province : str
+        Province name as the package spells it, with or without prefix
+        (``"Lai Châu"``, ``"Tỉnh Lai Châu"``, ``"Thành phố Huế"``); compared in NFC.
+    households : DataFrame, optional
+        ``commune`` and ``households`` counts to merge (the package has no sizes);
+        communes not listed get a missing size.
+
+    Returns
+    -------
+    DataFrame
+        ``district`` (``""``), ``commune`` (full name with prefix), ``commune_type``
+        (``xã``, ``phường``, ``đặc khu``), ``ward_code``, ``commune_class`` (missing: the
+        package does not classify), ``is_admin_centre`` (False), ``households``; in
+        Vietnamese alphabetical order.
+
+    Raises
+    ------
+    InputError
+        If the province is not found (the known names are listed).
+    """
+    from vietnam_provinces import Province, Ward
+
+    from sipas.sampling import strip_unit_prefix, vi_sort_key, vi_sorted
+
+    want = strip_unit_prefix(nfc(province)).casefold()
+    provs = list(Province.iter_all())
+    match = [p for p in provs if strip_unit_prefix(nfc(p.name)).casefold() == want]
+    if not match:
+        raise InputError(f"province {province!r} not in vietnam-provinces; known: "
+                         + ", ".join(vi_sorted(p.name for p in provs)))
+    p = match[0]
+    rows = [{"district": "", "commune": nfc(w.name), "commune_type": str(w.division_type.value),
+             "ward_code": int(w.code.value) if hasattr(w.code, "value") else int(w.code),
+             "commune_class": pd.NA, "is_admin_centre": False}
+            for w in Ward.iter_by_province(p.code)]
+    df = pd.DataFrame(rows)
+    df = df.iloc[sorted(range(len(df)), key=lambda i: vi_sort_key(df["commune"].iloc[i]))].reset_index(drop=True)
+    if households is not None:
+        sizes = {nfc(c): v for c, v in zip(households["commune"], households["households"])}
+        df["households"] = [sizes.get(c, pd.NA) for c in df["commune"]]
+    else:
+        df["households"] = pd.NA
+    return df
