@@ -870,3 +870,451 @@ def allocate_forms(units: pd.DataFrame, *, method: str = "fixed", per_unit: int 
     mn = minimum if method == "minimum_plus_proportional" else 0
     out["forms"] = allocate_largest_remainder(out[size], int(total), minimum=mn).astype(int).to_numpy()
     return out
+
+
+# --------------------------------------------------------------------------- annexes (Phụ lục 01-04)
+
+#: Vietnamese wording of the selection reasons printed in the annexes.
+REASON_VI = {
+    "admin_centre": "Trung tâm hành chính (chọn mặc định)",
+    "second_in_class_list": "Số thứ tự thứ hai của danh sách",
+    "only_unit_in_class_list": "Đơn vị duy nhất của danh sách",
+    "last_in_class_list": "Số thứ tự cuối cùng của danh sách",
+    "commune_office": "Có trụ sở chính quyền cấp xã (chọn mặc định)",
+    "second_in_list": "Số thứ tự thứ hai của danh sách",
+    "third_in_list_office_is_second": "Số thứ tự thứ ba (thứ hai là nơi có trụ sở)",
+    "last_in_list": "Số thứ tự cuối cùng của danh sách",
+    "before_last_office_is_last": "Liền trước cuối danh sách (cuối danh sách là nơi có trụ sở)",
+    "fill_first_unused": "Bổ sung đơn vị đầu tiên chưa chọn (danh sách ngắn)",
+    "pps_systematic": "Chọn hệ thống theo xác suất tỷ lệ với quy mô (PPS)",
+    "pps_systematic_certainty": "Chọn chắc chắn (quy mô lớn, PPS)",
+    "srs": "Chọn ngẫu nhiên đơn giản",
+    "srs_certainty": "Chọn toàn bộ",
+    "selected": "Chọn hệ thống, khởi đầu ngẫu nhiên",
+    "all_households": "Lấy toàn bộ hộ (thôn/bản không đủ số hộ)",
+    "top_up_from_neighbour": "Bổ sung từ thôn/bản bên cạnh",
+    "reserve": "Dự phòng",
+    "reserve_all_remaining": "Dự phòng (toàn bộ hộ còn lại)",
+    "reserve_top_up_from_neighbour": "Dự phòng, bổ sung từ thôn/bản bên cạnh",
+}
+#: Row of the column headers in the XLSX annexes (rows 1-2: title, row 3: blank).
+ANNEX_HEADER_ROW = 4
+#: Annex titles.
+ANNEX_TITLES = {
+    "01": "DANH SÁCH ĐƠN VỊ HÀNH CHÍNH CẤP XÃ THEO LOẠI, SẮP XẾP THEO VẦN ABC VÀ ĐƠN VỊ ĐƯỢC CHỌN KHẢO SÁT",
+    "02": "DANH SÁCH THÔN, BẢN, TỔ DÂN PHỐ CỦA CÁC XÃ ĐƯỢC CHỌN VÀ ĐƠN VỊ ĐƯỢC CHỌN KHẢO SÁT",
+    "03": "DANH SÁCH HỘ GIA ĐÌNH ĐƯỢC CHỌN KHẢO SÁT (CHÍNH THỨC VÀ DỰ PHÒNG) - TÀI LIỆU HẠN CHẾ",
+    "04": "PHÂN BỔ SỐ LƯỢNG PHIẾU KHẢO SÁT",
+}
+#: Columns of the households tables that may leave the restricted folder.
+PUBLIC_HOUSEHOLD_COLUMNS = (
+    "district", "commune", "village", "hamlet", "household_id", "sample_village", "list", "role", "reserve_rank",
+    "hh_sampling_prob", "pi_commune", "pi_village", "pi_household", "pi", "commune_certainty", "village_certainty",
+)
+
+
+def _reason_vi(code: Any) -> str:
+    if not isinstance(code, str) or not code:
+        return ""
+    return REASON_VI.get(code, code)
+
+
+def _class_sort(values: Iterable[Any]) -> list[str]:
+    roman = {"I": 1, "II": 2, "III": 3, "1": 1, "2": 2, "3": 3}
+    return sorted({str(v) for v in values}, key=lambda v: (roman.get(v.strip().upper().replace("LOẠI ", ""), 9), v))
+
+
+def annex_01(communes: pd.DataFrame, selected: pd.DataFrame) -> pd.DataFrame:
+    """Phụ lục 01: every commune, by district and class list in Vietnamese order, selected ones marked.
+
+    ``selected`` is :func:`select_communes` or :func:`select_communes_design` output,
+    optionally with ``pi_commune`` (:func:`stage_probabilities`).  In a 2-tier frame
+    (all districts ``""``) the district column is left out and the list is by
+    ``commune_type`` when the frame has it.
+    """
+    com = communes.copy()
+    if "district" not in com:
+        com["district"] = ""
+    for c in ("district", "commune"):
+        com[c] = com[c].map(nfc)
+    two_tier = bool((com["district"] == "").all())
+    list_col = "commune_class" if "commune_class" in com and com["commune_class"].notna().all() else "commune_type"
+    sel = {(nfc(d), nfc(c)): r for d, c, r in zip(selected["district"], selected["commune"],
+                                                     selected.to_dict("records"))}
+    rows = []
+    for district in vi_sorted(com["district"].unique()):
+        d = com[com["district"] == district]
+        for cls in _class_sort(d[list_col]):
+            lst = _order(d[d[list_col].astype(str) == cls], "commune")
+            for i, r in enumerate(lst.to_dict("records"), start=1):
+                s = sel.get((district, r["commune"]))
+                row = {} if two_tier else {"Huyện, thị xã, thành phố": district}
+                row.update({
+                    ("Loại đơn vị hành chính" if list_col == "commune_class" else "Loại đơn vị"): cls,
+                    "Số thứ tự trong danh sách": i,
+                    "Tên đơn vị hành chính cấp xã": r["commune"],
+                    "Trung tâm hành chính": "x" if bool(r.get("is_admin_centre", False)) else "",
+                    "Số hộ gia đình": r.get("households", pd.NA),
+                    "Được chọn": "x" if s is not None else "",
+                    "Lý do chọn": _reason_vi(s["reason"]) if s is not None else "",
+                    "Xác suất chọn": s.get("pi_commune", pd.NA) if s is not None else pd.NA,
+                })
+                rows.append(row)
+    out = pd.DataFrame(rows)
+    out.insert(0, "STT", range(1, len(out) + 1))
+    return out
+
+
+def annex_02(villages: pd.DataFrame, selected: pd.DataFrame, *, communes_order: pd.DataFrame) -> pd.DataFrame:
+    """Phụ lục 02: the villages of each selected commune in Vietnamese (or numbered) order, selected ones marked.
+
+    ``communes_order`` gives the communes (``district``, ``commune``) in the order to print.
+    """
+    vil = villages.copy()
+    for c in ("district", "commune", "village"):
+        vil[c] = vil[c].map(nfc)
+    sel = {(nfc(d), nfc(c), nfc(v)): r for d, c, v, r in zip(selected["district"], selected["commune"],
+                                                              selected["village"], selected.to_dict("records"))}
+    two_tier = bool((vil["district"] == "").all())
+    rows = []
+    for d, c in zip(communes_order["district"].map(nfc), communes_order["commune"].map(nfc)):
+        lst = _order(vil[(vil["district"] == d) & (vil["commune"] == c)], "village")
+        for i, r in enumerate(lst.to_dict("records"), start=1):
+            s = sel.get((d, c, r["village"]))
+            row = {} if two_tier else {"Huyện, thị xã, thành phố": d}
+            row.update({
+                "Xã, phường, thị trấn": c,
+                "Số thứ tự trong danh sách": i,
+                "Tên thôn, bản, tổ dân phố": r["village"],
+                "Có trụ sở chính quyền cấp xã": "x" if bool(r.get("has_commune_hq", False)) else "",
+                "Số hộ gia đình": r.get("households", pd.NA),
+                "Được chọn": "x" if s is not None else "",
+                "Lý do chọn": _reason_vi(s["reason"]) if s is not None else "",
+                "Xác suất chọn": s.get("pi_village", pd.NA) if s is not None else pd.NA,
+            })
+            rows.append(row)
+    out = pd.DataFrame(rows)
+    out.insert(0, "STT", range(1, len(out) + 1))
+    return out
+
+
+#: Personal columns looked for (in the household frame or the restricted contacts file) for Phụ lục 03.
+CONTACT_COLUMNS = {"head_name": "Họ và tên chủ hộ", "address": "Địa chỉ", "phone": "Số điện thoại"}
+
+
+def annex_03(households: pd.DataFrame, *, contacts: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Phụ lục 03 (restricted): the official and reserve household lists with names and phones.
+
+    ``households`` is the official list followed by the reserve (a ``list`` column
+    ``official`` / ``reserve``); ``contacts`` (``household_id`` + ``head_name``,
+    ``address``, ``phone``) is merged when given.  Write it only under the restricted folder.
+    """
+    hh = households.copy()
+    if contacts is not None:
+        extra = [c for c in contacts.columns if c != "household_id" and c not in hh.columns]
+        hh = hh.merge(contacts[["household_id"] + extra], on="household_id", how="left")
+    two_tier = "district" in hh and bool((hh["district"].fillna("") == "").all())
+    out = pd.DataFrame({"STT": range(1, len(hh) + 1)})
+    if not two_tier:
+        out["Huyện, thị xã, thành phố"] = hh["district"].to_numpy()
+    out["Xã, phường, thị trấn"] = hh["commune"].to_numpy()
+    out["Thôn, bản, tổ dân phố được chọn"] = hh["sample_village"].to_numpy()
+    out["Thôn, bản, tổ dân phố của hộ"] = hh["village"].to_numpy()
+    out["Phố, đội, xóm, điểm bản"] = hh["hamlet"].to_numpy()
+    out["Mã hộ"] = hh["household_id"].astype(str).to_numpy()
+    for c, label in CONTACT_COLUMNS.items():
+        out[label] = hh[c].to_numpy() if c in hh else ""
+    out["Danh sách"] = np.where(hh.get("list", pd.Series("official", index=hh.index)) == "reserve",
+                                "Dự phòng", "Chính thức")
+    out["Thứ tự dự phòng"] = hh["reserve_rank"].to_numpy() if "reserve_rank" in hh else pd.NA
+    out["Ghi chú"] = [_reason_vi(r) for r in hh["role"]]
+    return out
+
+
+def annex_04(allocation: pd.DataFrame) -> pd.DataFrame:
+    """Phụ lục 04: forms per unit with a total row ("Tổng cộng").
+
+    ``allocation`` is :func:`allocate_forms` output with ``commune`` (and ``district``,
+    ``villages`` when known).
+    """
+    al = allocation.reset_index(drop=True)
+    two_tier = "district" not in al or bool((al["district"].fillna("") == "").all())
+    out = pd.DataFrame({"STT": [str(i) for i in range(1, len(al) + 1)]})
+    if not two_tier:
+        out["Huyện, thị xã, thành phố"] = al["district"].to_numpy()
+    out["Đơn vị"] = al["commune"].to_numpy()
+    if "villages" in al:
+        out["Số thôn, bản, tổ dân phố được chọn"] = al["villages"].astype(int).to_numpy()
+    out["Số phiếu phân bổ"] = al["forms"].astype(int).to_numpy()
+    total = {c: "" for c in out.columns}
+    total[out.columns[1]] = "Tổng cộng"
+    if "Số thôn, bản, tổ dân phố được chọn" in out:
+        total["Số thôn, bản, tổ dân phố được chọn"] = int(out["Số thôn, bản, tổ dân phố được chọn"].sum())
+    total["Số phiếu phân bổ"] = int(out["Số phiếu phân bổ"].sum())
+    return pd.concat([out, pd.DataFrame([total])], ignore_index=True)
+
+
+def _xlsx_value(v: Any) -> Any:
+    if v is None or (not isinstance(v, str) and pd.isna(v)):
+        return None
+    if isinstance(v, (np.bool_, bool)):
+        return bool(v)
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, np.floating):
+        return float(v)
+    return v
+
+
+def _deterministic_zip(data: bytes) -> bytes:
+    """Rewrite a zip (XLSX) with fixed entry timestamps so equal content gives equal bytes."""
+    src = zipfile.ZipFile(_stdio.BytesIO(data))
+    buf = _stdio.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            zi = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            zi.compress_type = zipfile.ZIP_DEFLATED
+            zi.external_attr = 0o600 << 16
+            dst.writestr(zi, src.read(info.filename))
+    return buf.getvalue()
+
+
+def annex_xlsx_bytes(table: pd.DataFrame, *, number: str, title: str | None = None,
+                     subtitle: str = "") -> bytes:
+    """The XLSX bytes of one annex, ready to print (A4 landscape, fit to width, header row repeated).
+
+    Row 1: "PHỤ LỤC <number>", row 2: the title, row 3: ``subtitle``, row
+    :data:`ANNEX_HEADER_ROW`: the Vietnamese column headers, then the data.  Fixed
+    document properties and zip timestamps make the bytes deterministic.
+    """
+    from datetime import datetime
+
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Border, Font, Side
+    from openpyxl.utils import get_column_letter
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = f"Phu luc {number}"
+    ncol = max(len(table.columns), 1)
+    ws.cell(row=1, column=1, value=f"PHỤ LỤC {number}").font = Font(bold=True)
+    ws.cell(row=2, column=1, value=title or ANNEX_TITLES.get(number, "")).font = Font(bold=True)
+    if subtitle:
+        ws.cell(row=3, column=1, value=subtitle).font = Font(italic=True)
+    for r in (1, 2):
+        ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=ncol)
+        ws.cell(row=r, column=1).alignment = Alignment(horizontal="center", wrap_text=True)
+    thin = Side(style="thin")
+    border = Border(left=thin, right=thin, top=thin, bottom=thin)
+    for j, col in enumerate(table.columns, start=1):
+        cell = ws.cell(row=ANNEX_HEADER_ROW, column=j, value=str(col))
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        cell.border = border
+        width = max([len(str(col))] + [len(str(v)) for v in table[col].head(200)])
+        ws.column_dimensions[get_column_letter(j)].width = min(max(6, width + 2), 45)
+    for i, rec in enumerate(table.itertuples(index=False), start=ANNEX_HEADER_ROW + 1):
+        for j, v in enumerate(rec, start=1):
+            ws.cell(row=i, column=j, value=_xlsx_value(v)).border = border
+    ws.print_title_rows = f"{ANNEX_HEADER_ROW}:{ANNEX_HEADER_ROW}"
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.freeze_panes = ws.cell(row=ANNEX_HEADER_ROW + 1, column=1)
+    fixed = datetime(2000, 1, 1)
+    wb.properties.creator = "sipas"
+    wb.properties.created = fixed
+    wb.properties.modified = fixed
+    wb.properties.lastModifiedBy = "sipas"
+    buf = _stdio.BytesIO()
+    wb.save(buf)
+    return _deterministic_zip(buf.getvalue())
+
+
+def read_annex_xlsx(path: str | Path) -> pd.DataFrame:
+    """Read the table of an annex written by :func:`write_annex` (headers at :data:`ANNEX_HEADER_ROW`)."""
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path, read_only=True, data_only=True)
+    ws = wb.worksheets[0]
+    rows = list(ws.iter_rows(min_row=ANNEX_HEADER_ROW, values_only=True))
+    wb.close()
+    if not rows:
+        return pd.DataFrame()
+    return pd.DataFrame(rows[1:], columns=list(rows[0]))
+
+
+def write_annex(table: pd.DataFrame, *, number: str, xlsx_path: str | Path, csv_path: str | Path,
+                title: str | None = None, subtitle: str = "") -> tuple[Path, Path]:
+    """Write one annex as XLSX (printable) and CSV (same table, same Vietnamese headers), atomically."""
+    from sipas import io as sio
+
+    x = sio.atomic_write_bytes(xlsx_path, annex_xlsx_bytes(table, number=number, title=title, subtitle=subtitle))
+    c = sio.write_csv(table, csv_path)
+    return x, c
+
+
+# --------------------------------------------------------------------------- the whole draw for a survey
+
+@dataclass(frozen=True)
+class SampleResult:
+    """What :func:`draw_sample` selected and wrote.
+
+    Attributes
+    ----------
+    communes, villages : DataFrame
+        Selected units with ``reason`` and ``pi_commune`` / ``pi_village``.
+    households : DataFrame
+        Official list then reserve (``list`` = ``official`` / ``reserve``), only the
+        columns of :data:`PUBLIC_HOUSEHOLD_COLUMNS` (no personal data), with
+        ``pi_commune``, ``pi_village``, ``pi_household``, ``pi`` for the official list.
+    allocation : DataFrame
+        Forms per selected commune (Phụ lục 04).
+    files : tuple of Path
+        Files written under ``out_dir``.
+    restricted_files : tuple of Path
+        Files written under ``restricted_dir`` (Phụ lục 03).
+    """
+
+    communes: pd.DataFrame
+    villages: pd.DataFrame
+    households: pd.DataFrame
+    allocation: pd.DataFrame
+    files: tuple[Path, ...] = field(default_factory=tuple)
+    restricted_files: tuple[Path, ...] = field(default_factory=tuple)
+
+
+def _check_restricted_dir(restricted_dir: Path, out_dir: Path) -> None:
+    from sipas.config import project_root
+
+    r = Path(restricted_dir).resolve()
+    root = project_root().resolve()
+    forbidden = [Path(out_dir).resolve(), root / "data" / "processed", root / "reports"]
+    for f in forbidden:
+        if r == f or f in r.parents:
+            raise ConfigError(f"restricted lists (names, phones) may not be written under {f}; "
+                              f"use restricted/<survey-id>/ at the project root", key="restricted_dir")
+    if Path(out_dir).resolve() in r.parents or r in Path(out_dir).resolve().parents:
+        raise ConfigError("restricted_dir and out_dir must be separate folders", key="restricted_dir")
+
+
+def draw_sample(config: Any, *, restricted_dir: Path, out_dir: Path) -> SampleResult:
+    """Draw the whole sample of a survey from its frames and write the annexes Phụ lục 01–04.
+
+    Reads ``config.frames["communes"|"villages"|"households"]`` (CSV or XLSX, see
+    :mod:`sipas.frames`) and the options in ``config.extra["sampling"]``:
+
+    ``households_per_village`` (30), ``also_last_districts`` ([]), ``reserve`` (true),
+    ``communes`` (design mapping; default ``{design: rules}`` for ``three_tier``; for
+    ``two_tier`` a probability design is required, e.g. ``{design: pps_systematic,
+    strata: commune_type, n: {...}, size: households}``, see
+    :func:`select_communes_design`), ``villages`` (default ``{design: rules}``, or e.g.
+    ``{design: pps_systematic, n: 3}``), ``allocation`` (default: forms = households
+    drawn per commune; else :func:`allocate_forms` arguments: ``method``, ``per_unit``,
+    ``total``, ``minimum``, ``overrides``).  Personal data for Phụ lục 03 is taken from
+    the household frame's ``head_name``/``address``/``phone`` columns and from
+    ``config.extra["restricted"]["contacts"]`` (relative to the survey folder) if set.
+
+    The random steps use ``config.seed``; calls are made exactly as the demo generator
+    (:mod:`sipas.synth`) makes them, so the demo's sample is reproduced.
+
+    Writes to ``out_dir``: ``phu_luc_01_communes``, ``phu_luc_02_villages``,
+    ``phu_luc_04_allocation`` (``.xlsx`` + ``.csv``) and ``sample_households.csv``
+    (ids and probabilities only); to ``restricted_dir`` only:
+    ``phu_luc_03_households.xlsx/.csv``.
+
+    Raises
+    ------
+    ConfigError
+        Bad sampling options, or ``restricted_dir`` inside ``out_dir``, ``data/processed`` or ``reports``.
+    InputError
+        A frame is missing, unreadable or malformed (file, row, column named).
+    """
+    from sipas import frames as fr
+    from sipas import io as sio
+
+    restricted_dir, out_dir = Path(restricted_dir), Path(out_dir)
+    _check_restricted_dir(restricted_dir, out_dir)
+    opts = dict(config.extra.get("sampling") or {})
+    for k in ("communes", "villages", "households"):
+        if k not in config.frames:
+            raise ConfigError(f"frames.{k} is required to draw the sample", file=config.path, key=f"frames.{k}")
+    structure = config.structure
+    communes = fr.read_frame(config.frames["communes"], kind="communes", structure=structure)
+    villages = fr.read_frame(config.frames["villages"], kind="villages", structure=structure)
+    households = fr.read_frame(config.frames["households"], kind="households", structure=structure)
+    per_village = int(opts.get("households_per_village", 30))
+    seed = int(config.seed)
+
+    com_design = dict(opts.get("communes") or {"design": "rules" if structure == "three_tier" else None})
+    if com_design.get("design") in (None, "rules"):
+        if structure == "two_tier":
+            raise ConfigError("two_tier surveys need sampling.communes with a probability design "
+                              "(e.g. {design: pps_systematic, strata: commune_type, n: ..., size: households})",
+                              file=config.path, key="sampling.communes")
+        sel_c = select_communes(communes, also_last=tuple(opts.get("also_last_districts", ())))
+    else:
+        sel_c = select_communes_design(communes, design=com_design, seed=seed)
+    keys = set(zip(sel_c["district"], sel_c["commune"]))
+    vil_sel_c = villages[[k in keys for k in zip(villages["district"], villages["commune"])]]
+    vil_design = dict(opts.get("villages") or {"design": "rules"})
+    if vil_design.get("design", "rules") == "rules":
+        sel_v = select_villages(vil_sel_c)
+    else:
+        sel_v = select_villages_design(vil_sel_c, design=vil_design, seed=seed)
+    hh_frame = households[[k in keys for k in zip(households["district"], households["commune"])]]
+    neighbours = vil_sel_c if "neighbour_order" in vil_sel_c.columns else None
+    sel_h = select_households(hh_frame, sel_v, per_village=per_village, seed=seed, neighbours=neighbours)
+
+    if "households" not in villages.columns:
+        counts = households.groupby(["district", "commune", "village"]).size().rename("households").reset_index()
+        villages = villages.merge(counts, on=["district", "commune", "village"], how="left")
+        villages["households"] = villages["households"].fillna(0).astype(int)
+    sc, sv = stage_probabilities(communes, villages, sel_c, sel_v)
+    probs = inclusion_probabilities(communes, villages, sel_c, sel_v, sel_h)
+    official = sel_h.merge(probs.drop(columns=[]), on="household_id", how="left").assign(list="official")
+    parts = [official]
+    if opts.get("reserve", True):
+        parts.append(select_reserve(hh_frame, sel_v, sel_h, per_village=per_village, seed=seed,
+                                    neighbours=neighbours).assign(list="reserve"))
+    all_hh = pd.concat(parts, ignore_index=True)
+
+    counts = official.groupby(["district", "commune"], sort=False).size()
+    nvil = sv.groupby(["district", "commune"], sort=False).size()
+    units = sc[["district", "commune"]].copy()
+    units["villages"] = [int(nvil.get((d, c), 0)) for d, c in zip(units["district"], units["commune"])]
+    units["sampled_households"] = [int(counts.get((d, c), 0)) for d, c in zip(units["district"], units["commune"])]
+    com_sizes = villages.groupby(["district", "commune"])["households"].sum()
+    units["households"] = [int(com_sizes.get((d, c), 0)) for d, c in zip(units["district"], units["commune"])]
+    alloc_opts = dict(opts.get("allocation") or {})
+    if alloc_opts:
+        allocation = allocate_forms(units, **{k: v for k, v in alloc_opts.items()
+                                              if k in ("method", "per_unit", "total", "minimum", "overrides")})
+    else:
+        allocation = units.assign(forms=units["sampled_households"])
+
+    contacts = None
+    cpath = (config.extra.get("restricted") or {}).get("contacts") if isinstance(
+        config.extra.get("restricted"), dict) else None
+    if cpath:
+        contacts = fr.read_table(config.raw_path(cpath))
+
+    sub = f"{config.province.get('vi', '')} - năm {config.year} - hạt giống ngẫu nhiên (seed) {seed}"
+    files: list[Path] = []
+    vil_all_sel_c = villages[[k in keys for k in zip(villages["district"], villages["commune"])]]
+    files += write_annex(annex_01(communes, sc), number="01", subtitle=sub,
+                         xlsx_path=out_dir / "phu_luc_01_communes.xlsx", csv_path=out_dir / "phu_luc_01_communes.csv")
+    files += write_annex(annex_02(vil_all_sel_c, sv, communes_order=sc), number="02", subtitle=sub,
+                         xlsx_path=out_dir / "phu_luc_02_villages.xlsx", csv_path=out_dir / "phu_luc_02_villages.csv")
+    files += write_annex(annex_04(allocation), number="04", subtitle=sub,
+                         xlsx_path=out_dir / "phu_luc_04_allocation.xlsx",
+                         csv_path=out_dir / "phu_luc_04_allocation.csv")
+    public = all_hh[[c for c in PUBLIC_HOUSEHOLD_COLUMNS if c in all_hh.columns]]
+    files.append(sio.write_csv(public, out_dir / "sample_households.csv"))
+    restricted = write_annex(annex_03(all_hh, contacts=contacts), number="03", subtitle=sub,
+                             xlsx_path=restricted_dir / "phu_luc_03_households.xlsx",
+                             csv_path=restricted_dir / "phu_luc_03_households.csv")
+    return SampleResult(communes=sc, villages=sv, households=public.reset_index(drop=True), allocation=allocation,
+                        files=tuple(files), restricted_files=tuple(restricted))
