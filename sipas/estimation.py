@@ -1,0 +1,1312 @@
+"""Design-based estimation for complex samples, matching R's ``survey`` package.
+
+A :class:`Design` holds the data, the final weights and the sampling structure
+(strata, one or more stages of clusters, finite population corrections).  Its
+estimate methods (:meth:`Design.mean`, :meth:`Design.total`, :meth:`Design.ratio`,
+:meth:`Design.proportion`) compute every requested item and every domain at once
+with sparse/dense matrix products, and return either a scalar :class:`Estimate`
+or a tidy :class:`pandas.DataFrame` with the columns
+
+``[<by columns>], variable, [level], estimate, se, ci_low, ci_high, df, deff, n``.
+
+Variance (Taylor linearisation)
+-------------------------------
+Every supported statistic is a ratio of two domain totals
+:math:`\\hat\\theta_d = \\hat T_{a,d} / \\hat T_{b,d}` (a mean has :math:`b = 1` on
+the rows where the item is observed; a total has :math:`\\hat T_b \\equiv 1`).
+Its influence values are :math:`z_j = w_j\\,1_d(j)\\,(a_j - \\hat\\theta_d b_j)/\\hat T_{b,d}`
+and the variance is the multistage "ultimate cluster + later stages" estimator
+of R's ``svyrecvar`` (Lumley 2004, *J. Stat. Softw.* 9(8); Särndal, Swensson &
+Wretman 1992, §4.3):
+
+.. math::
+
+    \\hat V = \\sum_h (1-f_h)\\frac{n_h}{n_h-1}\\sum_{i\\in h}(z_{hi}-\\bar z_h)^2
+              + \\sum_i \\frac{n_{h(i)}}{N_{h(i)}} \\hat V_{2,i} + \\dots
+
+where :math:`z_{hi}` are PSU totals of :math:`z`, :math:`f_h = n_h/N_h` and the
+later-stage terms are only added when a finite population correction is given
+(exactly as R does).  Domains keep the full design: rows outside the domain have
+zero influence but their PSUs still count in :math:`n_h` (R's ``svyby`` on a
+``survey.design2`` object).  Calibrated designs (post-stratification, raking,
+GREG) replace :math:`z` by the residuals of its weighted regression on the
+calibration variables, as R's ``svyrecvar`` does with ``qr.resid``.
+
+Lonely PSUs follow ``options(survey.lonely.psu=)``: ``"fail"`` (default, raises
+:class:`~sipas.errors.LonelyPSUError`), ``"remove"``, ``"certainty"``,
+``"adjust"`` and ``"average"``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace as _dc_replace
+from typing import Any, Iterable, Literal, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy import stats
+
+from sipas.errors import DesignError, EstimationError, LonelyPSUError
+
+__all__ = [
+    "Design",
+    "Estimate",
+    "Contrast",
+    "contrast_independent",
+    "LONELY_PSU_OPTIONS",
+]
+
+LONELY_PSU_OPTIONS = ("fail", "remove", "certainty", "adjust", "average")
+LonelyPSU = Literal["fail", "remove", "certainty", "adjust", "average"]
+ESTIMATE_COLUMNS = ["estimate", "se", "ci_low", "ci_high", "df", "deff", "n"]
+
+
+# --------------------------------------------------------------------------- results
+@dataclass(frozen=True)
+class Estimate:
+    """A single design-based estimate.
+
+    Attributes
+    ----------
+    estimate, se:
+        Point estimate and its standard error.
+    ci_low, ci_high:
+        Confidence interval (t with ``df`` degrees of freedom unless stated).
+    df:
+        Degrees of freedom used for the interval (``inf`` = normal).
+    deff:
+        Design effect (R's ``deff=TRUE``: variance over the variance under simple
+        random sampling without replacement of the same size); NaN if not defined.
+    n:
+        Number of sample rows that contributed (domain and item observed).
+    variable:
+        Name of the estimated item, when known.
+    """
+
+    estimate: float
+    se: float
+    ci_low: float
+    ci_high: float
+    df: float
+    deff: float
+    n: int
+    variable: str | None = None
+
+    @property
+    def variance(self) -> float:
+        """Squared standard error."""
+        return self.se**2
+
+    def to_frame(self) -> pd.DataFrame:
+        """One-row tidy DataFrame with the standard columns."""
+        return pd.DataFrame([{"variable": self.variable, **{c: getattr(self, c) for c in ESTIMATE_COLUMNS}}])
+
+
+@dataclass(frozen=True)
+class Contrast:
+    """A difference of two estimates with its standard error.
+
+    ``estimate = first - second``; ``se = sqrt(v1 + v2 - 2 cov)``.
+    """
+
+    estimate: float
+    se: float
+    ci_low: float
+    ci_high: float
+    df: float
+    z: float
+    p_value: float
+
+
+def _t_quantile(level: float, df: np.ndarray | float) -> np.ndarray:
+    df = np.asarray(df, dtype=float)
+    q = (1.0 + level) / 2.0
+    return np.where(np.isinf(df), stats.norm.ppf(q), stats.t.ppf(q, np.where(np.isinf(df), 1.0, df)))
+
+
+def contrast_independent(first: Estimate, second: Estimate, *, level: float = 0.95) -> Contrast:
+    """Difference between estimates from two independent samples (e.g. two survey years).
+
+    .. math:: \\hat\\Delta = \\hat\\theta_1 - \\hat\\theta_2,\\quad
+              SE(\\hat\\Delta) = \\sqrt{SE_1^2 + SE_2^2}
+
+    Degrees of freedom: Satterthwaite's approximation
+    :math:`(v_1+v_2)^2 / (v_1^2/df_1 + v_2^2/df_2)`.
+    """
+    v1, v2 = first.se**2, second.se**2
+    est = first.estimate - second.estimate
+    se = float(np.sqrt(v1 + v2))
+    denom = (v1**2 / first.df if np.isfinite(first.df) else 0.0) + (v2**2 / second.df if np.isfinite(second.df) else 0.0)
+    df = float((v1 + v2) ** 2 / denom) if denom > 0 else float("inf")
+    q = float(_t_quantile(level, df))
+    zval = est / se if se > 0 else float("nan")
+    p = float(2 * (stats.norm.sf(abs(zval)) if np.isinf(df) else stats.t.sf(abs(zval), df)))
+    return Contrast(est, se, est - q * se, est + q * se, df, zval, p)
+
+
+# --------------------------------------------------------------------------- internals
+@dataclass
+class _Stage:
+    """One sampling stage: clusters (codes per row) nested in strata."""
+
+    cluster: np.ndarray  # (n,) int codes 0..C-1
+    n_clusters: int
+    cluster_stratum: np.ndarray  # (C,) int codes 0..S-1
+    n_strata: int
+    n_h: np.ndarray  # (S,) clusters sampled per stratum
+    popsize: np.ndarray | None  # (S,) population clusters per stratum (None = with replacement)
+    stratum_labels: list[Any]
+    _agg: sp.csr_matrix | None = None
+
+    def f_correction(self) -> np.ndarray:
+        """R's ``f = (N - n)/N`` (1 when no fpc)."""
+        if self.popsize is None:
+            return np.ones(self.n_strata)
+        return np.where(np.isinf(self.popsize), 1.0, (self.popsize - self.n_h) / self.popsize)
+
+    def agg(self) -> sp.csr_matrix:
+        if self._agg is None:
+            n = self.cluster.shape[0]
+            self._agg = sp.csr_matrix(
+                (np.ones(n), (self.cluster, np.arange(n))), shape=(self.n_clusters, n)
+            )
+        return self._agg
+
+
+@dataclass
+class _Calibration:
+    """A linear calibration step (post-stratification, raking margin set, GREG).
+
+    ``X`` are the calibration variables, ``w0`` the weights before and ``w1``
+    after the step.  The influence values are replaced by
+    ``z - w1 * X @ beta`` with ``beta = (X' W0 X)^{-1} X' (z / g)``, ``g = w1/w0``
+    (R: ``qr.resid(qr(X*sqrt(w0)), z/(g*sqrt(w0))) * g*sqrt(w0)``).
+    """
+
+    X: np.ndarray  # (n, p)
+    w0: np.ndarray
+    w1: np.ndarray
+    kind: str = "greg"
+    _xtwx_inv: np.ndarray | None = None
+
+    def xtwx_pinv(self) -> np.ndarray:
+        if self._xtwx_inv is None:
+            m = self.X.T @ (self.X * self.w0[:, None])
+            self._xtwx_inv = np.linalg.pinv(m)
+        return self._xtwx_inv
+
+    @property
+    def g(self) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(self.w0 > 0, self.w1 / np.where(self.w0 > 0, self.w0, 1.0), 0.0)
+
+
+@dataclass
+class _RakingCalibration:
+    """Raking by iterative post-stratification (R's ``rake``; class ``"raking"``).
+
+    ``psw[m]`` are the weights right after post-stratifying on margin ``m`` in
+    the last raking iteration.  R's ``svyrecvar`` removes margin means with
+    ``n_iter`` back-fitting passes: ``x <- x - psw * ave(x/psw, margin)``.
+    """
+
+    codes: list[np.ndarray]
+    n_levels: list[int]
+    psw: list[np.ndarray]
+    n_iter: int = 10
+    kind: str = "raking"
+
+
+def _codes(values: pd.Series | pd.DataFrame, *, what: str) -> tuple[np.ndarray, list[Any]]:
+    """Sorted integer codes of one or several columns; error on missing values."""
+    if isinstance(values, pd.DataFrame):
+        if values.isna().any().any():
+            row = int(np.flatnonzero(values.isna().any(axis=1).to_numpy())[0])
+            raise DesignError(f"missing value in {what} at data row {row + 1} (0-based position {row})")
+        grouped = values.groupby(list(values.columns), sort=True)
+        codes = grouped.ngroup().to_numpy()
+        labels = list(grouped.groups.keys())
+        return codes.astype(np.int64), labels
+    if values.isna().any():
+        row = int(np.flatnonzero(values.isna().to_numpy())[0])
+        raise DesignError(f"missing value in {what} {values.name!r} at data position {row}")
+    codes, uniques = pd.factorize(values, sort=True)
+    return codes.astype(np.int64), list(uniques)
+
+
+def _as_list(x: str | Sequence[str] | None) -> list[str]:
+    if x is None:
+        return []
+    if isinstance(x, str):
+        return [x]
+    return list(x)
+
+
+# --------------------------------------------------------------------------- replicates
+@dataclass
+class _Replicates:
+    """Replicate weights: ``factors`` multiply the full-sample weights.
+
+    Either PSU-level factors (``psu_factors`` of shape (C1, R)) or row-level
+    factors (``row_factors`` of shape (n, R)).  The variance is
+    ``scale * sum_r rscales_r (theta_r - centre)^2`` (R's ``svrVar``) with
+    ``centre`` the replicate mean (``mse=False``, R's default) or the full-sample
+    estimate (``mse=True``).
+    """
+
+    kind: str
+    scale: float
+    rscales: np.ndarray
+    mse: bool
+    psu_factors: np.ndarray | None = None
+    row_factors: np.ndarray | None = None
+    rep_weights: np.ndarray | None = None  # absolute replicate weights (n, R), overrides factors
+
+    @property
+    def n_replicates(self) -> int:
+        return len(self.rscales)
+
+
+# --------------------------------------------------------------------------- design
+class Design:
+    """A complex survey design (R: ``svydesign``; ``svrepdesign`` after :meth:`replicate`).
+
+    Parameters
+    ----------
+    data:
+        One row per respondent.
+    weight:
+        Column of final (sampling) weights, or an array of weights.
+    strata:
+        Column(s) of first-stage strata (``None`` = unstratified).
+    psu:
+        Column of primary sampling units, or a list of columns for a multistage
+        design (``[psu, ssu, ...]``; R's ``id=~psu+ssu``).  Clusters are nested
+        in strata (and later-stage units in earlier ones) by construction
+        (R's ``nest=TRUE``).  ``None``: each row is its own PSU.
+    fpc:
+        Finite population correction per stage, as R's ``fpc=``: a column (or a
+        list of columns, one per stage) holding either the population number of
+        units of that stage in the stratum (values > 1) or the sampling fraction
+        (all values <= 1).  Later stages only add variance when an fpc is given
+        (R's rule).
+    lonely_psu:
+        Treatment of strata with a single PSU (R's ``options(survey.lonely.psu=)``):
+        ``"fail"`` (default), ``"remove"``, ``"certainty"``, ``"adjust"``,
+        ``"average"``.
+    level:
+        Default confidence level of intervals.
+
+    Notes
+    -----
+    Degrees of freedom (R's ``degf``): number of PSUs minus number of strata.
+    Reference: Lumley, T. (2010) *Complex Surveys: A Guide to Analysis Using R*,
+    Wiley; R package ``survey`` functions ``svydesign``, ``svyrecvar``.
+    """
+
+    def __init__(
+        self,
+        data: pd.DataFrame,
+        *,
+        weight: str | np.ndarray | pd.Series,
+        strata: str | Sequence[str] | None = None,
+        psu: str | Sequence[str] | None = None,
+        fpc: str | Sequence[str] | None = None,
+        lonely_psu: LonelyPSU = "fail",
+        level: float = 0.95,
+    ) -> None:
+        if not isinstance(data, pd.DataFrame):
+            raise DesignError("data must be a pandas DataFrame")
+        if lonely_psu not in LONELY_PSU_OPTIONS:
+            raise DesignError(f"lonely_psu must be one of {LONELY_PSU_OPTIONS}, got {lonely_psu!r}")
+        if not 0 < level < 1:
+            raise DesignError(f"level must be in (0, 1), got {level}")
+        self._data = data
+        self.lonely_psu: str = lonely_psu
+        self.level = float(level)
+        n = len(data)
+        if n == 0:
+            raise DesignError("data has no rows")
+        # weights
+        if isinstance(weight, str):
+            if weight not in data.columns:
+                raise DesignError(f"weight column {weight!r} not in data")
+            w = pd.to_numeric(data[weight], errors="coerce").to_numpy(dtype=float)
+            self.weight_name: str | None = weight
+        else:
+            w = np.asarray(weight, dtype=float).reshape(-1)
+            self.weight_name = None
+            if w.shape[0] != n:
+                raise DesignError(f"weight has {w.shape[0]} values, data has {n} rows")
+        bad = ~np.isfinite(w) | (w < 0)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise DesignError(f"weight missing, infinite or negative at data row {data.index[i]!r} (position {i})")
+        self._w = w
+        self._strata_cols = _as_list(strata)
+        self._psu_cols = _as_list(psu)
+        self._fpc_cols = _as_list(fpc)
+        for c in self._strata_cols + self._psu_cols + self._fpc_cols:
+            if c not in data.columns:
+                raise DesignError(f"design column {c!r} not in data")
+        if self._fpc_cols and len(self._fpc_cols) > max(1, len(self._psu_cols)):
+            raise DesignError("more fpc columns than sampling stages")
+        self._stages = self._build_stages()
+        self._calibrations: list[_Calibration] = []
+        self._replicates: _Replicates | None = None
+        self._obs_for_count: np.ndarray | None = None
+
+    # ------------------------------------------------------------------ construction
+    def _build_stages(self) -> list[_Stage]:
+        data = self._data
+        n = len(data)
+        n_stage = max(1, len(self._psu_cols))
+        stages: list[_Stage] = []
+        if self._strata_cols:
+            strat_codes, strat_labels = _codes(
+                data[self._strata_cols[0]] if len(self._strata_cols) == 1 else data[self._strata_cols], what="strata"
+            )
+        else:
+            strat_codes, strat_labels = np.zeros(n, dtype=np.int64), [None]
+        prev_cluster = strat_codes  # clusters of stage s are nested in strata (stage 1) / previous clusters
+        for s in range(n_stage):
+            if s < len(self._psu_cols):
+                key_cols = self._psu_cols[: s + 1]
+                frame = data[key_cols].copy()
+                frame.insert(0, "__stratum__", strat_codes)
+                cl_codes, _ = _codes(frame, what=f"stage-{s + 1} cluster ids")
+            else:
+                cl_codes = np.arange(n, dtype=np.int64)
+            if s == 0:
+                stratum_of_row = strat_codes
+                labels = strat_labels
+            else:
+                stratum_of_row = prev_cluster
+                labels = list(range(int(prev_cluster.max()) + 1))
+            n_cl = int(cl_codes.max()) + 1
+            cl_stratum = np.zeros(n_cl, dtype=np.int64)
+            cl_stratum[cl_codes] = stratum_of_row
+            n_str = int(stratum_of_row.max()) + 1
+            n_h = np.bincount(cl_stratum, minlength=n_str).astype(float)
+            popsize = None
+            if s < len(self._fpc_cols):
+                col = self._fpc_cols[s]
+                vals = pd.to_numeric(data[col], errors="coerce").to_numpy(dtype=float)
+                if np.isnan(vals).any():
+                    i = int(np.flatnonzero(np.isnan(vals))[0])
+                    raise DesignError(f"fpc column {col!r} missing at data position {i}")
+                per_str = np.full(n_str, np.nan)
+                per_str[stratum_of_row] = vals
+                # constant within strata?
+                if not np.allclose(per_str[stratum_of_row], vals, rtol=0, atol=0):
+                    raise DesignError(f"fpc column {col!r} varies within strata at stage {s + 1}")
+                is_pop = bool((vals > 1).any())
+                if is_pop and not (vals >= 1).all():
+                    raise DesignError(f"fpc column {col!r}: must have all fpc >= 1 (population sizes) or all <= 1 (fractions)")
+                if (vals <= 0).any():
+                    raise DesignError(f"fpc column {col!r} has values <= 0")
+                popsize = per_str if is_pop else n_h / per_str
+                if (popsize < n_h - 1e-9).any():
+                    h = int(np.flatnonzero(popsize < n_h - 1e-9)[0])
+                    raise DesignError(f"fpc column {col!r} implies more than 100% sampling in stratum {labels[h]!r} at stage {s + 1}")
+            stages.append(
+                _Stage(
+                    cluster=cl_codes,
+                    n_clusters=n_cl,
+                    cluster_stratum=cl_stratum,
+                    n_strata=n_str,
+                    n_h=n_h,
+                    popsize=popsize,
+                    stratum_labels=labels,
+                )
+            )
+            prev_cluster = cl_codes
+        return stages
+
+    def _copy(self) -> "Design":
+        new = object.__new__(Design)
+        new.__dict__.update(self.__dict__)
+        new._calibrations = list(self._calibrations)
+        return new
+
+    def with_weights(self, weights: np.ndarray | pd.Series, *, calibration: _Calibration | None = None) -> "Design":
+        """New design with the same structure and new final weights (used by :mod:`sipas.weighting`)."""
+        w = np.asarray(weights, dtype=float).reshape(-1)
+        if w.shape[0] != self.n_rows:
+            raise DesignError(f"{w.shape[0]} weights for {self.n_rows} rows")
+        if (~np.isfinite(w) | (w < 0)).any():
+            raise DesignError("new weights contain missing, infinite or negative values")
+        new = self._copy()
+        new._w = w
+        if calibration is not None:
+            new._calibrations.append(calibration)
+        if self._replicates is not None:
+            raise DesignError("re-weighting a replicate design is not supported; weight first, then call .replicate()")
+        return new
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def data(self) -> pd.DataFrame:
+        """The survey data (not copied)."""
+        return self._data
+
+    @property
+    def weights(self) -> pd.Series:
+        """Final weights, indexed as the data."""
+        return pd.Series(self._w, index=self._data.index, name=self.weight_name or "weight")
+
+    @property
+    def n_rows(self) -> int:
+        return int(self._w.shape[0])
+
+    @property
+    def n_psu(self) -> int:
+        return self._stages[0].n_clusters
+
+    @property
+    def n_strata(self) -> int:
+        return self._stages[0].n_strata
+
+    @property
+    def df(self) -> float:
+        """Design degrees of freedom, R's ``degf``: #PSU − #strata (replicate designs: rank − 1 as R)."""
+        if self._replicates is not None:
+            return float(self._replicate_df())
+        return float(self.n_psu - self.n_strata)
+
+    @property
+    def is_calibrated(self) -> bool:
+        return bool(self._calibrations)
+
+    @property
+    def is_replicate(self) -> bool:
+        return self._replicates is not None
+
+    def __repr__(self) -> str:
+        kind = f"replicate ({self._replicates.kind}, {self._replicates.n_replicates})" if self._replicates else "Taylor"
+        return (
+            f"Design(n={self.n_rows}, strata={self.n_strata}, psu={self.n_psu}, stages={len(self._stages)}, "
+            f"calibrated={self.is_calibrated}, variance={kind}, lonely_psu={self.lonely_psu!r})"
+        )
+
+    # ------------------------------------------------------------------ variance core
+    def _stage_variance(self, stage_idx: int, zc: np.ndarray, multiplier: np.ndarray | None) -> np.ndarray:
+        """Between-cluster variance at one stage from cluster totals ``zc`` (C × m).
+
+        R: ``onestage``/``onestrat`` in ``multistage.R``.  ``multiplier`` is a
+        per-stratum factor (n/N of the parent stage for later stages).
+        """
+        st = self._stages[stage_idx]
+        S = st.n_strata
+        n_h = st.n_h
+        f = st.f_correction()
+        scale = np.where(n_h > 1, f * n_h / np.maximum(n_h - 1, 1), f)
+        scale = np.where(f < 1e-7, 0.0, scale)
+        if multiplier is not None:
+            scale = scale * multiplier
+        agg = sp.csr_matrix(
+            (np.ones(st.n_clusters), (st.cluster_stratum, np.arange(st.n_clusters))), shape=(S, st.n_clusters)
+        )
+        means = (agg @ zc) / n_h[:, None]
+        lonely = (n_h == 1) & (f >= 1e-7)
+        centred = zc - means[st.cluster_stratum]
+        if lonely.any():
+            if self.lonely_psu == "fail":
+                h = int(np.flatnonzero(lonely)[0])
+                label = st.stratum_labels[h] if h < len(st.stratum_labels) else h
+                raise LonelyPSUError(
+                    f"Stratum ({label}) has only one PSU at stage {stage_idx + 1}; choose lonely_psu="
+                    "'remove', 'certainty', 'adjust' or 'average' (R: options(survey.lonely.psu=))",
+                    stratum=label,
+                    stage=stage_idx + 1,
+                )
+            if self.lonely_psu == "adjust":
+                lonely_cl = lonely[st.cluster_stratum]
+                centred[lonely_cl] = zc[lonely_cl]
+        ss = agg @ (centred * centred)  # (S, m)
+        ss = ss * scale[:, None]
+        if lonely.any() and self.lonely_psu == "average":
+            ok = ~lonely
+            n_ok = int(ok.sum())
+            if n_ok == 0:
+                raise EstimationError("every stratum has a single PSU: lonely_psu='average' cannot be used")
+            return ss[ok].sum(axis=0) * S / n_ok
+        if lonely.any() and self.lonely_psu in ("remove", "certainty"):
+            ss[lonely] = 0.0
+        return ss.sum(axis=0)
+
+    def _variance_from_cluster_totals(self, totals: list[np.ndarray]) -> np.ndarray:
+        """Multistage variance from cluster totals of the influence values at each stage."""
+        v = self._stage_variance(0, totals[0], None)
+        cum: dict[int, np.ndarray] = {}
+        for s in range(1, len(totals)):
+            parent = self._stages[s - 1]
+            # strata of stage s are the clusters of stage s-1; R multiplies the
+            # within-cluster variance by n/N of the parent's stratum (recursively)
+            frac = parent.n_h / parent.popsize
+            mult = frac[parent.cluster_stratum]
+            if s >= 2:
+                mult = mult * cum[s - 1][parent.cluster_stratum]
+            cum[s] = mult
+            v = v + self._stage_variance(s, totals[s], mult)
+        return v
+
+    def _n_var_stages(self) -> int:
+        if len(self._stages) > 1 and self._stages[0].popsize is not None:
+            k = 1
+            for s in range(1, len(self._stages)):
+                if self._stages[s - 1].popsize is None:
+                    break
+                k += 1
+            return k
+        return 1
+
+    # ------------------------------------------------------------------ linearised ratio engine
+    def _domain_codes(self, by: str | Sequence[str] | None) -> tuple[np.ndarray, pd.DataFrame | None, list[str]]:
+        cols = _as_list(by)
+        n = self.n_rows
+        if not cols:
+            return np.zeros(n, dtype=np.int64), None, []
+        for c in cols:
+            if c not in self._data.columns:
+                raise EstimationError(f"by column {c!r} not in data")
+        frame = self._data[cols]
+        grouped = frame.groupby(cols[0] if len(cols) == 1 else cols, sort=True, dropna=True, observed=True)
+        codes = grouped.ngroup().to_numpy().astype(np.int64)  # -1 where any by value is NA
+        keys = list(grouped.groups.keys())
+        if len(cols) == 1:
+            labels = pd.DataFrame({cols[0]: keys})
+        else:
+            labels = pd.DataFrame(keys, columns=cols)
+        # ngroup numbering follows sorted keys
+        return codes, labels, cols
+
+    def _ratio_engine(
+        self,
+        A: np.ndarray,
+        B: np.ndarray | None,
+        dom: np.ndarray,
+        D: int,
+        *,
+        want_deff: bool,
+        kind: str,
+    ) -> dict[str, np.ndarray]:
+        """Estimates and variances of ``T_a,d / T_b,d`` for all columns and domains.
+
+        Parameters
+        ----------
+        A : (n, k) numerator values with NaN already replaced by 0 where not used.
+        B : (n, k) denominator values (None for totals).
+        dom : (n,) domain codes, -1 = in no domain.
+        Returns dict with (D, k) arrays: est, var, n, deff.
+        """
+        n, k = A.shape
+        w = self._w
+        keep = dom >= 0
+        rows = np.flatnonzero(keep)
+        dsel = dom[rows]
+        # domain aggregation (D × n), weighted
+        Gw = sp.csr_matrix((w[rows], (dsel, rows)), shape=(D, n))
+        Ta = np.asarray(Gw @ A)  # (D, k)
+        if B is not None:
+            Tb = np.asarray(Gw @ B)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                theta = Ta / Tb
+        else:
+            Tb = np.ones_like(Ta)
+            theta = Ta
+
+        if self._replicates is not None:
+            var = self._replicate_variance(A, B, dom, D, theta)
+        else:
+            var = self._taylor_variance(A, B, dom, D, theta, Tb)
+        # counts of contributing rows
+        if B is not None and kind in ("mean", "proportion"):
+            G1 = sp.csr_matrix((np.ones(rows.size), (dsel, rows)), shape=(D, n))
+            cnt = np.asarray(G1 @ (B != 0).astype(float))
+        else:
+            G1 = sp.csr_matrix((np.ones(rows.size), (dsel, rows)), shape=(D, n))
+            obs = np.ones_like(A) if B is None else ((A != 0) | (B != 0)).astype(float)
+            cnt = np.asarray(G1 @ self._obs_for_count) if getattr(self, "_obs_for_count", None) is not None else np.asarray(G1 @ obs)
+        deff = np.full_like(theta, np.nan)
+        if want_deff and kind in ("mean", "proportion", "total"):
+            deff = self._deff(A, B, dom, D, theta, var, kind)
+        return {"est": theta, "var": var, "n": cnt, "deff": deff, "Tb": Tb}
+
+    def _influence_cluster_totals(
+        self, A: np.ndarray, B: np.ndarray | None, dom: np.ndarray, D: int, theta: np.ndarray, Tb: np.ndarray
+    ) -> list[np.ndarray]:
+        """Cluster totals (C_s × D·k) at each variance stage of the (calibrated) influence values."""
+        n, k = A.shape
+        w = self._w
+        rows = np.flatnonzero(dom >= 0)
+        dsel = dom[rows]
+        out = []
+        theta_f = theta.reshape(1, D, k)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            inv_tb = np.where(Tb != 0, 1.0 / Tb, 0.0).reshape(1, D, k)
+        th = np.nan_to_num(theta_f)
+        for s in range(self._n_var_stages()):
+            st = self._stages[s]
+            C = st.n_clusters
+            M = sp.csr_matrix((w[rows], (st.cluster[rows] * D + dsel, rows)), shape=(C * D, n))
+            Ca = np.asarray(M @ A).reshape(C, D, k)
+            if B is not None:
+                Cb = np.asarray(M @ B).reshape(C, D, k)
+                zc = (Ca - th * Cb) * inv_tb
+            else:
+                zc = Ca
+            out.append(zc.reshape(C, D * k))
+        if self._calibrations:
+            terms = self._calibration_terms(A, B, dom, D, th, inv_tb)
+            for s in range(len(out)):
+                agg = self._stages[s].agg()
+                for V, beta in terms:
+                    cv = agg @ V
+                    cv = cv.toarray() if sp.issparse(cv) else np.asarray(cv)  # (C, p)
+                    out[s] = out[s] - cv @ beta
+        return out
+
+    def _calibration_terms(
+        self, A: np.ndarray, B: np.ndarray | None, dom: np.ndarray, D: int, th: np.ndarray, inv_tb: np.ndarray
+    ) -> list[list[Any]]:
+        """Calibration adjustments of the influence values, as ``[(V_t, beta_t), ...]``.
+
+        The calibrated influence values are ``z - sum_t V_t @ beta_t`` (V_t: n × p_t
+        row matrices, beta_t: p_t × (D·k)).  Projections ``U' x`` of the current
+        influence values needed by each step are computed without forming the
+        n × (D·k) matrix: ``U' z`` with a sparse domain-crossed product and
+        ``U' V_t beta_t`` from small cross-products.
+        """
+        n, k = A.shape
+        w = self._w
+        keep = dom >= 0
+
+        def u_z(U: Any) -> np.ndarray:
+            coo = sp.coo_matrix(U)
+            ok = keep[coo.row]
+            r, c, v = coo.row[ok], coo.col[ok], coo.data[ok]
+            q = U.shape[1]
+            M = sp.csr_matrix((v * w[r], (c * D + dom[r], r)), shape=(q * D, n))
+            Qa = np.asarray(M @ A).reshape(q, D, k)
+            if B is not None:
+                Qb = np.asarray(M @ B).reshape(q, D, k)
+                Q = (Qa - th * Qb) * inv_tb
+            else:
+                Q = Qa
+            return Q.reshape(q, D * k)
+
+        terms: list[list[Any]] = []
+        for cal in self._calibrations:
+            if isinstance(cal, _RakingCalibration):
+                Us, Vs, nls = [], [], []
+                for codes, nl, psw in zip(cal.codes, cal.n_levels, cal.psw):
+                    L = sp.csr_matrix((np.ones(n), (np.arange(n), codes)), shape=(n, nl))
+                    with np.errstate(divide="ignore"):
+                        inv = np.where(psw > 0, 1.0 / np.where(psw > 0, psw, 1.0), 0.0)
+                    Us.append(sp.csr_matrix(sp.diags(inv) @ L))
+                    Vs.append(sp.csr_matrix(sp.diags(psw) @ L))
+                    nls.append(np.maximum(np.bincount(codes, minlength=nl).astype(float), 1.0))
+                start = len(terms)
+                for V in Vs:
+                    terms.append([V, np.zeros((V.shape[1], D * k))])
+                uz = [u_z(U) for U in Us]
+                cross = [[np.asarray((U.T @ t[0]).todense() if sp.issparse(t[0]) else U.T @ t[0]) for t in terms] for U in Us]
+                for _ in range(cal.n_iter):
+                    for m in range(len(Us)):
+                        proj = uz[m].copy()
+                        for t_idx, t in enumerate(terms):
+                            proj -= cross[m][t_idx] @ t[1]
+                        terms[start + m][1] = terms[start + m][1] + proj / nls[m][:, None]
+            else:
+                g = cal.g
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    U = np.where(g[:, None] > 0, cal.X / np.where(g > 0, g, 1.0)[:, None], 0.0)
+                Q = u_z(U)
+                for V, beta in terms:
+                    Q = Q - np.asarray(U.T @ V if not sp.issparse(V) else (V.T @ U).T) @ beta
+                beta = cal.xtwx_pinv() @ Q
+                terms.append([cal.X * cal.w1[:, None], beta])
+        return terms
+
+    def _taylor_variance(
+        self, A: np.ndarray, B: np.ndarray | None, dom: np.ndarray, D: int, theta: np.ndarray, Tb: np.ndarray
+    ) -> np.ndarray:
+        k = A.shape[1]
+        totals = self._influence_cluster_totals(A, B, dom, D, theta, Tb)
+        v = self._variance_from_cluster_totals(totals)
+        return v.reshape(D, k)
+
+    def _deff(self, A, B, dom, D, theta, var, kind) -> np.ndarray:
+        """R's ``deff=TRUE``: ``v / (s^2 (N-n)/(N n))`` for means, ``v / (s^2 N^2 (N-n)/(N n))`` for totals."""
+        n_rows, k = A.shape
+        w = self._w
+        rows = np.flatnonzero(dom >= 0)
+        dsel = dom[rows]
+        if B is None:
+            obs = np.ones_like(A)
+            y = A
+        else:
+            obs = (B != 0).astype(float)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                y = np.where(obs > 0, A / np.where(B != 0, B, 1.0), 0.0)
+        Gw = sp.csr_matrix((w[rows], (dsel, rows)), shape=(D, n_rows))
+        G1 = sp.csr_matrix((np.ones(rows.size), (dsel, rows)), shape=(D, n_rows))
+        N = np.asarray(Gw @ obs)
+        nobs = np.asarray(G1 @ obs)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ybar = np.asarray(Gw @ (y * obs)) / N
+            s2w = np.asarray(Gw @ (y * y * obs)) / N - ybar**2
+            s2 = s2w * nobs / (nobs - 1)
+            vsrs = s2 * (N - nobs) / (N * nobs)
+            if kind == "total":
+                vsrs = vsrs * N**2
+            return var / vsrs
+
+    # ------------------------------------------------------------------ replicate engine
+    def _replicate_df(self) -> int:
+        r = self._replicates
+        assert r is not None  # internal invariant, not user validation
+        F = r.psu_factors if r.psu_factors is not None else (r.row_factors if r.row_factors is not None else r.rep_weights)
+        rank = np.linalg.matrix_rank(F)
+        return int(rank) - 1
+
+    def _replicate_totals(self, V: np.ndarray, dom: np.ndarray, D: int) -> np.ndarray:
+        """Replicate totals of columns of ``V`` per domain: (R, D, k)."""
+        r = self._replicates
+        n, k = V.shape
+        rows = np.flatnonzero(dom >= 0)
+        dsel = dom[rows]
+        if r.psu_factors is not None:
+            st = self._stages[0]
+            C = st.n_clusters
+            M = sp.csr_matrix((self._w[rows], (st.cluster[rows] * D + dsel, rows)), shape=(C * D, n))
+            Cv = np.asarray(M @ V).reshape(C, D * k)
+            return (r.psu_factors.T @ Cv).reshape(-1, D, k)
+        W = r.rep_weights if r.rep_weights is not None else r.row_factors * self._w[:, None]
+        out = np.empty((W.shape[1], D, k))
+        for d in range(D):  # loop over domains only; all items and replicates in one product
+            idx = rows[dsel == d]
+            out[:, d, :] = W[idx].T @ V[idx]
+        return out
+
+    def _replicate_variance(self, A, B, dom, D, theta) -> np.ndarray:
+        r = self._replicates
+        Ta = self._replicate_totals(A, dom, D)
+        if B is not None:
+            Tb = self._replicate_totals(B, dom, D)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                th_r = Ta / Tb
+        else:
+            th_r = Ta
+        centre = theta[None] if r.mse else th_r.mean(axis=0, keepdims=True)
+        dev = th_r - centre
+        return r.scale * np.einsum("r,rdk->dk", r.rscales, dev * dev)
+
+    # ------------------------------------------------------------------ public estimators
+    def _numeric(self, variables: list[str]) -> np.ndarray:
+        for v in variables:
+            if v not in self._data.columns:
+                raise EstimationError(f"variable {v!r} not in data")
+        try:
+            X = self._data[variables].apply(pd.to_numeric, errors="raise").to_numpy(dtype=float)
+        except (ValueError, TypeError) as exc:
+            raise EstimationError(f"non-numeric values in {variables}: {exc}") from exc
+        return X
+
+    def _finish(
+        self,
+        res: dict[str, np.ndarray],
+        variables: list[str],
+        labels: pd.DataFrame | None,
+        by_cols: list[str],
+        *,
+        level: float | None,
+        df: float | None,
+        scalar: bool,
+        extra: dict[str, list[Any]] | None = None,
+    ) -> Estimate | pd.DataFrame:
+        level = self.level if level is None else level
+        dfv = self.df if df is None else float(df)
+        est = res["est"]
+        se = np.sqrt(np.maximum(res["var"], 0.0))
+        q = float(_t_quantile(level, dfv))
+        lo, hi = est - q * se, est + q * se
+        D, k = est.shape
+        if scalar:
+            return Estimate(
+                float(est[0, 0]), float(se[0, 0]), float(lo[0, 0]), float(hi[0, 0]), dfv,
+                float(res["deff"][0, 0]), int(res["n"][0, 0]), variables[0],
+            )
+        frame = pd.DataFrame(
+            {
+                "variable": np.tile(np.asarray(variables, dtype=object), D),
+                "estimate": est.ravel(),
+                "se": se.ravel(),
+                "ci_low": lo.ravel(),
+                "ci_high": hi.ravel(),
+                "df": dfv,
+                "deff": res["deff"].ravel(),
+                "n": res["n"].ravel().astype(np.int64),
+            }
+        )
+        if extra:
+            for i, (name, vals) in enumerate(extra.items()):
+                frame.insert(1 + i, name, np.tile(np.asarray(vals, dtype=object), D))
+        if labels is not None:
+            rep = labels.loc[labels.index.repeat(k)].reset_index(drop=True)
+            frame = pd.concat([rep, frame], axis=1)
+        return frame
+
+    def mean(
+        self,
+        variables: str | Sequence[str],
+        *,
+        by: str | Sequence[str] | None = None,
+        level: float | None = None,
+        df: float | None = None,
+        deff: bool = True,
+    ) -> Estimate | pd.DataFrame:
+        """Weighted means with design-based standard errors (R: ``svymean(..., na.rm=TRUE)``, ``svyby``).
+
+        .. math:: \\hat\\mu_d = \\frac{\\sum_j w_j 1_d(j) o_j y_j}{\\sum_j w_j 1_d(j) o_j}
+
+        where :math:`o_j` flags rows where the item is observed (missing values are
+        dropped item by item, keeping the full design: domain estimation).
+
+        Parameters
+        ----------
+        variables:
+            One column name (scalar result) or a list of columns.
+        by:
+            Domain column(s); one row per domain × variable.
+        level:
+            Confidence level (default: the design's).
+        df:
+            Degrees of freedom for the t interval (default: design df; ``float("inf")``
+            for normal intervals as R's ``confint`` default).
+        deff:
+            Compute R's design effect (``deff=TRUE``).
+
+        Returns
+        -------
+        Estimate or DataFrame
+            A scalar :class:`Estimate` when ``variables`` is a single string and
+            ``by`` is None, else a tidy DataFrame with columns
+            ``[by...], variable, estimate, se, ci_low, ci_high, df, deff, n``.
+        """
+        scalar = isinstance(variables, str) and by is None
+        vars_ = _as_list(variables)
+        if not vars_:
+            raise EstimationError("no variables given")
+        Y = self._numeric(vars_)
+        obs = ~np.isnan(Y)
+        A = np.where(obs, Y, 0.0)
+        B = obs.astype(float)
+        dom, labels, by_cols = self._domain_codes(by)
+        D = 1 if labels is None else len(labels)
+        res = self._ratio_engine(A, B, dom, D, want_deff=deff, kind="mean")
+        return self._finish(res, vars_, labels, by_cols, level=level, df=df, scalar=scalar)
+
+    def total(
+        self,
+        variables: str | Sequence[str],
+        *,
+        by: str | Sequence[str] | None = None,
+        level: float | None = None,
+        df: float | None = None,
+        deff: bool = True,
+    ) -> Estimate | pd.DataFrame:
+        """Horvitz–Thompson totals :math:`\\hat T_d = \\sum_j w_j 1_d(j) y_j` (R: ``svytotal(..., na.rm=TRUE)``).
+
+        Missing item values contribute 0 (R's ``na.rm=TRUE``).  Same parameters and
+        return types as :meth:`mean`.
+        """
+        scalar = isinstance(variables, str) and by is None
+        vars_ = _as_list(variables)
+        Y = self._numeric(vars_)
+        obs = ~np.isnan(Y)
+        A = np.where(obs, Y, 0.0)
+        dom, labels, by_cols = self._domain_codes(by)
+        D = 1 if labels is None else len(labels)
+        self._obs_for_count = obs.astype(float)
+        try:
+            res = self._ratio_engine(A, None, dom, D, want_deff=deff, kind="total")
+        finally:
+            self._obs_for_count = None
+        if deff:
+            res["deff"] = self._deff(A, obs.astype(float), dom, D, res["est"], res["var"], "total")
+        return self._finish(res, vars_, labels, by_cols, level=level, df=df, scalar=scalar)
+
+    def ratio(
+        self,
+        numerator: str | Sequence[str],
+        denominator: str | Sequence[str],
+        *,
+        by: str | Sequence[str] | None = None,
+        level: float | None = None,
+        df: float | None = None,
+    ) -> Estimate | pd.DataFrame:
+        """Ratio of totals :math:`\\hat R = \\hat T_y / \\hat T_x` (R: ``svyratio``; ``svyby(..., svyratio)``).
+
+        Linearisation: :math:`z_j = w_j (y_j - \\hat R x_j)/\\hat T_x`.  Rows with a
+        missing numerator or denominator are dropped (``na.rm=TRUE``).  Numerator and
+        denominator lists are paired element-wise (a single denominator is recycled).
+        """
+        nums = _as_list(numerator)
+        dens = _as_list(denominator)
+        if len(dens) == 1 and len(nums) > 1:
+            dens = dens * len(nums)
+        if len(dens) != len(nums):
+            raise EstimationError("numerator and denominator lists must have the same length (or one denominator)")
+        scalar = isinstance(numerator, str) and by is None
+        Y = self._numeric(nums)
+        X = self._numeric(dens)
+        ok = ~(np.isnan(Y) | np.isnan(X))
+        A = np.where(ok, Y, 0.0)
+        B = np.where(ok, X, 0.0)
+        dom, labels, by_cols = self._domain_codes(by)
+        D = 1 if labels is None else len(labels)
+        self._obs_for_count = ok.astype(float)
+        try:
+            res = self._ratio_engine(A, B, dom, D, want_deff=False, kind="ratio")
+        finally:
+            self._obs_for_count = None
+        names = [f"{a}/{b}" for a, b in zip(nums, dens)]
+        return self._finish(res, names, labels, by_cols, level=level, df=df, scalar=scalar)
+
+    def proportion(
+        self,
+        variable: str,
+        *,
+        by: str | Sequence[str] | None = None,
+        level: float | None = None,
+        df: float | None = None,
+        ci_method: Literal["logit", "beta", "wilson", "wald"] = "logit",
+    ) -> pd.DataFrame:
+        """Proportion of each level of a categorical variable, one row per level (and domain).
+
+        Estimates are means of level indicators (R: ``svymean(~factor(x))``); rows with
+        a missing value are dropped.  Intervals (R: ``svyciprop``):
+
+        * ``"logit"`` (R default): :math:`\\operatorname{expit}(\\operatorname{logit}\\hat p
+          \\pm t_{df}\\, SE(\\hat p)/(\\hat p(1-\\hat p)))`;
+        * ``"beta"`` (Korn & Graubard 1998): Clopper–Pearson with effective sample size
+          :math:`n^* = \\hat p(1-\\hat p)/\\hat V \\cdot (t_{n-1}/t_{df})^2`;
+        * ``"wilson"``: Wilson score interval with the effective sample size
+          :math:`\\hat p(1-\\hat p)/\\hat V` and the t quantile (not in R);
+        * ``"wald"``: :math:`\\hat p \\pm t_{df} SE`.
+        """
+        if variable not in self._data.columns:
+            raise EstimationError(f"variable {variable!r} not in data")
+        col = self._data[variable]
+        observed = col.notna().to_numpy()
+        codes, levels = pd.factorize(col, sort=True)
+        L = len(levels)
+        if L == 0:
+            raise EstimationError(f"variable {variable!r} has no observed values")
+        A = np.zeros((self.n_rows, L))
+        A[np.flatnonzero(observed), codes[observed]] = 1.0
+        B = np.repeat(observed.astype(float)[:, None], L, axis=1)
+        dom, labels, by_cols = self._domain_codes(by)
+        D = 1 if labels is None else len(labels)
+        res = self._ratio_engine(A, B, dom, D, want_deff=True, kind="proportion")
+        frame = self._finish(
+            res, [variable] * L, labels, by_cols, level=level, df=df, scalar=False, extra={"level": list(levels)}
+        )
+        lvl = self.level if level is None else level
+        dfv = self.df if df is None else float(df)
+        lo, hi = _prop_ci(
+            frame["estimate"].to_numpy(), frame["se"].to_numpy(), level=lvl, df=dfv, method=ci_method, n_rows=self.n_rows
+        )
+        frame["ci_low"] = lo
+        frame["ci_high"] = hi
+        return frame
+
+    def ciprop(
+        self, variable: str, *, level: float | None = None, df: float | None = None,
+        ci_method: Literal["logit", "beta", "wilson", "wald"] = "logit",
+    ) -> Estimate:
+        """Proportion of a 0/1 (or logical) variable with an R ``svyciprop`` interval.
+
+        R: ``svyciprop(~I(x == 1), design, method = ci_method)``.
+        """
+        est = self.mean(variable, level=level, df=df)
+        lvl = self.level if level is None else level
+        dfv = self.df if df is None else float(df)
+        lo, hi = _prop_ci(np.array([est.estimate]), np.array([est.se]), level=lvl, df=dfv, method=ci_method, n_rows=self.n_rows)
+        return _dc_replace(est, ci_low=float(lo[0]), ci_high=float(hi[0]), df=dfv)
+
+    def contrast(
+        self,
+        variable: str,
+        *,
+        by: str | Sequence[str],
+        first: Any,
+        second: Any,
+        statistic: Literal["mean", "total"] = "mean",
+        level: float | None = None,
+    ) -> Contrast:
+        """Difference between two domains with its design-based SE (R: ``svycontrast(svyby(...), ...)``).
+
+        The covariance between the two domain estimates is taken into account: the
+        contrast's influence values are the difference of the two domains' influence
+        values, whose variance is computed with the full design.
+        """
+        dom, labels, by_cols = self._domain_codes(by)
+        if labels is None:
+            raise EstimationError("contrast needs by=")
+        keys = [tuple(r) for r in labels.itertuples(index=False)]
+        f = first if isinstance(first, tuple) else (first,)
+        s = second if isinstance(second, tuple) else (second,)
+        if f not in keys or s not in keys:
+            raise EstimationError(f"domains {first!r} and {second!r} must both be in {keys}")
+        i1, i2 = keys.index(f), keys.index(s)
+        Y = self._numeric([variable])
+        obs = ~np.isnan(Y)
+        A0 = np.where(obs, Y, 0.0)[:, 0]
+        B0 = obs.astype(float)[:, 0]
+        d = dom
+        # two columns: domain 1 and domain 2, as a single "domain" with two items
+        A = np.column_stack([A0 * (d == i1), A0 * (d == i2)])
+        B = np.column_stack([B0 * (d == i1), B0 * (d == i2)]) if statistic == "mean" else None
+        one = np.zeros(self.n_rows, dtype=np.int64)
+        w = self._w
+        Ta = A.T @ w
+        if B is not None:
+            Tb = B.T @ w
+            theta = (Ta / Tb).reshape(1, 2)
+            TbM = Tb.reshape(1, 2)
+        else:
+            theta = Ta.reshape(1, 2)
+            TbM = np.ones((1, 2))
+        est = float(theta[0, 0] - theta[0, 1])
+        if self._replicates is not None:
+            r = self._replicates
+            Tar = self._replicate_totals(A, one, 1)
+            thr = Tar / self._replicate_totals(B, one, 1) if B is not None else Tar
+            diff = thr[:, 0, 0] - thr[:, 0, 1]
+            centre = est if r.mse else diff.mean()
+            var = float(r.scale * np.sum(r.rscales * (diff - centre) ** 2))
+        else:
+            totals = self._influence_cluster_totals(A, B, one, 1, theta, TbM)
+            totals = [t[:, [0]] - t[:, [1]] for t in totals]
+            var = float(self._variance_from_cluster_totals(totals)[0])
+        se = float(np.sqrt(max(var, 0.0)))
+        dfv = self.df
+        q = float(_t_quantile(self.level if level is None else level, dfv))
+        z = est / se if se > 0 else float("nan")
+        p = float(2 * stats.t.sf(abs(z), dfv)) if np.isfinite(dfv) else float(2 * stats.norm.sf(abs(z)))
+        return Contrast(est, se, est - q * se, est + q * se, dfv, z, p)
+
+    # ------------------------------------------------------------------ weighting shortcuts
+    def poststratify(self, margins: Mapping[str, Mapping[Any, float]], **kwargs: Any) -> "Design":
+        """See :func:`sipas.weighting.poststratify`."""
+        from sipas.weighting import poststratify
+
+        return poststratify(self, margins, **kwargs)
+
+    def rake(self, margins: Mapping[str, Mapping[Any, float]], **kwargs: Any) -> "Design":
+        """See :func:`sipas.weighting.rake`."""
+        from sipas.weighting import rake
+
+        return rake(self, margins, **kwargs)
+
+    def trim(self, **kwargs: Any) -> "Design":
+        """See :func:`sipas.weighting.trim`."""
+        from sipas.weighting import trim
+
+        return trim(self, **kwargs)
+
+    # ------------------------------------------------------------------ replicates
+    def replicate(
+        self,
+        kind: Literal["JK1", "JKn", "bootstrap", "BRR", "Fay"],
+        *,
+        replicates: int | None = None,
+        seed: int | None = None,
+        rho: float | None = None,
+        mse: bool = False,
+    ) -> "Design":
+        """Replicate-weight design with the same estimate methods (R: ``as.svrepdesign``).
+
+        See :mod:`sipas.estimation` ``_make_replicates`` for the weights of each kind.
+        """
+        if self._calibrations:
+            raise DesignError(
+                "replicate weights for a calibrated design are not supported yet: build replicates "
+                "from the uncalibrated design"
+            )
+        new = self._copy()
+        new._replicates = _make_replicates(self, kind, replicates=replicates, seed=seed, rho=rho, mse=mse)
+        return new
+
+    @classmethod
+    def from_replicate_weights(
+        cls,
+        data: pd.DataFrame,
+        *,
+        weight: str | np.ndarray | pd.Series,
+        replicate_weights: np.ndarray | pd.DataFrame | Sequence[str],
+        kind: Literal["JK1", "JKn", "bootstrap", "BRR", "Fay", "other"],
+        combined_weights: bool = True,
+        scale: float | None = None,
+        rscales: np.ndarray | None = None,
+        rho: float | None = None,
+        mse: bool = False,
+        level: float = 0.95,
+    ) -> "Design":
+        """Design from given replicate weights (R: ``svrepdesign``).
+
+        ``combined_weights=False`` means the replicate columns are factors that
+        multiply ``weight`` (R's ``combined.weights=FALSE``).  Default scales as R:
+        BRR ``1/R``; Fay ``1/(R (1-rho)^2)``; JK1 ``(R-1)/R``; bootstrap ``1/(R-1)``.
+        """
+        des = cls(data, weight=weight, level=level)
+        if isinstance(replicate_weights, (list, tuple)) and all(isinstance(c, str) for c in replicate_weights):
+            W = data[list(replicate_weights)].to_numpy(dtype=float)
+        else:
+            W = np.asarray(replicate_weights, dtype=float)
+        if W.ndim != 2 or W.shape[0] != len(data):
+            raise DesignError("replicate_weights must have one row per data row")
+        R = W.shape[1]
+        if not combined_weights:
+            W = W * des._w[:, None]
+        default_scale = {
+            "BRR": 1.0 / R,
+            "Fay": 1.0 / (R * (1.0 - (rho if rho is not None else 0.0)) ** 2),
+            "JK1": (R - 1.0) / R,
+            "bootstrap": 1.0 / (R - 1.0),
+            "JKn": 1.0,
+            "other": 1.0,
+        }
+        if kind not in default_scale:
+            raise DesignError(f"unknown replicate kind {kind!r}")
+        if kind == "Fay" and rho is None:
+            raise DesignError("Fay replicates need rho=")
+        des._replicates = _Replicates(
+            kind=kind,
+            scale=float(default_scale[kind] if scale is None else scale),
+            rscales=np.ones(R) if rscales is None else np.asarray(rscales, dtype=float),
+            mse=mse,
+            rep_weights=W,
+        )
+        return des
+
+    def replicate_weights(self) -> np.ndarray:
+        """The (n × R) matrix of replicate weights of a replicate design."""
+        r = self._replicates
+        if r is None:
+            raise DesignError("not a replicate design")
+        if r.rep_weights is not None:
+            return r.rep_weights
+        if r.psu_factors is not None:
+            return r.psu_factors[self._stages[0].cluster] * self._w[:, None]
+        return r.row_factors * self._w[:, None]
+
+
+# --------------------------------------------------------------------------- proportion CIs
+def _prop_ci(p: np.ndarray, se: np.ndarray, *, level: float, df: float, method: str, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
+    alpha = 1.0 - level
+    q = float(_t_quantile(level, df))
+    p = np.asarray(p, dtype=float)
+    se = np.asarray(se, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if method == "wald":
+            return p - q * se, p + q * se
+        if method == "logit":
+            eta = np.log(p / (1 - p))
+            se_eta = se / (p * (1 - p))
+            return 1 / (1 + np.exp(-(eta - q * se_eta))), 1 / (1 + np.exp(-(eta + q * se_eta)))
+        if method == "beta":
+            n_eff = p * (1 - p) / se**2
+            if np.isfinite(df):
+                n_eff = n_eff * (stats.t.ppf(alpha / 2, n_rows - 1) / stats.t.ppf(alpha / 2, df)) ** 2
+            lo = stats.beta.ppf(alpha / 2, n_eff * p, n_eff * (1 - p) + 1)
+            hi = stats.beta.ppf(1 - alpha / 2, n_eff * p + 1, n_eff * (1 - p))
+            lo = np.where(p <= 0, 0.0, lo)
+            hi = np.where(p >= 1, 1.0, hi)
+            return lo, hi
+        if method == "wilson":
+            n_eff = p * (1 - p) / se**2
+            z2 = q * q
+            centre = (p + z2 / (2 * n_eff)) / (1 + z2 / n_eff)
+            half = q * np.sqrt(p * (1 - p) / n_eff + z2 / (4 * n_eff**2)) / (1 + z2 / n_eff)
+            return centre - half, centre + half
+    raise EstimationError(f"unknown ci_method {method!r}; use 'logit', 'beta', 'wilson' or 'wald'")
+
+
+# --------------------------------------------------------------------------- replicate weights
+def _hadamard(n: int) -> np.ndarray:
+    """Sylvester Hadamard matrix of the smallest power-of-two order >= n (entries ±1)."""
+    H = np.array([[1.0]])
+    while H.shape[0] < n:
+        H = np.block([[H, H], [H, -H]])
+    return H
+
+
+def _make_replicates(
+    design: Design, kind: str, *, replicates: int | None, seed: int | None, rho: float | None, mse: bool
+) -> _Replicates:
+    st = design._stages[0]
+    C, S = st.n_clusters, st.n_strata
+    n_h = st.n_h
+    f_h = np.zeros(S) if st.popsize is None else st.n_h / st.popsize  # sampling fraction
+    cs = st.cluster_stratum
+    if kind == "JK1":
+        # R jk1weights: delete one PSU at a time ignoring strata; scale (1-f)(n-1)/n
+        F = np.full((C, C), C / (C - 1.0))
+        np.fill_diagonal(F, 0.0)
+        fpc = 0.0 if st.popsize is None else float(f_h[0]) if S == 1 else 0.0
+        return _Replicates("JK1", scale=(1 - fpc) * (C - 1.0) / C, rscales=np.ones(C), mse=mse, psu_factors=F)
+    if kind == "JKn":
+        F = np.ones((C, C))
+        rscales = np.empty(C)
+        for i in range(C):  # C×C construction; cheap compared with estimation
+            h = cs[i]
+            same = cs == h
+            if n_h[h] < 2:
+                raise LonelyPSUError(f"stratum ({st.stratum_labels[h]}) has one PSU: JKn needs >= 2", stratum=st.stratum_labels[h])
+            F[same, i] = n_h[h] / (n_h[h] - 1.0)
+            F[i, i] = 0.0
+            rscales[i] = (n_h[h] - 1.0) / n_h[h] * (1.0 - f_h[h])
+        return _Replicates("JKn", scale=1.0, rscales=rscales, mse=mse, psu_factors=F)
+    if kind == "bootstrap":
+        R = 50 if replicates is None else int(replicates)
+        if R < 2:
+            raise DesignError("bootstrap needs replicates >= 2")
+        rng = np.random.default_rng(seed)
+        F = np.zeros((C, R))
+        for h in range(S):  # loop over strata; replicates drawn together
+            idx = np.flatnonzero(cs == h)
+            nh = idx.size
+            if nh < 2:
+                if design.lonely_psu == "fail":
+                    raise LonelyPSUError(f"stratum ({st.stratum_labels[h]}) has one PSU: cannot bootstrap", stratum=st.stratum_labels[h])
+                F[idx] = 1.0
+                continue
+            m = nh - 1
+            draws = rng.integers(0, nh, size=(R, m))
+            counts = np.zeros((R, nh))
+            np.add.at(counts, (np.repeat(np.arange(R), m), draws.ravel()), 1.0)
+            lam = np.sqrt(m * (1.0 - f_h[h]) / (nh - 1.0))
+            F[idx] = (1.0 - lam + lam * (nh / m) * counts).T
+        return _Replicates("bootstrap", scale=1.0 / (R - 1.0), rscales=np.ones(R), mse=mse, psu_factors=F)
+    if kind in ("BRR", "Fay"):
+        if not np.all(n_h == 2):
+            raise DesignError("BRR/Fay need exactly 2 PSUs per stratum")
+        r = 0.0 if kind == "BRR" else (0.3 if rho is None else float(rho))
+        if not 0 <= r < 1:
+            raise DesignError("rho must be in [0, 1)")
+        H = _hadamard(S + 1)
+        R = H.shape[0]
+        sel = H[:, 1 : S + 1]  # (R, S): +1 -> first PSU of stratum in the half-sample
+        F = np.empty((C, R))
+        for h in range(S):
+            idx = np.flatnonzero(cs == h)
+            first = sel[:, h] > 0
+            F[idx[0]] = np.where(first, 2.0 - r, r)
+            F[idx[1]] = np.where(first, r, 2.0 - r)
+        return _Replicates(kind, scale=1.0 / (R * (1.0 - r) ** 2), rscales=np.ones(R), mse=mse, psu_factors=F)
+    raise DesignError(f"unknown replicate kind {kind!r}; use 'JK1', 'JKn', 'bootstrap', 'BRR' or 'Fay'")

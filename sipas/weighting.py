@@ -1,0 +1,431 @@
+"""Survey weights: design weights, nonresponse adjustment, calibration, trimming, diagnostics.
+
+Calibration functions take a :class:`sipas.estimation.Design` and return a new
+one whose final weights are calibrated and whose Taylor variance accounts for
+the calibration, as R's ``survey`` package does (``postStratify``, ``rake``,
+``calibrate``, ``trimWeights``): the linearised influence values are replaced by
+residuals of the calibration regression (Deville & Särndal 1992; Lumley 2010,
+ch. 7).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from sipas.errors import ConvergenceError, DesignError
+from sipas.estimation import Design, _Calibration, _RakingCalibration
+
+__all__ = [
+    "design_weights",
+    "nonresponse_adjust",
+    "WeightSummary",
+    "weight_summary",
+    "kish_deff",
+    "effective_n",
+    "poststratify",
+    "rake",
+    "calibrate",
+    "trim",
+]
+
+
+# --------------------------------------------------------------------------- basic weights
+def _fmt(label: Any) -> str:
+    """Row label for messages (plain numbers, quoted strings)."""
+    if isinstance(label, (np.integer, int)):
+        return str(int(label))
+    return repr(label)
+
+
+def design_weights(pi: pd.Series) -> pd.Series:
+    """Design (base) weights :math:`d_j = 1/\\pi_j` from inclusion probabilities.
+
+    Parameters
+    ----------
+    pi:
+        Inclusion probabilities, one per sampled unit, each in (0, 1].
+
+    Returns
+    -------
+    pandas.Series
+        ``1/pi`` with the same index, named ``"design_weight"``.
+
+    Raises
+    ------
+    DesignError
+        If a probability is missing, non-positive or greater than 1; the message
+        names the row (index label).
+
+    References
+    ----------
+    Horvitz & Thompson (1952), JASA 47:663–685.
+    """
+    s = pd.Series(pi)
+    vals = pd.to_numeric(s, errors="coerce")
+    bad = vals.isna() | ~(vals > 0) | (vals > 1)
+    if bad.any():
+        pos = int(np.flatnonzero(bad.to_numpy())[0])
+        label = s.index[pos]
+        raise DesignError(
+            f"inclusion probability at row {_fmt(label)} is {s.iloc[pos]!r}; must be in (0, 1]"
+            f" ({int(bad.sum())} invalid value(s))"
+        )
+    return (1.0 / vals.astype(float)).rename("design_weight")
+
+
+def nonresponse_adjust(
+    weights: pd.Series,
+    *,
+    responded: pd.Series,
+    cells: pd.Series | pd.DataFrame,
+) -> pd.Series:
+    """Weighting-class nonresponse adjustment.
+
+    Within each cell :math:`c`, respondents' weights are multiplied by
+    :math:`\\sum_{j\\in c} w_j / \\sum_{j\\in c,\\,resp} w_j`; nonrespondents get 0.
+    The total weight of every cell is preserved.
+
+    Parameters
+    ----------
+    weights:
+        Weights of all sampled units (respondents and nonrespondents).
+    responded:
+        Boolean (or 0/1) response indicator aligned with ``weights``.
+    cells:
+        Adjustment cell(s): a Series or a DataFrame of several cell variables.
+
+    Raises
+    ------
+    DesignError
+        If inputs are misaligned or missing, or a cell has no respondent (or zero
+        respondent weight).
+
+    References
+    ----------
+    Kalton & Flores-Cervantes (2003), J. Off. Stat. 19:81–97; Valliant, Dever &
+    Kreuter (2013), *Practical Tools for Designing and Weighting Survey Samples*, §13.
+    """
+    w = pd.Series(weights).astype(float)
+    r = pd.Series(responded)
+    if not r.index.equals(w.index) or len(cells) != len(w) or not pd.Index(cells.index).equals(w.index):
+        raise DesignError("weights, responded and cells must share the same index")
+    if w.isna().any() or (w < 0).any():
+        label = w.index[int(np.flatnonzero((w.isna() | (w < 0)).to_numpy())[0])]
+        raise DesignError(f"weight missing or negative at row {_fmt(label)}")
+    if r.isna().any():
+        label = r.index[int(np.flatnonzero(r.isna().to_numpy())[0])]
+        raise DesignError(f"response indicator missing at row {_fmt(label)}")
+    resp = r.astype(bool).to_numpy()
+    if isinstance(cells, pd.DataFrame):
+        if cells.isna().any().any():
+            label = cells.index[int(np.flatnonzero(cells.isna().any(axis=1).to_numpy())[0])]
+            raise DesignError(f"adjustment cell missing at row {_fmt(label)}")
+        key = cells.groupby(list(cells.columns), sort=True).ngroup().to_numpy()
+        labels = list(cells.groupby(list(cells.columns), sort=True).groups.keys())
+    else:
+        if cells.isna().any():
+            label = cells.index[int(np.flatnonzero(cells.isna().to_numpy())[0])]
+            raise DesignError(f"adjustment cell missing at row {_fmt(label)}")
+        key, labels = pd.factorize(cells, sort=True)
+    wv = w.to_numpy()
+    k = len(labels)
+    tot = np.bincount(key, weights=wv, minlength=k)
+    rtot = np.bincount(key, weights=wv * resp, minlength=k)
+    empty = (rtot <= 0) & (tot > 0)
+    if empty.any():
+        bad = [labels[i] for i in np.flatnonzero(empty)]
+        raise DesignError(f"adjustment cell(s) {bad!r} have no respondents (or zero respondent weight); collapse cells")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = np.where(rtot > 0, tot / rtot, 0.0)
+    out = np.where(resp, wv * factor[key], 0.0)
+    return pd.Series(out, index=w.index, name=w.name if w.name is not None else "weight")
+
+
+@dataclass(frozen=True)
+class WeightSummary:
+    """Summary of a weight vector.
+
+    Attributes
+    ----------
+    n: number of weights; total: their sum; min, max, mean;
+    cv: coefficient of variation (population SD / mean);
+    kish_deff: Kish's design effect due to weighting, :math:`n\\sum w^2/(\\sum w)^2 = 1 + cv^2`;
+    n_eff: effective sample size :math:`(\\sum w)^2/\\sum w^2 = n/deff`.
+    """
+
+    n: int
+    total: float
+    min: float
+    max: float
+    mean: float
+    cv: float
+    kish_deff: float
+    n_eff: float
+
+    def to_frame(self) -> pd.DataFrame:
+        """One-row DataFrame of the summary."""
+        return pd.DataFrame([asdict(self)])
+
+
+def _as_weight_array(weights: Any) -> np.ndarray:
+    if isinstance(weights, Design):
+        return weights._w
+    w = np.asarray(pd.Series(weights) if not isinstance(weights, np.ndarray) else weights, dtype=float).reshape(-1)
+    if w.size == 0:
+        raise DesignError("no weights")
+    if (~np.isfinite(w)).any() or (w < 0).any():
+        raise DesignError(f"weights contain missing, infinite or negative values (position {int(np.flatnonzero(~np.isfinite(w) | (w < 0))[0])})")
+    return w
+
+
+def weight_summary(weights: pd.Series | np.ndarray | Design) -> WeightSummary:
+    """Summary and Kish diagnostics of weights (Kish 1965, *Survey Sampling*, §11.7).
+
+    :math:`deff_K = n \\sum w_j^2 / (\\sum w_j)^2`, :math:`n_{eff} = (\\sum w_j)^2/\\sum w_j^2`.
+    """
+    w = _as_weight_array(weights)
+    n = int(w.size)
+    s1 = float(w.sum())
+    s2 = float((w * w).sum())
+    if s1 <= 0:
+        raise DesignError("weights sum to zero")
+    mean = s1 / n
+    cv = float(np.sqrt(max(s2 / n - mean * mean, 0.0)) / mean)
+    deff = n * s2 / (s1 * s1)
+    return WeightSummary(n, s1, float(w.min()), float(w.max()), mean, cv, deff, s1 * s1 / s2)
+
+
+def kish_deff(weights: pd.Series | np.ndarray | Design) -> float:
+    """Kish's design effect due to unequal weights, :math:`n\\sum w^2/(\\sum w)^2`."""
+    return weight_summary(weights).kish_deff
+
+
+def effective_n(weights: pd.Series | np.ndarray | Design) -> float:
+    """Kish's effective sample size :math:`(\\sum w)^2/\\sum w^2`."""
+    return weight_summary(weights).n_eff
+
+
+# --------------------------------------------------------------------------- calibration
+def _margin_codes(design: Design, var: str | tuple[str, ...], pop: Mapping[Any, float]) -> tuple[np.ndarray, np.ndarray, list[Any]]:
+    """Row codes into the population levels of one margin and the population counts."""
+    data = design.data
+    cols = [var] if isinstance(var, str) else list(var)
+    for c in cols:
+        if c not in data.columns:
+            raise DesignError(f"calibration variable {c!r} not in data")
+    if data[cols].isna().any().any():
+        raise DesignError(f"missing values in calibration variable(s) {cols}")
+    levels = list(pop.keys())
+    counts = np.asarray([float(pop[k]) for k in levels])
+    if len(cols) == 1:
+        keys = data[cols[0]]
+        lookup = {lv: i for i, lv in enumerate(levels)}
+        codes = keys.map(lambda v: lookup.get(v, -1)).to_numpy(dtype=np.int64)
+        row_keys = keys.to_numpy()
+    else:
+        lookup = {tuple(lv): i for i, lv in enumerate(levels)}
+        tuples = list(data[cols].itertuples(index=False, name=None))
+        codes = np.asarray([lookup.get(t, -1) for t in tuples], dtype=np.int64)
+        row_keys = np.asarray(tuples, dtype=object)
+    if (codes < 0).any():
+        bad = row_keys[int(np.flatnonzero(codes < 0)[0])]
+        raise DesignError(f"sample level {bad!r} of {var!r} absent from the population margin")
+    present = np.bincount(codes, minlength=len(levels))
+    missing = [levels[i] for i in np.flatnonzero((present == 0) & (counts > 0))]
+    if missing:
+        raise DesignError(f"population levels {missing!r} of {var!r} have no sample rows (R: use partial=TRUE); collapse them")
+    return codes, counts, levels
+
+
+def _poststratify_weights(w: np.ndarray, codes: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    sums = np.bincount(codes, weights=w, minlength=counts.size)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = np.where(sums > 0, counts / sums, 0.0)
+    return w * factor[codes]
+
+
+def poststratify(design: Design, margins: Mapping[str | tuple[str, ...], Mapping[Any, float]]) -> Design:
+    """Post-stratification (R: ``postStratify(design, ~var, population)``).
+
+    Weights in post-stratum :math:`c` are multiplied by :math:`N_c / \\hat N_c`.  The
+    Taylor variance uses residuals from post-stratum means of the influence values.
+
+    Parameters
+    ----------
+    design:
+        The design to calibrate.
+    margins:
+        ``{var: {level: N}}`` with a single key; ``var`` may be a tuple of columns
+        for a crossed post-stratification (then levels are tuples).
+    """
+    if len(margins) != 1:
+        raise DesignError("poststratify takes exactly one (possibly crossed) variable; use rake() for several margins")
+    (var, pop), = margins.items()
+    codes, counts, _ = _margin_codes(design, var, pop)
+    w0 = design._w
+    w1 = _poststratify_weights(w0, codes, counts)
+    X = np.zeros((w0.size, counts.size))
+    X[np.arange(w0.size), codes] = 1.0
+    return design.with_weights(w1, calibration=_Calibration(X=X, w0=w0.copy(), w1=w1, kind="poststratify"))
+
+
+def rake(
+    design: Design,
+    margins: Mapping[str | tuple[str, ...], Mapping[Any, float]],
+    *,
+    max_iter: int = 10,
+    epsilon: float = 1.0,
+    bounds: tuple[float, float] | None = None,
+    strict: bool = False,
+) -> Design:
+    """Raking (iterative proportional fitting) to several margins (R: ``rake``).
+
+    Algorithm exactly as R's ``rake(design, sample.margins, population.margins,
+    control = list(maxit = 10, epsilon = 1))``: each iteration post-stratifies on
+    every margin in turn; it stops when the largest change of the weighted
+    cross-table of all margin variables between iterations is below ``epsilon``
+    (if ``epsilon < 1`` it is taken relative to the total weight, as R).  The
+    variance follows R's ``svyrecvar`` for ``"raking"`` objects: ten back-fitting
+    passes removing margin means of the influence values.
+
+    Parameters
+    ----------
+    margins:
+        ``{var: {level: N}, ...}``, one entry per margin, in the order of raking.
+    max_iter, epsilon:
+        Convergence control (R's ``control$maxit``, ``control$epsilon``).
+    bounds:
+        Optional ``(low, high)`` bounds on the adjustment factor ``g = w/w_0``,
+        enforced by clipping after each margin step (not part of R's ``rake``;
+        R's bounded raking is ``calibrate(calfun = "raking", bounds = )``).
+    strict:
+        Raise :class:`~sipas.errors.ConvergenceError` if not converged (R warns).
+    """
+    if not margins:
+        raise DesignError("no raking margins")
+    w_start = design._w.copy()
+    margin_list = [(var, *_margin_codes(design, var, pop)) for var, pop in margins.items()]
+    total = float(w_start.sum())
+    eps = epsilon * total if epsilon < 1 else epsilon
+    # cross-table of all margin variables (R: svytable(~all vars))
+    cross_key = np.zeros(w_start.size, dtype=np.int64)
+    for _, codes, counts, _ in margin_list:
+        cross_key = cross_key * counts.size + codes
+    cross_key = pd.factorize(cross_key)[0]
+    n_cells = int(cross_key.max()) + 1
+
+    def table(w: np.ndarray) -> np.ndarray:
+        return np.bincount(cross_key, weights=w, minlength=n_cells)
+
+    w = w_start.copy()
+    old = table(w)
+    converged = False
+    it = 0
+    psws: list[np.ndarray] = []
+    while it < max_iter:
+        psws = []
+        for _, codes, counts, _ in margin_list:
+            w = _poststratify_weights(w, codes, counts)
+            if bounds is not None:
+                g = np.clip(w / np.where(w_start > 0, w_start, 1.0), bounds[0], bounds[1])
+                w = np.where(w_start > 0, w_start * g, 0.0)
+            psws.append(w.copy())
+        new = table(w)
+        delta = float(np.max(np.abs(old - new)))
+        if delta < eps:
+            converged = True
+            break
+        old = new
+        it += 1
+    if not converged and strict:
+        raise ConvergenceError(f"raking did not converge after {it} iterations (last change {delta:g} >= {eps:g})")
+    cal = _RakingCalibration(
+        codes=[m[1] for m in margin_list],
+        n_levels=[m[2].size for m in margin_list],
+        psw=psws,
+    )
+    new_design = design.with_weights(w, calibration=cal)
+    new_design.raking_converged = converged  # type: ignore[attr-defined]
+    return new_design
+
+
+def calibrate(
+    design: Design,
+    totals: Mapping[str, float],
+    *,
+    columns: pd.DataFrame | None = None,
+) -> Design:
+    """Linear (GREG) calibration (R: ``calibrate(design, formula, population)``, ``calfun="linear"``).
+
+    :math:`w_j = d_j (1 + x_j^\\top \\lambda)` with :math:`\\lambda` solving
+    :math:`\\sum_j w_j x_j = t_x` (Deville & Särndal 1992).
+
+    Parameters
+    ----------
+    totals:
+        Population totals by column of the model matrix; the key ``"(Intercept)"``
+        adds a column of ones (R's naming).
+    columns:
+        Model matrix (rows aligned with the data); default: the data columns named
+        in ``totals`` (plus the intercept).
+    """
+    data = design.data
+    names = list(totals.keys())
+    cols = []
+    for nm in names:
+        if nm == "(Intercept)":
+            cols.append(np.ones(len(data)))
+        elif columns is not None and nm in columns.columns:
+            cols.append(columns[nm].to_numpy(dtype=float))
+        elif nm in data.columns:
+            cols.append(pd.to_numeric(data[nm]).to_numpy(dtype=float))
+        else:
+            raise DesignError(f"calibration column {nm!r} not found")
+    X = np.column_stack(cols)
+    if np.isnan(X).any():
+        raise DesignError("missing values in calibration variables")
+    t = np.asarray([float(totals[k]) for k in names])
+    w0 = design._w
+    T = X.T @ (X * w0[:, None])
+    lam = np.linalg.pinv(T) @ (t - X.T @ w0)
+    w1 = w0 * (1.0 + X @ lam)
+    return design.with_weights(w1, calibration=_Calibration(X=X, w0=w0.copy(), w1=w1, kind="greg"))
+
+
+def trim(
+    design: Design,
+    *,
+    upper: float = float("inf"),
+    lower: float = float("-inf"),
+    strict: bool = False,
+) -> Design:
+    """Trim weights with R's ``trimWeights`` semantics.
+
+    Weights above ``upper`` (below ``lower``) are set to the bound; the total
+    amount trimmed is shared out *equally* (additively) among the weights that
+    were inside the bounds, so the total weight is unchanged.  With
+    ``strict=True`` the procedure is repeated until no weight is outside the
+    bounds.  The variance keeps any earlier calibration (R keeps ``postStrata``).
+    """
+    if not lower < upper:
+        raise DesignError(f"lower ({lower}) must be below upper ({upper})")
+    w = design._w
+    while True:
+        outside = (w < lower) | (w > upper)
+        if not outside.any():
+            break
+        if outside.all():
+            raise DesignError("every weight is outside the trimming bounds")
+        new = np.clip(w, lower, upper)
+        trimmings = w - new
+        new[~outside] = new[~outside] + trimmings.sum() / (~outside).sum()
+        w = new
+        if not strict:
+            break
+    if w is design._w:
+        return design
+    return design.with_weights(w)

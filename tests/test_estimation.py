@@ -1,0 +1,103 @@
+"""Interface and behaviour tests of sipas.estimation.Design (R-reference tests: test_estimation_r.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sipas.errors import DesignError, LonelyPSUError
+from sipas.estimation import Design, Estimate
+
+COLUMNS = ["variable", "estimate", "se", "ci_low", "ci_high", "df", "deff", "n"]
+
+
+def _toy(seed: int = 1, n_str: int = 4, n_psu: int = 5, m: int = 8) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    rows = []
+    for h in range(n_str):
+        for i in range(n_psu):
+            u = rng.normal()
+            for j in range(m):
+                rows.append(
+                    {
+                        "district": f"d{h}",
+                        "commune": i,
+                        "w": rng.uniform(1, 5),
+                        "item1": float(rng.random() < 0.5 + 0.1 * u),
+                        "item2": rng.normal(3 + u, 1),
+                        "sex": rng.choice(["f", "m"]),
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def test_interface_mean_by():
+    df = _toy()
+    df.loc[::7, "item2"] = np.nan
+    des = Design(df, weight="w", strata="district", psu="commune")
+    out = des.mean(["item1", "item2"], by="district")
+    assert list(out.columns) == ["district"] + COLUMNS
+    assert len(out) == 8
+    # each item's mean over the rows where it is observed
+    for (dist, var), row in out.set_index(["district", "variable"]).iterrows():
+        sub = df[(df.district == dist) & df[var].notna()]
+        assert row["estimate"] == pytest.approx(np.average(sub[var], weights=sub["w"]), rel=1e-12)
+        assert row["n"] == len(sub)
+    assert (out["df"] == 20 - 4).all()
+
+
+def test_interface_list_without_by_and_scalar():
+    df = _toy()
+    des = Design(df, weight="w", strata="district", psu="commune")
+    out = des.mean(["item1", "item2"])
+    assert list(out.columns) == COLUMNS
+    one = des.mean("item1")
+    assert isinstance(one, Estimate)
+    assert one.estimate == pytest.approx(out.loc[0, "estimate"], rel=1e-14)
+    assert one.se == pytest.approx(out.loc[0, "se"], rel=1e-14)
+    assert one.ci_low < one.estimate < one.ci_high
+
+
+def test_domain_equals_separate_item_computation():
+    """Matrix form for all items/domains equals one-at-a-time computation."""
+    df = _toy(3)
+    df.loc[::5, "item1"] = np.nan
+    des = Design(df, weight="w", strata="district", psu="commune")
+    out = des.mean(["item1", "item2"], by="sex").set_index(["sex", "variable"])
+    for sex in ["f", "m"]:
+        for var in ["item1", "item2"]:
+            d = df.copy()
+            d["y"] = np.where(d["sex"] == sex, d[var], np.nan)
+            e = Design(d, weight="w", strata="district", psu="commune").mean("y")
+            assert out.loc[(sex, var), "estimate"] == pytest.approx(e.estimate, rel=1e-12)
+            assert out.loc[(sex, var), "se"] == pytest.approx(e.se, rel=1e-12)
+
+
+def test_lonely_psu_fails_by_default():
+    df = _toy(n_psu=2)
+    df = df[~((df.district == "d1") & (df.commune == 1))]
+    with pytest.raises(LonelyPSUError, match=r"Stratum \(d1\) has only one PSU"):
+        Design(df, weight="w", strata="district", psu="commune").mean("item2")
+    for opt in ["remove", "certainty", "adjust", "average"]:
+        e = Design(df, weight="w", strata="district", psu="commune", lonely_psu=opt).mean("item2")
+        assert np.isfinite(e.se)
+
+
+def test_bad_inputs():
+    df = _toy()
+    with pytest.raises(DesignError):
+        Design(df, weight="nope")
+    with pytest.raises(DesignError):
+        Design(df, weight="w", lonely_psu="drop")  # type: ignore[arg-type]
+    d2 = df.copy()
+    d2.loc[3, "w"] = np.nan
+    with pytest.raises(DesignError, match="position 3"):
+        Design(d2, weight="w")
+
+
+def test_deterministic():
+    df = _toy()
+    a = Design(df, weight="w", strata="district", psu="commune").mean(["item1", "item2"], by="sex")
+    b = Design(df, weight="w", strata="district", psu="commune").mean(["item1", "item2"], by="sex")
+    pd.testing.assert_frame_equal(a, b)
