@@ -167,6 +167,9 @@ def record_spec(instrument: Any) -> RecordSpec:
                               codes=tuple(int(k) for k in codes), labels=_label_map(codes)))
         for t in (p.get("text") or {}).values():
             aliases[normalise_header(t)] = p["id"]
+    for name, lab in (rec.get("labels") or {}).items():
+        for t in lab.values():
+            aliases[normalise_header(t)] = name
     for name, al in (rec.get("aliases") or {}).items():
         for a in al:
             aliases[normalise_header(a)] = name

@@ -105,6 +105,30 @@ class Instrument:
         name = self._item(item).get("filter")
         return None if name is None else self.raw["filters"][name]
 
+    @property
+    def item_ids(self) -> list[str]:
+        """Item ids in questionnaire order."""
+        return [it["id"] for it in self.raw["items"]]
+
+    @property
+    def index_items(self) -> list[str]:
+        """Ids of the items that enter an index."""
+        return [it["id"] for it in self.raw["items"] if it.get("index")]
+
+    def labels(self, item: str, *, language: str = "vi", with_missing: bool = True) -> dict[int, str]:
+        """Code -> label of ``item``'s scale in ``language`` (missing codes included by default)."""
+        sc = self.scales[self._item(item)["scale"]]
+        out = {int(c): lab.get(language, lab["vi"]) for c, lab in sc["codes"].items()}
+        if with_missing:
+            for c, lab in (sc.get("missing_labels") or {}).items():
+                out[int(c)] = lab.get(language, lab["vi"])
+        return out
+
+    def text(self, item: str, *, language: str = "vi") -> str:
+        """Question text of ``item`` in ``language``."""
+        t = self._item(item)["text"]
+        return t.get(language, t["vi"])
+
     def _item(self, item: str) -> dict[str, Any]:
         for it in self.raw["items"]:
             if it["id"] == item:
@@ -112,21 +136,74 @@ class Instrument:
         raise KeyError(f"instrument {self.id} {self.version} has no item {item!r}")
 
 
-def load_instrument(instrument_id: str, version: str, *, directory: Path | None = None) -> Instrument:
-    """Load ``<directory>/<instrument_id>-<version>.yml``.
+def available_instruments(*, directory: Path | None = None) -> list[tuple[str, str]]:
+    """``(id, version)`` of every instrument file in ``directory`` (default: the package's data folder)."""
+    d = directory or DATA_DIR
+    out = []
+    for p in sorted(d.glob("*-*.yml")):
+        iid, _, ver = p.stem.partition("-")
+        out.append((iid, ver))
+    return out
+
+
+def read_instrument_file(path: str | Path, *, validate: bool = True) -> Instrument:
+    """Load and validate any instrument YAML file.
+
+    Parameters
+    ----------
+    path : str or Path
+        The YAML file.
+    validate : bool, default True
+        Check it against :mod:`sipas.instrument.schema`.
 
     Raises
     ------
     ConfigError
-        If the file does not exist or is not the instrument it claims to be.
+        Naming the file (and the key, e.g. ``items[p1_5].filter``) for unreadable YAML or a schema violation.
+    """
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", file=path) from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"invalid YAML{where}: {getattr(exc, 'problem', exc)}", file=path) from exc
+    if validate:
+        from sipas.instrument.schema import validate_instrument
+
+        validate_instrument(raw, file=path)
+    if not isinstance(raw, dict):
+        raise ConfigError("must be a YAML mapping", file=path)
+    return Instrument(id=str(raw.get("id")), version=str(raw.get("version")), raw=raw, path=path)
+
+
+def load_instrument(instrument_id: str, version: str, *, directory: Path | None = None,
+                    validate: bool = True) -> Instrument:
+    """Load ``<directory>/<instrument_id>-<version>.yml``.
+
+    Parameters
+    ----------
+    instrument_id, version : str
+        E.g. ``"household"``, ``"2023.1"``.
+    directory : Path, optional
+        Folder of instrument files (default: ``sipas/instrument/data``).
+    validate : bool, default True
+        Check the file against the schema of :mod:`sipas.instrument.schema`.
+
+    Raises
+    ------
+    ConfigError
+        If the file does not exist, violates the schema, or is not the instrument it claims to be.
     """
     d = directory or DATA_DIR
     path = d / f"{instrument_id}-{version}.yml"
     if not path.is_file():
-        avail = sorted(p.stem for p in d.glob("*.yml"))
+        avail = sorted(p.stem for p in d.glob("*-*.yml"))
         raise ConfigError(f"no instrument {instrument_id!r} version {version!r}; available: {', '.join(avail)}",
                           file=path)
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    if raw.get("id") != instrument_id or str(raw.get("version")) != version:
-        raise ConfigError(f"file declares id={raw.get('id')!r} version={raw.get('version')!r}", file=path)
-    return Instrument(id=instrument_id, version=version, raw=raw, path=path)
+    inst = read_instrument_file(path, validate=validate)
+    if inst.raw.get("id") != instrument_id or str(inst.raw.get("version")) != version:
+        raise ConfigError(f"file declares id={inst.raw.get('id')!r} version={inst.raw.get('version')!r}", file=path)
+    return Instrument(id=instrument_id, version=version, raw=inst.raw, path=path)
