@@ -1,0 +1,239 @@
+"""Fieldwork quality control (seed 000 §III.1; seed 001 tasks 9-11).
+
+* :func:`response_rates` - forms distributed and returned per unit, from the
+  distribution/return log;
+* :func:`recheck_sample` - the 20% recheck (phúc tra) sample of returned forms,
+  stratified by unit and seeded;
+* :func:`recheck_agreement` - agreement per item between the original answers and
+  the recheck answers (% agreement and Cohen's kappa) and the forms that failed;
+* :func:`double_entry_discrepancies` - a sample of forms entered twice, reconciled
+  cell by cell.
+
+All functions take and return tidy DataFrames; none rounds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from sipas.errors import InputError
+
+_TRUE = {"1", "1.0", "true", "yes", "có", "co", "x"}
+
+
+def _require(df: pd.DataFrame, cols: Sequence[str], what: str) -> None:
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise InputError(f"{what} lacks column(s) {', '.join(missing)}; has {', '.join(map(str, df.columns))}",
+                         column=missing[0])
+
+
+def _unique_key(df: pd.DataFrame, key: str, what: str) -> None:
+    dup = df[key].duplicated()
+    if dup.any():
+        i = int(np.flatnonzero(dup.to_numpy())[0])
+        raise InputError(f"{what}: {key} {df[key].iloc[i]!r} appears twice", row=i + 2, column=key)
+
+
+def response_rates(log: pd.DataFrame, *, by: str | Sequence[str], returned: str = "returned") -> pd.DataFrame:
+    """Forms distributed and returned, and the return rate, per unit.
+
+    Parameters
+    ----------
+    log : DataFrame
+        One row per distributed form; ``returned`` is a 1/0 (true/false, có/không) flag.
+    by : str or list of str
+        Unit columns (e.g. ``["district", "commune"]``).
+    returned : str, default "returned"
+
+    Returns
+    -------
+    DataFrame
+        ``by`` columns, ``distributed``, ``returned``, ``not_returned`` and
+        ``response_rate = returned / distributed`` (a proportion, not rounded), units
+        in the order they first appear, then a total row with ``by`` = ``"Total"``.
+        This is the AAPOR RR-style ratio of returned to distributed forms (eligibility
+        of every addressee assumed).
+    """
+    by = [by] if isinstance(by, str) else list(by)
+    _require(log, by + [returned], "distribution log")
+    flag = log[returned].map(lambda v: str(v).strip().lower() in _TRUE)
+    df = log[by].copy()
+    df["_ret"] = flag.astype(int)
+    g = df.groupby(by, sort=False, dropna=False)["_ret"]
+    out = pd.DataFrame({"distributed": g.size(), "returned": g.sum()}).reset_index()
+    total = {c: "Total" for c in by}
+    total.update({"distributed": int(out["distributed"].sum()), "returned": int(out["returned"].sum())})
+    out = pd.concat([out, pd.DataFrame([total])], ignore_index=True)
+    out["distributed"] = out["distributed"].astype(int)
+    out["returned"] = out["returned"].astype(int)
+    out["not_returned"] = out["distributed"] - out["returned"]
+    out["response_rate"] = out["returned"] / out["distributed"]
+    return out
+
+
+def recheck_sample(returned: pd.DataFrame, *, fraction: float = 0.2, strata: str | Sequence[str], seed: int,
+                   key: str = "form_id") -> pd.DataFrame:
+    """The recheck (phúc tra) sample: ``fraction`` of the returned forms, stratified by unit (seed 000 §III.1).
+
+    In each stratum ``h`` of ``N_h`` forms, ``n_h = ceil(fraction * N_h)`` forms are
+    drawn by simple random sampling without replacement (so every unit is rechecked
+    and at least ``fraction`` of all forms is), with one stream
+    ``numpy.random.default_rng(seed)``; strata are visited in sorted order and forms
+    sorted by ``key`` first, so the result does not depend on the input row order.
+
+    Returns
+    -------
+    DataFrame
+        The chosen rows (sorted by strata, then ``key``) with ``recheck_prob = n_h / N_h``.
+    """
+    if not 0 < fraction <= 1:
+        raise ValueError(f"fraction must be in (0, 1], got {fraction}")
+    strata = [strata] if isinstance(strata, str) else list(strata)
+    _require(returned, strata + [key], "returned forms")
+    _unique_key(returned, key, "returned forms")
+    rng = np.random.default_rng(seed)
+    df = returned.sort_values(strata + [key], kind="stable").reset_index(drop=True)
+    parts = []
+    for _, g in df.groupby(strata, sort=True, dropna=False):
+        n_h = len(g)
+        k = int(np.ceil(fraction * n_h - 1e-9))
+        idx = np.sort(rng.choice(n_h, size=k, replace=False))
+        parts.append(g.iloc[idx].assign(recheck_prob=k / n_h))
+    if not parts:
+        return df.assign(recheck_prob=[])
+    return pd.concat(parts, ignore_index=True)
+
+
+def cohen_kappa(a: Sequence, b: Sequence) -> float:
+    """Cohen's (1960) unweighted kappa of two codings of the same forms.
+
+    ``kappa = (p_o - p_e) / (1 - p_e)``, ``p_o`` the share of equal codes and
+    ``p_e = sum_k p_a(k) p_b(k)`` the agreement expected from the margins.  When
+    ``p_e = 1`` (both codings constant and equal) kappa is undefined: NaN is returned.
+    Same value as ``sklearn.metrics.cohen_kappa_score`` and R ``irr::kappa2``.
+    """
+    a = pd.Series(list(a), dtype=object).astype(str).to_numpy()
+    b = pd.Series(list(b), dtype=object).astype(str).to_numpy()
+    if len(a) != len(b):
+        raise ValueError("the two codings differ in length")
+    n = len(a)
+    if n == 0:
+        return float("nan")
+    po = float((a == b).mean())
+    cats = np.union1d(a, b)
+    pa = np.array([(a == c).mean() for c in cats])
+    pb = np.array([(b == c).mean() for c in cats])
+    pe = float((pa * pb).sum())
+    if pe >= 1.0:
+        return float("nan")
+    return (po - pe) / (1.0 - pe)
+
+
+def _norm(v: object) -> str:
+    if v is None or (not isinstance(v, str) and pd.isna(v)):
+        return ""
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v).strip()
+
+
+def recheck_agreement(original: pd.DataFrame, recheck: pd.DataFrame, *, items: Sequence[str],
+                      key: str = "form_id", min_agreement: float = 1.0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Agreement between the original answers and the recheck answers, per item and per form.
+
+    Only forms present in both tables are compared (matched on ``key``); a blank is
+    a code of its own ("" vs "3" disagrees).
+
+    Parameters
+    ----------
+    original, recheck : DataFrame
+        ``key`` and the ``items`` columns.
+    items : list of str
+    key : str, default "form_id"
+    min_agreement : float, default 1.0
+        A form fails when its share of agreeing items is below this (1.0: any
+        difference fails the form).
+
+    Returns
+    -------
+    (per_item, failing_forms)
+        ``per_item``: ``item``, ``n``, ``n_agree``, ``pct_agreement`` (a proportion),
+        ``kappa`` (Cohen's, :func:`cohen_kappa`).  ``failing_forms``: ``key``,
+        ``n_items``, ``n_disagree``, ``agreement``, ``items_disagreeing`` (";"-joined),
+        for the forms below ``min_agreement``.
+    """
+    items = list(items)
+    _require(original, [key] + items, "original answers")
+    _require(recheck, [key] + items, "recheck answers")
+    _unique_key(original, key, "original answers")
+    _unique_key(recheck, key, "recheck answers")
+    m = original[[key] + items].merge(recheck[[key] + items], on=key, suffixes=("_o", "_r"), how="inner")
+    m = m.sort_values(key, kind="stable").reset_index(drop=True)
+    rows = []
+    eq = pd.DataFrame(index=m.index)
+    for it in items:
+        a = m[f"{it}_o"].map(_norm)
+        b = m[f"{it}_r"].map(_norm)
+        eq[it] = (a == b).to_numpy()
+        rows.append({"item": it, "n": len(m), "n_agree": int(eq[it].sum()),
+                     "pct_agreement": float(eq[it].mean()) if len(m) else float("nan"),
+                     "kappa": cohen_kappa(a, b)})
+    per_item = pd.DataFrame(rows, columns=["item", "n", "n_agree", "pct_agreement", "kappa"])
+    agree = eq.mean(axis=1) if items else pd.Series(1.0, index=m.index)
+    fail = agree < min_agreement
+    failing = pd.DataFrame({
+        key: m.loc[fail, key].to_numpy(),
+        "n_items": len(items),
+        "n_disagree": (~eq.loc[fail]).sum(axis=1).astype(int).to_numpy(),
+        "agreement": agree[fail].to_numpy(),
+        "items_disagreeing": [";".join(c for c in items if not eq.at[i, c]) for i in m.index[fail]],
+    })
+    return per_item, failing
+
+
+def double_entry_discrepancies(first: pd.DataFrame, second: pd.DataFrame, *, key: str = "form_id",
+                               columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """Reconcile two independent data entries of the same forms cell by cell (seed 001 task 11).
+
+    Values are compared as trimmed text (``3`` = ``3.0``; blank = missing).  A form in
+    one entry only is reported once with ``column`` = ``"<form missing>"``.
+
+    Parameters
+    ----------
+    first, second : DataFrame
+        The two entries, one row per form, keyed by ``key``.
+    columns : list of str, optional
+        Columns to compare; default: the columns both entries share, less ``key``.
+
+    Returns
+    -------
+    DataFrame
+        One row per differing cell: ``key``, ``column``, ``first``, ``second``; sorted
+        by ``key`` then column order.  Empty when the entries agree.
+    """
+    _require(first, [key], "first entry")
+    _require(second, [key], "second entry")
+    _unique_key(first, key, "first entry")
+    _unique_key(second, key, "second entry")
+    if columns is None:
+        columns = [c for c in first.columns if c != key and c in second.columns]
+    cols = list(columns)
+    _require(first, cols, "first entry")
+    _require(second, cols, "second entry")
+    a = first.set_index(key)
+    b = second.set_index(key)
+    rows = []
+    for k in sorted(set(a.index) | set(b.index), key=lambda v: str(v)):
+        if k not in b.index or k not in a.index:
+            rows.append({key: k, "column": "<form missing>", "first": "present" if k in a.index else "",
+                         "second": "present" if k in b.index else ""})
+            continue
+        for c in cols:
+            x, y = _norm(a.at[k, c]), _norm(b.at[k, c])
+            if x != y:
+                rows.append({key: k, "column": c, "first": x, "second": y})
+    return pd.DataFrame(rows, columns=[key, "column", "first", "second"])
