@@ -320,6 +320,11 @@ def _canonical_name(h: Any, known: set[str], aliases: dict[str, str]) -> str | N
     return None
 
 
+def _bracketed(h: Any, name: str) -> bool:
+    """True if header ``h`` is the template's ``"<label> [<name>]"`` form."""
+    return normalise_header(h).endswith(f"[{name.casefold()}]")
+
+
 def _find_header(table: _Table, known: set[str], required: Sequence[str], aliases: dict[str, str]) -> int | None:
     best, best_hits = None, 0
     for i, row in enumerate(table.rows[:HEADER_SEARCH_ROWS]):
@@ -526,7 +531,7 @@ def _read_one(path: Path, *, instrument: Any, spec: RecordSpec, items: list[str]
                              f"{_col_letter(j)})", file=path, row=header_row, column=_to_str(h))
         seen[name] = j
         colmap[j] = name
-        if normalise_header(h) != name.casefold():
+        if normalise_header(h) != name.casefold() and not _bracketed(h, name):
             log.append({"file": fname, "row": header_row, "column": _to_str(h), "old": _to_str(h), "new": name,
                         "rule": "rename_column", "note": "header matched by alias or group prefix"})
     missing = [c for c in required if c not in seen]
