@@ -1,0 +1,143 @@
+"""Charts for the SIPAS report: one shared style, Vietnamese labels from data.
+
+Every function takes a tidy table produced by :mod:`sipas.scoring`, draws one
+figure with the shared style (``resources/sipas.mplstyle``: DejaVu Sans, which
+renders Vietnamese diacritics) and returns the ``Figure``.  :func:`save` writes
+PNG and SVG deterministically (no timestamps in the metadata).
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Iterator
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from sipas import io as sio  # noqa: E402
+
+STYLE = str(resources.files("sipas") / "resources" / "sipas.mplstyle")
+
+
+@contextmanager
+def style() -> Iterator[None]:
+    """Context in which figures use the sipas style."""
+    with plt.style.context(STYLE):
+        yield
+
+
+def save(fig: matplotlib.figure.Figure, path_stem: str | Path) -> tuple[Path, Path]:
+    """Save ``fig`` as ``<stem>.png`` and ``<stem>.svg`` atomically, without timestamps."""
+    import io
+
+    stem = Path(path_stem)
+    out = []
+    for ext, meta in (("png", {"Software": None}), ("svg", {"Date": None, "Creator": None})):
+        buf = io.BytesIO()
+        fig.savefig(buf, format=ext, metadata=meta)
+        out.append(sio.atomic_write_bytes(stem.with_suffix(f".{ext}"), buf.getvalue()))
+    return out[0], out[1]
+
+
+def index_by_unit(table: pd.DataFrame, *, unit: str, title: str, xlabel: str,
+                  reference: float | None = None, reference_label: str | None = None) -> matplotlib.figure.Figure:
+    """Horizontal bars of an index (in %) per unit with 95% CI whiskers.
+
+    ``table`` has columns ``unit``, ``estimate``, ``ci_low``, ``ci_high`` (proportions).
+    """
+    t = table.sort_values("estimate")
+    with style():
+        fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(t) + 1.4))
+        y = np.arange(len(t))
+        est = 100 * t["estimate"].to_numpy()
+        lo = 100 * t["ci_low"].to_numpy()
+        hi = 100 * t["ci_high"].to_numpy()
+        ax.barh(y, est, color="#1f5f8b", alpha=0.85, height=0.6)
+        ax.errorbar(est, y, xerr=[est - lo, hi - est], fmt="none", ecolor="#222222", capsize=3, lw=1)
+        for yi, e in zip(y, est):
+            ax.text(min(e + 1, 99), yi + 0.3, f"{e:.1f}".replace(".", ","), fontsize=8, va="center")
+        ax.set_yticks(y, t[unit].tolist())
+        ax.set_xlim(0, 100)
+        ax.set_xlabel(xlabel)
+        ax.set_title(title)
+        if reference is not None:
+            ax.axvline(100 * reference, color="#c0392b", ls="--", lw=1)
+            if reference_label:
+                ax.text(100 * reference, len(t) - 0.3, reference_label, color="#c0392b", fontsize=8, ha="center")
+        fig.tight_layout()
+    return fig
+
+
+def criteria_profile(table: pd.DataFrame, *, title: str, xlabel: str) -> matplotlib.figure.Figure:
+    """Dot-and-whisker profile of criterion indices (``label``, ``estimate``, ``ci_low``, ``ci_high``)."""
+    t = table.iloc[::-1]
+    with style():
+        fig, ax = plt.subplots(figsize=(7.5, 0.42 * len(t) + 1.3))
+        y = np.arange(len(t))
+        est = 100 * t["estimate"].to_numpy()
+        ax.errorbar(est, y, xerr=[est - 100 * t["ci_low"].to_numpy(), 100 * t["ci_high"].to_numpy() - est],
+                    fmt="o", color="#1f5f8b", ecolor="#555555", capsize=3)
+        ax.set_yticks(y, t["label"].tolist())
+        ax.set_xlim(max(0, np.floor(np.nanmin(100 * t["ci_low"]) / 10) * 10 - 5), 100)
+        ax.set_xlabel(xlabel)
+        ax.set_title(title)
+        fig.tight_layout()
+    return fig
+
+
+def heatmap(matrix: pd.DataFrame, *, title: str, cbar_label: str) -> matplotlib.figure.Figure:
+    """Heatmap of indices in % (rows e.g. criteria, columns e.g. districts); NaN cells left blank."""
+    import seaborn as sns
+
+    with style():
+        fig, ax = plt.subplots(figsize=(1.0 * matrix.shape[1] + 3, 0.4 * matrix.shape[0] + 2))
+        sns.heatmap(100 * matrix, annot=True, fmt=".0f", cmap="RdYlGn", vmin=40, vmax=100, ax=ax,
+                    cbar_kws={"label": cbar_label}, linewidths=0.5, linecolor="white")
+        ax.set_title(title)
+        ax.set_xlabel("")
+        ax.set_ylabel("")
+        plt.setp(ax.get_xticklabels(), rotation=35, ha="right")
+        fig.tight_layout()
+    return fig
+
+
+def change_since_last_year(table: pd.DataFrame, *, title: str, xlabel: str) -> matplotlib.figure.Figure:
+    """Bars of the change (percentage points) per unit with 95% CI (``unit``, ``change``, ``ci_low``, ``ci_high``)."""
+    t = table.sort_values("change")
+    with style():
+        fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(t) + 1.4))
+        y = np.arange(len(t))
+        ch = 100 * t["change"].to_numpy()
+        colors = np.where(ch >= 0, "#27ae60", "#c0392b")
+        ax.barh(y, ch, color=colors, height=0.6)
+        ax.errorbar(ch, y, xerr=[ch - 100 * t["ci_low"].to_numpy(), 100 * t["ci_high"].to_numpy() - ch],
+                    fmt="none", ecolor="#222222", capsize=3, lw=1)
+        ax.axvline(0, color="#222222", lw=0.8)
+        ax.set_yticks(y, t["unit"].tolist())
+        ax.set_xlabel(xlabel)
+        ax.set_title(title)
+        fig.tight_layout()
+    return fig
+
+
+def response_profile(table: pd.DataFrame, *, title: str) -> matplotlib.figure.Figure:
+    """Bars of respondents' shares per profile group (``variable_label``, ``level_label``, ``share``)."""
+    with style():
+        groups = list(dict.fromkeys(table["variable_label"]))
+        fig, axes = plt.subplots(1, len(groups), figsize=(3.2 * len(groups), 3.2), squeeze=False)
+        for ax, g in zip(axes[0], groups):
+            t = table[table["variable_label"] == g]
+            ax.bar(range(len(t)), 100 * t["share"].to_numpy(), color="#1f5f8b")
+            ax.set_xticks(range(len(t)), t["level_label"].tolist(), rotation=30, ha="right", fontsize=8)
+            ax.set_title(g, fontsize=10)
+            ax.grid(axis="y", color="#dddddd")
+            ax.set_ylim(0, 100)
+        fig.suptitle(title, fontweight="bold")
+        fig.tight_layout()
+    return fig

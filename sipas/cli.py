@@ -1,0 +1,139 @@
+"""The ``sipas`` command line: one subcommand per stage.
+
+    sipas synth        write the embedded demo surveys under data/raw/
+    sipas check        validate a survey's configuration and list its files
+    sipas sample       draw the sample and write the annexes (Phụ lục 01-04)
+    sipas clean        stage 1: ingest, split personal data, clean with an audit log
+    sipas reliability  stage 2: Cronbach's alpha and item statistics per criterion
+    sipas weight       stage 3: design weights and nonresponse adjustment
+    sipas indices      stage 4: SIPAS indices, rankings, year-over-year change
+    sipas report       stages 1-4 through the notebooks, then reports/<id>/report.html
+
+Errors from bad input are printed as one clear line (file, row, column) with exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from sipas.errors import SipasError
+
+DEFAULT_SURVEY = "demo-laichau-2024"
+
+
+def _root(args: argparse.Namespace) -> Path:
+    from sipas.config import project_root
+
+    return Path(args.root).resolve() if args.root else project_root()
+
+
+def _cfg(args: argparse.Namespace):
+    from sipas.config import find_survey
+
+    return find_survey(args.survey, root=_root(args))
+
+
+def _stage(name: str):
+    def run(args: argparse.Namespace) -> int:
+        from sipas import pipeline
+
+        t0 = time.perf_counter()
+        print(f"{name}: {args.survey} ...", flush=True)
+        res = pipeline.RUNNERS[name](_cfg(args), root=_root(args))
+        for p in res.written:
+            print(f"  wrote {p}")
+        print(f"{name}: done in {time.perf_counter() - t0:.1f} s", flush=True)
+        return 0
+    return run
+
+
+def cmd_synth(args: argparse.Namespace) -> int:
+    from sipas.synth import synthesize_demo
+
+    out = _root(args) / "data" / "raw"
+    for r in synthesize_demo(out, survey_id=None if args.all else args.survey):
+        print(f"{r.survey_dir}: population {r.n_households_population} households, sample {r.n_sampled}, "
+              f"{r.n_forms} forms entered")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    cfg = _cfg(args)
+    print(f"{cfg.path}: OK — {cfg.province['vi']} {cfg.year}, instrument {cfg.instrument_id} "
+          f"{cfg.instrument_version}, seed {cfg.seed}")
+    for name, p in cfg.frames.items():
+        print(f"  frame {name}: {p}")
+    for p in cfg.responses:
+        print(f"  responses: {p}")
+    return 0
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    from sipas import sampling
+
+    cfg = _cfg(args)
+    root = _root(args)
+    res = sampling.draw_sample(cfg, restricted_dir=root / "restricted" / cfg.survey_id,
+                               out_dir=cfg.processed_dir(root) / "sample")
+    print(res)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from sipas import pipeline, report
+    from sipas.config import find_survey
+
+    root = _root(args)
+    cfg = _cfg(args)
+    prev = cfg.extra.get("previous_survey")
+    t0 = time.perf_counter()
+    if prev and not args.no_previous:
+        pcfg = find_survey(prev, root=root)
+        print(f"previous year {prev}: stages 1-4 (for the year-over-year section)", flush=True)
+        for i, stage in enumerate(pipeline.STAGES, 1):
+            print(f"  [{i}/{len(pipeline.STAGES)}] {stage}", flush=True)
+            pipeline.RUNNERS[stage](pcfg, root=root)
+    report.render(args.survey, root=root)
+    print(f"report: done in {time.perf_counter() - t0:.1f} s", flush=True)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="sipas", description="SIPAS survey analysis: sampling, cleaning, weighting, "
+                                "estimation, indices and the yearly report.")
+    p.add_argument("--root", help="project root (default: found from the working directory)")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, func, help_: str) -> argparse.ArgumentParser:
+        sp = sub.add_parser(name, help=help_, description=help_)
+        sp.add_argument("--survey", default=DEFAULT_SURVEY, help=f"survey id under data/raw (default {DEFAULT_SURVEY})")
+        sp.set_defaults(func=func)
+        return sp
+
+    sp = add("synth", cmd_synth, "write the embedded demo survey(s) under data/raw/")
+    sp.add_argument("--all", action="store_true", help="write every demo survey-year")
+    add("check", cmd_check, "validate a survey configuration")
+    add("sample", cmd_sample, "draw the sample and write the annexes")
+    add("clean", _stage("cleaning"), "stage 1: ingest and clean the forms")
+    add("reliability", _stage("reliability"), "stage 2: reliability of the scales")
+    add("weight", _stage("weighting"), "stage 3: weights")
+    add("indices", _stage("indices"), "stage 4: indices, rankings, change")
+    sp = add("report", cmd_report, "run the notebook chain and render reports/<id>/report.html")
+    sp.add_argument("--no-previous", action="store_true", help="do not (re)process the previous survey-year")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except SipasError as exc:
+        print(f"sipas: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

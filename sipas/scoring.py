@@ -1,0 +1,271 @@
+"""SIPAS indices from cleaned forms, driven by the instrument file.
+
+Definitions (the instrument's ``index`` section and the methodology appendix;
+Decision 1001/QĐ-BNV of 11/12/2023 and shared/METHODOLOGY.md "Index arithmetic"):
+
+* item index ``p_i`` = weighted share of positive answers among valid answers::
+
+      p_i = sum_h w_h r_hi y_hi / sum_h w_h r_hi
+
+  where ``y_hi = 1`` if the code is one of the item's positive codes ("hài lòng",
+  "rất hài lòng", or the favourable yes/no answer), ``r_hi = 1`` if household h gave
+  a substantive answer (not skipped by routing, not "don't know", not blank);
+* criterion index = mean of its item indices; aspect index = mean of its criterion
+  indices; the overall SIPAS index = the index of the instrument's ``index.overall``
+  aspect (satisfaction).  Perception criteria 1.1-1.8 are reported as their own indicators.
+
+Every index is a smooth function of weighted totals, so its variance is estimated
+by replication: the same function is evaluated under each replicate weight vector
+(R survey's ``withReplicates``; JKn by default, Rust & Rao 1996) and
+``v = scale * sum_r rscale_r (theta_r - theta)^2``.  Confidence intervals are built
+on the logit scale (R ``svyciprop(method="logit")``) with t quantiles on the design's
+degrees of freedom, so they stay inside [0, 1].
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from sipas.errors import EstimationError
+
+
+def positive_indicators(forms: pd.DataFrame, *, instrument) -> pd.DataFrame:
+    """0/1 indicator of a positive answer per index item; NaN where no valid answer.
+
+    Codes outside the item's substantive codes (missing codes such as 9, blanks,
+    skipped items, out-of-range codes that survived cleaning) give NaN.
+    """
+    items = instrument.items
+    idx = items.loc[items["index"] & items["criterion"].notna(), "item"].tolist()
+    missing = [c for c in idx if c not in forms.columns]
+    if missing:
+        raise EstimationError(f"forms lack index item column(s): {', '.join(missing)}")
+    out = {}
+    for item in idx:
+        v = pd.to_numeric(forms[item], errors="coerce").to_numpy(dtype=float)
+        valid = np.isin(v, instrument.valid_codes(item))
+        pos = np.isin(v, instrument.positive_codes(item))
+        out[item] = np.where(valid, pos.astype(float), np.nan)
+    return pd.DataFrame(out, index=forms.index)
+
+
+@dataclass(frozen=True)
+class ReplicateWeights:
+    """Full-sample and replicate weights with their variance multipliers.
+
+    ``v(theta) = scale * sum_r rscales[r] * (theta_r - centre)^2`` (R survey's ``svrVar``), centre the
+    replicate mean (R's default ``mse=FALSE``) or the full-sample estimate (``mse=True``).
+    """
+
+    weights: np.ndarray          # (n,)
+    replicates: np.ndarray       # (n, R)
+    scale: float
+    rscales: np.ndarray          # (R,)
+    df: float                    # degrees of freedom for t intervals
+    kind: str = "JKn"
+    mse: bool = False            # centre on the full-sample estimate (True) or the replicate mean (R default)
+
+    def variance(self, full: np.ndarray, reps: np.ndarray) -> np.ndarray:
+        """Variance of each row of estimates: ``full`` (k,), replicate estimates ``reps`` (k, R)."""
+        centre = full[:, None] if self.mse else np.nanmean(reps, axis=1, keepdims=True)
+        return self.scale * np.nansum(self.rscales[None, :] * (reps - centre) ** 2, axis=1)
+
+
+def _index_tree(instrument) -> tuple[list[str], dict[str, list[str]], dict[str, list[str]], str]:
+    items = instrument.items
+    idx = items[items["index"] & items["criterion"].notna()]
+    item_ids = idx["item"].tolist()
+    crit_items = {c: g["item"].tolist() for c, g in idx.groupby("criterion", sort=True)}
+    aspect_crits = {a: sorted(g["criterion"].unique()) for a, g in idx.groupby("aspect", sort=False)}
+    return item_ids, crit_items, aspect_crits, instrument.raw.get("index", {}).get("overall", "satisfaction")
+
+
+def _point_matrix(Y: np.ndarray, R: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """Item shares for every weight column: (k items) x (m weight vectors), via matrix products."""
+    num = (Y * R).T @ W
+    den = R.T @ W
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, num / den, np.nan)
+
+
+def _combine(P: np.ndarray, item_ids, crit_items, aspect_crits, overall) -> tuple[list[tuple[str, str]], np.ndarray]:
+    pos = {it: i for i, it in enumerate(item_ids)}
+    labels = [("item", it) for it in item_ids]
+    rows = [P[i] for i in range(len(item_ids))]
+    crit_val = {}
+    for c, its in crit_items.items():
+        crit_val[c] = np.nanmean(np.vstack([P[pos[i]] for i in its]), axis=0) if its else None
+        labels.append(("criterion", c))
+        rows.append(crit_val[c])
+    asp_val = {}
+    for a, cs in aspect_crits.items():
+        asp_val[a] = np.mean(np.vstack([crit_val[c] for c in cs]), axis=0)
+        labels.append(("aspect", a))
+        rows.append(asp_val[a])
+    labels.append(("overall", overall))
+    rows.append(asp_val[overall])
+    return labels, np.vstack(rows)
+
+
+def estimate_indices(indicators: pd.DataFrame, *, instrument, rep: ReplicateWeights,
+                     by: pd.Series | None = None, by_type: str = "district", total_label: str = "",
+                     psu: pd.Series | None = None, strata: pd.Series | None = None,
+                     level: float = 0.95) -> pd.DataFrame:
+    """Item, criterion, aspect and overall indices with replicate SEs and logit CIs.
+
+    Parameters
+    ----------
+    indicators : DataFrame
+        Output of :func:`positive_indicators` (rows aligned with ``rep.weights``).
+    instrument : Instrument
+        Defines which items form which criterion and aspect.
+    rep : ReplicateWeights
+        Full-sample and replicate weights.
+    by : Series, optional
+        Domain of each row (e.g. district).  The whole population is always included
+        (``domain_type`` "province", ``domain`` = ``total_label``).  Domains use the full
+        design (weights zeroed outside the domain), never a filtered copy.
+    by_type : str
+        Written in ``domain_type`` for the ``by`` domains.
+    total_label : str
+        Name of the whole population (e.g. the province's name).
+    psu, strata : Series, optional
+        PSU and stratum of each row.  When given, a domain's CI uses its own degrees
+        of freedom, ``#PSUs - #strata`` among the domain's rows (at least 1), instead
+        of the whole design's: a district holding 3 communes has 2 df, not the
+        province's 20 (R's ``svyby`` keeps the design df, which is too liberal here).
+    level : float
+        Confidence level.
+
+    Returns
+    -------
+    DataFrame
+        ``domain_type``, ``domain``, ``level`` (item, criterion, aspect, overall), ``id``, ``estimate``,
+        ``se``, ``ci_low``, ``ci_high``, ``df``, ``n`` (respondents with at least one
+        valid answer counted in the index).
+    """
+    item_ids, crit_items, aspect_crits, overall = _index_tree(instrument)
+    Yraw = indicators[item_ids].to_numpy(dtype=float)
+    R = (~np.isnan(Yraw)).astype(float)
+    Y = np.nan_to_num(Yraw)
+    W_all = np.column_stack([rep.weights, rep.replicates])
+    domains = [("province", total_label, np.ones(len(indicators), dtype=bool))]
+    if by is not None:
+        dom = by.to_numpy()
+        domains += [(by_type, d, dom == d) for d in sorted(pd.unique(dom), key=str)]
+    out = []
+    for dtype, dname, mask in domains:
+        W = W_all * mask[:, None]
+        P = _point_matrix(Y, R, W)
+        labels, T = _combine(P, item_ids, crit_items, aspect_crits, overall)
+        est = T[:, 0]
+        se = np.sqrt(rep.variance(est, T[:, 1:]))
+        df = rep.df
+        if dtype != "province" and psu is not None and strata is not None:
+            df = float(max(1, pd.Series(psu.to_numpy()[mask]).nunique() - pd.Series(strata.to_numpy()[mask]).nunique()))
+        lo, hi = logit_ci(est, se, df=df, level=level)
+        n_item = (R * mask[:, None]).sum(axis=0)
+        n_any = int(((R.sum(axis=1) > 0) & mask).sum())
+        for j, (lvl, ident) in enumerate(labels):
+            n = int(n_item[item_ids.index(ident)]) if lvl == "item" else n_any
+            out.append({"domain_type": dtype, "domain": dname, "level": lvl, "id": ident, "estimate": est[j], "se": se[j],
+                        "ci_low": lo[j], "ci_high": hi[j], "df": df, "n": n})
+    return pd.DataFrame(out)
+
+
+def suppress_small_cells(table: pd.DataFrame, *, min_n: int, n_col: str = "n",
+                         columns: tuple[str, ...] = ("estimate", "se", "ci_low", "ci_high")) -> pd.DataFrame:
+    """Blank out estimates of cells with fewer than ``min_n`` respondents; adds ``suppressed``."""
+    t = table.copy()
+    small = t[n_col] < min_n
+    for c in columns:
+        if c in t.columns:
+            t[c] = t[c].astype(float).where(~small)
+    t["suppressed"] = small
+    return t
+
+
+def rank_units(table: pd.DataFrame, *, unit: str = "domain", level: float = 0.95) -> pd.DataFrame:
+    """Rank units by estimate and group those not distinguishable from each other.
+
+    Two units are "not distinguishable" when their 95% CIs overlap (a conservative
+    rule, Goldstein & Healy 1995 would use ~84% intervals for a 5% pairwise test);
+    ``group`` numbers runs of units that all overlap the top unit of the run.
+    Returns the table sorted by estimate (descending) with ``rank`` and ``group``.
+    """
+    t = table.sort_values("estimate", ascending=False).reset_index(drop=True)
+    t["rank"] = np.arange(1, len(t) + 1)
+    group, g, top_low = [], 1, None
+    for _, r in t.iterrows():
+        if top_low is None:
+            top_low = r["ci_low"]
+        elif r["ci_high"] < top_low:
+            g += 1
+            top_low = r["ci_low"]
+        group.append(g)
+    t["group"] = group
+    return t
+
+
+def year_over_year(current: pd.DataFrame, previous: pd.DataFrame, *, level: float = 0.95) -> pd.DataFrame:
+    """Change between two independent survey-years per (domain, level, id).
+
+    ``change = est_now - est_before``, ``se = sqrt(se_now^2 + se_before^2)`` (independent
+    samples), normal-theory CI and two-sided p-value.
+    """
+    keys = ["domain_type", "domain", "level", "id"]
+    m = current.merge(previous, on=keys, suffixes=("", "_prev"))
+    m["change"] = m["estimate"] - m["estimate_prev"]
+    m["se_change"] = np.sqrt(m["se"] ** 2 + m["se_prev"] ** 2)
+    z = stats.norm.ppf(0.5 + level / 2)
+    m["ci_low_change"] = m["change"] - z * m["se_change"]
+    m["ci_high_change"] = m["change"] + z * m["se_change"]
+    m["p_value"] = 2 * stats.norm.sf(np.abs(m["change"] / m["se_change"]))
+    m["significant"] = m["p_value"] < (1 - level)
+    return m[keys + ["estimate_prev", "estimate", "change", "se_change", "ci_low_change", "ci_high_change",
+                     "p_value", "significant"]]
+
+
+def choice_indicators(forms: pd.DataFrame, *, instrument, criterion: str) -> pd.DataFrame:
+    """0/1 indicators for the multi-select items of ``criterion`` (e.g. needs 3.1); NaN if unanswered."""
+    items = instrument.items
+    ids = items.loc[items["criterion"] == criterion, "item"].tolist()
+    out = {}
+    for item in ids:
+        v = pd.to_numeric(forms[item], errors="coerce").to_numpy(dtype=float)
+        valid = np.isin(v, instrument.valid_codes(item))
+        out[item] = np.where(valid, np.isin(v, instrument.positive_codes(item)).astype(float), np.nan)
+    return pd.DataFrame(out, index=forms.index)
+
+
+def estimate_shares(indicators: pd.DataFrame, *, rep: ReplicateWeights, level: float = 0.95) -> pd.DataFrame:
+    """Weighted share of 1s per column with replicate SE and logit CI (whole population).
+
+    Returns ``id``, ``estimate``, ``se``, ``ci_low``, ``ci_high``, ``df``, ``n``.
+    """
+    Yraw = indicators.to_numpy(dtype=float)
+    R = (~np.isnan(Yraw)).astype(float)
+    P = _point_matrix(np.nan_to_num(Yraw), R, np.column_stack([rep.weights, rep.replicates]))
+    est = P[:, 0]
+    se = np.sqrt(rep.variance(est, P[:, 1:]))
+    lo, hi = logit_ci(est, se, df=rep.df, level=level)
+    return pd.DataFrame({"id": list(indicators.columns), "estimate": est, "se": se, "ci_low": lo, "ci_high": hi,
+                         "df": rep.df, "n": R.sum(axis=0).astype(int)})
+
+
+def logit_ci(est: np.ndarray, se: np.ndarray, *, df: float, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """CI for a proportion built on the logit scale (R ``svyciprop(method="logit")``).
+
+    ``logit(p) +- t_{df} * se / (p (1 - p))``, transformed back.
+    """
+    est = np.asarray(est, dtype=float)
+    se = np.asarray(se, dtype=float)
+    tq = stats.t.ppf(0.5 + level / 2, df)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lg = np.log(est / (1 - est))
+        half = tq * se / (est * (1 - est))
+        return 1 / (1 + np.exp(-(lg - half))), 1 / (1 + np.exp(-(lg + half)))

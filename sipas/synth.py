@@ -1,0 +1,394 @@
+"""Seeded generator of the embedded demo survey (a synthetic province).
+
+The demo is built the way seed 000 (Lai Châu 2024) builds its sample: 8 districts;
+3 communes per district and 5 in two named districts; 3 villages per commune;
+30 households per village (2,520 households).  The whole province's household
+population is simulated, so the *true* satisfaction rates per district and
+criterion are known; they are written beside the data (``truth/``) so tests can
+check that the pipeline recovers them within their confidence intervals.
+
+Answer model (one household h, criterion c, item i of c)::
+
+    eta[h, c] = mu[c] + year + district[d, c] + commune[k] + person[h] + e[h, c]
+    code[h, i] = 1 + #{ thresholds below eta[h, c] + noise[h, i] }   (5-point items)
+    code[h, i] = positive if eta[h, c] + noise[h, i] > 0              (yes/no items)
+
+so items are correlated within a criterion (shared ``e[h, c]``), criteria are
+correlated through ``person[h]``, and districts and communes differ.  Item
+nonresponse, "don't know" answers, unreturned forms, a few invalid forms and
+duplicate entries are added on purpose.  Only the drawn sample's answers are
+written; the population answers are used for the truth and then discarded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from sipas import io as sio
+from sipas import sampling
+from sipas.instrument import load_instrument
+
+DISTRICTS = (
+    # name, kind, number of communes, latent district shift
+    ("Thành phố Lai Châu", "city", 7, 0.35),
+    ("Huyện Tam Đường", "rural", 13, 0.10),
+    ("Huyện Phong Thổ", "rural", 17, -0.20),
+    ("Huyện Sơn Hòa", "rural", 16, -0.30),
+    ("Huyện Mường Tè", "rural", 13, -0.45),
+    ("Huyện Nậm Nhùn", "rural", 10, -0.15),
+    ("Huyện Than Uyên", "rural", 12, 0.20),
+    ("Huyện Tân Uyên", "rural", 10, 0.05),
+)
+#: Districts that also take the last unit of each class list (seed 000 §II.1.c).
+ALSO_LAST = ("Huyện Sơn Hòa", "Huyện Phong Thổ")
+
+_SYL1 = ("Mường", "Nậm", "Pa", "Tà", "Khun", "Ka", "Lăng", "Sìn", "Tủa", "Phìn", "Hua", "Bum", "Dào", "San",
+         "Thèn", "Ma", "Lùng", "Chăn", "Hố", "Nà", "Bản", "Pú", "Sì", "Làng", "Ăng", "Âu", "Đông", "Ơn", "Ưng",
+         "Bình", "Khổng", "Mù", "Trung", "Vàng", "Tung", "Hồng", "Phúc", "Thân", "Căn", "Ẳng")
+_SYL2 = ("Tè", "Hồ", "Chải", "Lèng", "Cang", "Lư", "Tở", "Khoa", "Sáng", "Tăm", "Pì", "Lếch", "Xe", "Hon",
+         "Kim", "Than", "Mít", "Dế", "Chà", "Bo", "Cuổi", "Ban", "Hăn", "Nhé", "Tông", "Sì", "Thàng", "Chản",
+         "Hạ", "Thượng", "Phong", "Lâm", "Đa", "Ơn", "Uyên", "Vai", "Bó", "Hưng")
+_FAMILY = ("Lò", "Lường", "Tòng", "Vàng", "Giàng", "Sùng", "Tẩn", "Phàn", "Lý", "Hoàng", "Đỗ", "Trần", "Nguyễn",
+           "Lê", "Điêu", "Lù", "Pờ", "Chang", "Đèo", "Vũ")
+_MIDDLE_M = ("Văn", "A", "Seo", "Chà", "Đức", "Quang")
+_MIDDLE_F = ("Thị", "Thị", "Mẩy", "Xuân")
+_GIVEN = ("Minh", "Hùng", "Dung", "Páo", "Sính", "Xuân", "Thắng", "Mai", "Lan", "Dếnh", "Chư", "Pử", "Tiến",
+          "Hương", "Ánh", "Ơn", "Ước", "Đạt", "Sáu", "Nhìa", "Lả", "Khánh", "Phương", "Thu")
+
+#: Latent shift per criterion (higher = more positive answers).
+_CRIT_MU = {"1.1": 0.9, "1.2": 0.8, "1.3": 0.9, "1.4": 0.7, "1.5": 1.6, "1.6": 1.9, "1.7": 1.0, "1.8": 1.0,
+            "2.1": 1.0, "2.2": 1.2, "2.3": 1.1, "2.4": 1.3, "2.5": 1.3, "2.6": 0.7, "2.7": 0.8, "2.8": 1.1}
+_THRESHOLDS = np.array([-1.6, -0.9, 0.0, 1.6])  # 5-point: code 4+ iff eta + noise > 0
+
+
+@dataclass(frozen=True)
+class SynthResult:
+    """What :func:`synthesize` wrote."""
+
+    survey_dir: Path
+    n_households_population: int
+    n_sampled: int
+    n_forms: int
+    files: tuple[Path, ...]
+
+
+def _unique_names(rng: np.random.Generator, n: int, taken: set[str]) -> list[str]:
+    out = []
+    while len(out) < n:
+        name = f"{rng.choice(_SYL1)} {rng.choice(_SYL2)}"
+        if name not in taken:
+            taken.add(name)
+            out.append(name)
+    return out
+
+
+def build_frames(rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Commune, village and household frames of the whole synthetic province."""
+    com_rows, vil_rows, hh_rows = [], [], []
+    hh_counter = 0
+    for d_idx, (district, kind, n_com, _shift) in enumerate(DISTRICTS):
+        taken: set[str] = set()
+        names = _unique_names(rng, n_com, taken)
+        for k, base in enumerate(names):
+            if kind == "city":
+                urban = k < 4
+                prefix = "Phường" if urban else "Xã"
+                cls = ("I", "II", "II", "III", "III", "II", "III")[k % 7]
+                centre = k == 0
+            else:
+                centre = k == 0
+                urban = centre
+                prefix = "Thị trấn" if centre else "Xã"
+                cls = "II" if centre else ("I" if k % 2 == 1 else "II")
+            commune = f"{prefix} {base}"
+            n_vil = int(rng.integers(5, 11))
+            numbered = urban
+            vnames = ([f"Tổ dân phố số {j + 1}" for j in range(n_vil)] if numbered
+                      else [f"Bản {v}" for v in _unique_names(rng, n_vil, set())])
+            hq = int(rng.integers(0, n_vil))
+            order = rng.permutation(n_vil)
+            com_hh = 0
+            for j, vname in enumerate(vnames):
+                size = int(np.clip(rng.lognormal(np.log(75 if urban else 60), 0.45), 12, 300))
+                if rng.random() < 0.04:
+                    size = int(rng.integers(14, 29))
+                n_ham = int(rng.integers(1, 5))
+                vil_rows.append({"district": district, "commune": commune, "village": vname,
+                                 "has_commune_hq": int(j == hq), "households": size,
+                                 "neighbour_order": int(order[j]) + 1})
+                ham_names = [f"Xóm {chr(ord('A') + h)}" for h in range(n_ham)]
+                ham = np.sort(rng.integers(0, n_ham, size))
+                ham[:n_ham] = np.arange(n_ham)  # every hamlet has at least one household
+                ham = np.sort(ham)
+                for h in range(size):
+                    hh_counter += 1
+                    hh_rows.append((f"H{hh_counter:06d}", district, commune, vname, ham_names[ham[h]], d_idx))
+                com_hh += size
+            com_rows.append({"district": district, "commune": commune, "commune_type": prefix,
+                             "commune_class": cls, "is_admin_centre": int(centre), "households": com_hh})
+    communes = pd.DataFrame(com_rows)
+    villages = pd.DataFrame(vil_rows)
+    households = pd.DataFrame(hh_rows, columns=["household_id", "district", "commune", "village", "hamlet",
+                                                "district_index"])
+    return communes, villages, households
+
+
+def _simulate_answers(rng: np.random.Generator, households: pd.DataFrame, communes: pd.DataFrame,
+                      instrument, *, year_shift: float) -> pd.DataFrame:
+    """Answers of every household of the province (population), codes without nonresponse."""
+    n = len(households)
+    items = instrument.items
+    crits = sorted(_CRIT_MU)
+    c_index = {c: i for i, c in enumerate(crits)}
+    d_shift = np.array([s for *_x, s in DISTRICTS])
+    d_crit = rng.normal(0.0, 0.25, size=(len(DISTRICTS), len(crits)))
+    com_keys = list(zip(communes["district"], communes["commune"]))
+    com_eff = dict(zip(com_keys, rng.normal(0.0, 0.22, size=len(com_keys))))
+    hh_com = np.array([com_eff[k] for k in zip(households["district"], households["commune"])])
+    di = households["district_index"].to_numpy()
+    person = rng.normal(0.0, 0.6, size=n)
+    mu = np.array([_CRIT_MU[c] for c in crits])
+    eta = (mu[None, :] + year_shift + d_shift[di][:, None] + d_crit[di] + hh_com[:, None] + person[:, None]
+           + rng.normal(0.0, 0.55, size=(n, len(crits))))
+
+    urban = households["commune"].str.startswith(("Phường", "Thị trấn")).to_numpy()
+    out = {}
+    out["sex"] = rng.integers(1, 3, size=n)
+    out["age"] = np.clip(rng.normal(44, 14, size=n).round(), 18, 90).astype(int)
+    p_minority = np.where(urban, 0.35, 0.85)
+    out["ethnicity"] = np.where(rng.random(n) < p_minority, 2, 1)
+    edu_p = rng.random(n) + np.where(urban, 0.35, 0.0)
+    out["education"] = np.digitize(edu_p, [0.35, 0.7, 0.95]) + 1
+    out["q_used_admin"] = np.where(rng.random(n) < np.where(urban, 0.62, 0.5), 1, 2)
+    out["q_used_health"] = np.where(rng.random(n) < 0.7, 1, 2)
+    out["q_has_pupil"] = np.where(rng.random(n) < np.clip(1.1 - out["age"] / 60, 0.05, 0.7), 1, 2)
+    scales = instrument.scales
+    for _, it in items.iterrows():
+        item = it["item"]
+        if item in out:
+            continue
+        crit = it["criterion"]
+        if crit in c_index:
+            z = eta[:, c_index[crit]] + rng.normal(0.0, 0.6, size=n)
+            codes = sorted(int(c) for c in scales[it["scale"]]["codes"])
+            positive = [int(c) for c in scales[it["scale"]]["positive"]]
+            if len(codes) == 5:
+                val = 1 + (z[:, None] > _THRESHOLDS[None, :]).sum(axis=1)
+            else:
+                neg = [c for c in codes if c not in positive][0]
+                val = np.where(z > 0, positive[0], neg)
+        else:  # needs and expectations: independent choices
+            val = np.where(rng.random(n) < 0.35, 1, 2)
+        cond = instrument.filter_of(item)
+        if cond is not None:
+            val = np.where(out[cond["item"]] == cond["equals"], val, 0)  # 0 = skipped (blank)
+        out[item] = val
+    return pd.DataFrame(out)
+
+
+def true_values(pop: pd.DataFrame, households: pd.DataFrame, instrument) -> pd.DataFrame:
+    """Population item, criterion and overall indices per district and for the province.
+
+    Item index = share of positive codes among eligible households (routing applied);
+    criterion index = mean of its items; the overall index = mean of the criteria of the
+    instrument's ``index.overall`` aspect.  Returned long: ``level`` (item, criterion,
+    overall), ``id``, ``district`` ("" for the province), ``value`` (a proportion).
+    """
+    items = instrument.items
+    idx_items = items[items["index"] & items["criterion"].notna()]
+    rows = []
+    groups = [("", np.ones(len(pop), dtype=bool))]
+    groups += [(d, (households["district"] == d).to_numpy()) for d, *_ in DISTRICTS]
+    overall_aspect = instrument.raw["index"]["overall"]
+    for dname, mask in groups:
+        item_val = {}
+        for _, it in idx_items.iterrows():
+            v = pop.loc[mask, it["item"]].to_numpy()
+            pos = instrument.positive_codes(it["item"])
+            valid = v != 0
+            item_val[it["item"]] = float(np.isin(v[valid], pos).mean())
+            rows.append({"level": "item", "id": it["item"], "district": dname, "value": item_val[it["item"]]})
+        crit_val = {}
+        for crit, g in idx_items.groupby("criterion", sort=True):
+            crit_val[crit] = float(np.mean([item_val[i] for i in g["item"]]))
+            rows.append({"level": "criterion", "id": crit, "district": dname, "value": crit_val[crit]})
+        aspect_crits = idx_items.loc[idx_items["aspect"] == overall_aspect, "criterion"].unique()
+        rows.append({"level": "overall", "id": overall_aspect, "district": dname,
+                     "value": float(np.mean([crit_val[c] for c in sorted(aspect_crits)]))})
+    return pd.DataFrame(rows)
+
+
+def _person_names(rng: np.random.Generator, sex: np.ndarray) -> list[str]:
+    return [f"{rng.choice(_FAMILY)} {rng.choice(_MIDDLE_M if s == 1 else _MIDDLE_F)} {rng.choice(_GIVEN)}"
+            for s in sex]
+
+
+def synthesize(out_dir: str | Path, *, survey_id: str, year: int, seed: int, frame_seed: int = 2024,
+               year_shift: float = 0.0, previous_survey: str | None = None) -> SynthResult:
+    """Write a complete demo survey under ``out_dir/<survey_id>``.
+
+    Parameters
+    ----------
+    out_dir : path
+        Usually ``data/raw``.
+    survey_id, year : str, int
+        Identity of the survey-year.
+    seed : int
+        Seed of the answers, the household draw and the fieldwork events.
+    frame_seed : int
+        Seed of the province (names, sizes); keep it fixed across years so that
+        successive survey-years describe the same province.
+    year_shift : float
+        Added to every latent satisfaction (a year effect).
+    previous_survey : str, optional
+        Survey id of last year's survey, written into the config.
+    """
+    instrument = load_instrument("household", "2023.1")
+    communes, villages, households = build_frames(np.random.default_rng(frame_seed))
+    rng = np.random.default_rng(seed)
+    pop = _simulate_answers(rng, households, communes, instrument, year_shift=year_shift)
+
+    sel_c = sampling.select_communes(communes, also_last=ALSO_LAST)
+    sel_keys = set(zip(sel_c["district"], sel_c["commune"]))
+    vil_sel_c = villages[[k in sel_keys for k in zip(villages["district"], villages["commune"])]]
+    sel_v = sampling.select_villages(vil_sel_c)
+    hh_frame = households[[k in sel_keys for k in zip(households["district"], households["commune"])]]
+    sel_h = sampling.select_households(hh_frame.drop(columns="district_index"), sel_v, per_village=30,
+                                       seed=seed, neighbours=vil_sel_c)
+    probs = sampling.inclusion_probabilities(communes, villages, sel_c, sel_v, sel_h)
+    sample = sel_h.drop(columns=["hh_sampling_prob"]).merge(probs, on="household_id", how="left")
+
+    base = Path(out_dir) / survey_id
+    files: list[Path] = []
+
+    # --- frames (households only for the selected communes, as a commune would send them)
+    files.append(sio.write_csv(communes, base / "frames" / "communes.csv"))
+    files.append(sio.write_csv(villages, base / "frames" / "villages.csv"))
+    files.append(sio.write_csv(hh_frame.drop(columns="district_index"), base / "frames" / "households.csv"))
+    contact_rng = np.random.default_rng(seed + 1)
+    hh_sex = contact_rng.integers(1, 3, size=len(hh_frame))
+    contacts = pd.DataFrame({
+        "household_id": hh_frame["household_id"].to_numpy(),
+        "head_name": _person_names(contact_rng, hh_sex),
+        "phone": [f"09{x:08d}" for x in contact_rng.integers(0, 10**8, size=len(hh_frame))],
+        "address": [f"{h}, {v}, {c}, {d}" for h, v, c, d in zip(hh_frame["hamlet"], hh_frame["village"],
+                                                                hh_frame["commune"], hh_frame["district"])],
+    })
+    files.append(sio.write_csv(contacts, base / "restricted" / "household_contacts.csv"))
+    files.append(sio.atomic_write_text(base / "restricted" / "salt.txt",
+                                       f"demo-salt-{survey_id}-not-secret\n"))
+    files.append(sio.write_csv(sample, base / "sample" / "households_selected.csv"))
+
+    # --- fieldwork: distribution and return; about 6% of forms are not returned
+    n_s = len(sample)
+    frng = np.random.default_rng(seed + 2)
+    returned = frng.random(n_s) > 0.06
+    form_ids = [f"{survey_id.split('-')[-1]}-{i + 1:05d}" for i in range(n_s)]
+    day0 = pd.Timestamp(f"{year}-09-05")
+    dist_day = day0 + pd.to_timedelta(frng.integers(0, 10, n_s), unit="D")
+    ret_day = dist_day + pd.to_timedelta(frng.integers(1, 12, n_s), unit="D")
+    distribution = pd.DataFrame({
+        "form_id": form_ids, "household_id": sample["household_id"], "district": sample["district"],
+        "commune": sample["commune"], "village": sample["sample_village"],
+        "distributed_date": dist_day.strftime("%Y-%m-%d"), "returned": returned.astype(int),
+        "returned_date": np.where(returned, ret_day.strftime("%Y-%m-%d"), ""),
+    })
+    files.append(sio.write_csv(distribution, base / "fieldwork" / "distribution.csv"))
+
+    # --- the returned forms, with nonresponse and entry faults
+    pos = households.reset_index(drop=True).reset_index().set_index("household_id")["index"]
+    rows = pop.iloc[pos.loc[sample["household_id"]].to_numpy()].reset_index(drop=True)
+    item_cols = [c for c in instrument.items["item"]]
+    answers = rows[item_cols].astype("Int64")
+    answers = answers.mask(answers == 0)  # skipped by routing -> blank
+    for c in item_cols:
+        r = frng.random(n_s)
+        answers.loc[(r < 0.02) & answers[c].notna(), c] = pd.NA           # item nonresponse
+        answers.loc[(r >= 0.02) & (r < 0.04) & answers[c].notna(), c] = 9  # don't know
+    resp_sex = rows["sex"].to_numpy()
+    forms = pd.DataFrame({
+        "form_id": form_ids, "household_id": sample["household_id"], "district": sample["district"],
+        "commune": sample["commune"], "village": sample["sample_village"],
+        "mode": np.where(frng.random(n_s) < 0.25, "electronic", "paper"),
+        "interview_date": ret_day.strftime("%Y-%m-%d"),
+        "respondent_name": _person_names(frng, resp_sex),
+        "phone": [f"09{x:08d}" for x in frng.integers(0, 10**8, size=n_s)],
+        "address": contacts.set_index("household_id").loc[sample["household_id"], "address"].to_numpy(),
+        "sex": resp_sex, "age": rows["age"], "ethnicity": rows["ethnicity"], "education": rows["education"],
+    })
+    forms = pd.concat([forms, answers], axis=1)[returned].reset_index(drop=True)
+    # a few forms with most answers missing (invalid by the methodology's rule)
+    bad = frng.choice(len(forms), size=8, replace=False)
+    idx_items = instrument.items.loc[instrument.items["index"], "item"].tolist()
+    for b in bad:
+        keep = frng.choice(idx_items, size=3, replace=False)
+        forms.loc[b, [c for c in idx_items if c not in keep]] = pd.NA
+    # out-of-range codes keyed by mistake
+    for _ in range(5):
+        r, c = int(frng.integers(len(forms))), str(frng.choice(idx_items))
+        forms.loc[r, c] = 7
+    # forms keyed twice (exact duplicates) and one household answering twice
+    dups = forms.iloc[frng.choice(len(forms), size=4, replace=False)]
+    twice = forms.iloc[[int(frng.integers(len(forms)))]].copy()
+    twice["form_id"] = twice["form_id"] + "b"
+    forms = pd.concat([forms, dups, twice], ignore_index=True)
+    forms = forms.sort_values("form_id", kind="stable").reset_index(drop=True)
+    files.append(sio.write_csv(forms, base / "responses" / "forms.csv"))
+
+    # --- the truth
+    truth = true_values(pop, households, instrument)
+    files.append(sio.write_csv(truth, base / "truth" / "true_values.csv"))
+
+    config = {
+        "survey_id": survey_id,
+        "description": {"vi": "Khảo sát mô phỏng (dữ liệu tổng hợp) theo Kế hoạch đo lường SIPAS của tỉnh Lai Châu "
+                              "năm 2024; không phải số liệu thật.",
+                        "en": "Synthetic demo survey built like Lai Chau's 2024 SIPAS plan; not real data."},
+        "province": {"vi": "Tỉnh Lai Châu (dữ liệu mô phỏng)", "en": "Lai Chau province (synthetic data)"},
+        "year": year,
+        "instrument": {"id": "household", "version": "2023.1"},
+        "structure": "three_tier",
+        "frames": {"communes": "frames/communes.csv", "villages": "frames/villages.csv",
+                   "households": "frames/households.csv"},
+        "responses": ["responses/forms.csv"],
+        "seed": seed,
+        "language": "vi",
+        "min_cell_size": 30,
+        "sampling": {"households_per_village": 30, "also_last_districts": list(ALSO_LAST),
+                     "sample_file": "sample/households_selected.csv"},
+        "fieldwork": {"distribution_log": "fieldwork/distribution.csv"},
+        "restricted": {"contacts": "restricted/household_contacts.csv", "salt_file": "restricted/salt.txt"},
+        "weighting": {"nonresponse_cells": ["district", "commune"]},
+        "truth": "truth/true_values.csv",
+    }
+    if previous_survey:
+        config["previous_survey"] = previous_survey
+    text = ("# Survey-year configuration (see sipas/config.py). Written by `sipas synth`.\n"
+            + yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
+    files.append(sio.atomic_write_text(base / "survey.yml", text))
+    return SynthResult(survey_dir=base, n_households_population=len(households), n_sampled=n_s,
+                       n_forms=len(forms), files=tuple(files))
+
+
+#: The demo surveys: (survey id, year, seed, latent year shift, previous survey id).
+DEMO_SURVEYS = (
+    ("demo-laichau-2023", 2023, 20230905, -0.12, None),
+    ("demo-laichau-2024", 2024, 20240905, 0.0, "demo-laichau-2023"),
+)
+
+
+def synthesize_demo(out_dir: str | Path, *, survey_id: str | None = None) -> list[SynthResult]:
+    """Write the embedded demo surveys (or only ``survey_id``) under ``out_dir``."""
+    out = []
+    for sid, year, seed, shift, prev in DEMO_SURVEYS:
+        if survey_id is None or sid == survey_id:
+            out.append(synthesize(out_dir, survey_id=sid, year=year, seed=seed, year_shift=shift,
+                                  previous_survey=prev))
+    if not out:
+        raise ValueError(f"unknown demo survey {survey_id!r}; known: {', '.join(s[0] for s in DEMO_SURVEYS)}")
+    return out
