@@ -632,7 +632,7 @@ class Design:
         deff = np.full_like(theta, np.nan)
         if want_deff and kind in ("mean", "proportion", "total"):
             deff = self._deff(A, B, dom, D, theta, var, kind)
-        return {"est": theta, "var": var, "n": cnt, "deff": deff, "Tb": Tb}
+        return {"est": theta, "var": var, "n": cnt, "deff": deff, "Tb": Tb, "dom": dom}
 
     def _influence_cluster_totals(
         self, A: np.ndarray, B: np.ndarray | None, dom: np.ndarray, D: int, theta: np.ndarray, Tb: np.ndarray
@@ -815,6 +815,31 @@ class Design:
             raise EstimationError(f"non-numeric values in {variables}: {exc}") from exc
         return X
 
+    def _df_array(self, df: float | str | None, dom: np.ndarray | None, D: int, k: int) -> np.ndarray:
+        """Degrees of freedom per (domain, item).
+
+        ``None``: design df (R ``degf(design)``); a number: that number
+        (``inf`` = normal intervals); ``"domain"``: R's ``degf`` of the domain
+        subset, #PSUs − #strata among rows of the domain with non-zero weight.
+        """
+        if df is None:
+            return np.full((D, k), self.df)
+        if isinstance(df, str):
+            if df != "domain":
+                raise EstimationError(f"df must be a number, None or 'domain', got {df!r}")
+            if dom is None:
+                dom = np.zeros(self.n_rows, dtype=np.int64)
+            if self._replicates is not None:
+                return np.full((D, k), self.df)
+            st = self._stages[0]
+            ok = (dom >= 0) & (self._w != 0)
+            dd = dom[ok]
+            n_psu = np.bincount(np.unique(dd * st.n_clusters + st.cluster[ok]) // st.n_clusters, minlength=D)
+            strata_of_row = st.cluster_stratum[st.cluster[ok]]
+            n_str = np.bincount(np.unique(dd * st.n_strata + strata_of_row) // st.n_strata, minlength=D)
+            return np.repeat((n_psu - n_str).astype(float)[:, None], k, axis=1)
+        return np.full((D, k), float(df))
+
     def _finish(
         self,
         res: dict[str, np.ndarray],
@@ -828,15 +853,15 @@ class Design:
         extra: dict[str, list[Any]] | None = None,
     ) -> Estimate | pd.DataFrame:
         level = self.level if level is None else level
-        dfv = self.df if df is None else float(df)
         est = res["est"]
-        se = np.sqrt(np.maximum(res["var"], 0.0))
-        q = float(_t_quantile(level, dfv))
-        lo, hi = est - q * se, est + q * se
         D, k = est.shape
+        dfa = self._df_array(df, res.get("dom"), D, k)
+        se = np.sqrt(np.maximum(res["var"], 0.0))
+        q = _t_quantile(level, dfa)
+        lo, hi = est - q * se, est + q * se
         if scalar:
             return Estimate(
-                float(est[0, 0]), float(se[0, 0]), float(lo[0, 0]), float(hi[0, 0]), dfv,
+                float(est[0, 0]), float(se[0, 0]), float(lo[0, 0]), float(hi[0, 0]), float(dfa[0, 0]),
                 float(res["deff"][0, 0]), int(res["n"][0, 0]), variables[0],
             )
         frame = pd.DataFrame(
@@ -846,7 +871,7 @@ class Design:
                 "se": se.ravel(),
                 "ci_low": lo.ravel(),
                 "ci_high": hi.ravel(),
-                "df": dfv,
+                "df": dfa.ravel(),
                 "deff": res["deff"].ravel(),
                 "n": res["n"].ravel().astype(np.int64),
             }
@@ -865,7 +890,7 @@ class Design:
         *,
         by: str | Sequence[str] | None = None,
         level: float | None = None,
-        df: float | None = None,
+        df: float | str | None = None,
         deff: bool = True,
     ) -> Estimate | pd.DataFrame:
         """Weighted means with design-based standard errors (R: ``svymean(..., na.rm=TRUE)``, ``svyby``).
@@ -884,8 +909,10 @@ class Design:
         level:
             Confidence level (default: the design's).
         df:
-            Degrees of freedom for the t interval (default: design df; ``float("inf")``
-            for normal intervals as R's ``confint`` default).
+            Degrees of freedom for the t interval: ``None`` (default) = design df
+            (R ``degf``); a number (``float("inf")`` = normal intervals, R's
+            ``confint`` default); ``"domain"`` = R's ``degf`` of each domain subset
+            (#PSUs − #strata with rows in the domain).
         deff:
             Compute R's design effect (``deff=TRUE``).
 
@@ -915,7 +942,7 @@ class Design:
         *,
         by: str | Sequence[str] | None = None,
         level: float | None = None,
-        df: float | None = None,
+        df: float | str | None = None,
         deff: bool = True,
     ) -> Estimate | pd.DataFrame:
         """Horvitz–Thompson totals :math:`\\hat T_d = \\sum_j w_j 1_d(j) y_j` (R: ``svytotal(..., na.rm=TRUE)``).
@@ -946,7 +973,7 @@ class Design:
         *,
         by: str | Sequence[str] | None = None,
         level: float | None = None,
-        df: float | None = None,
+        df: float | str | None = None,
     ) -> Estimate | pd.DataFrame:
         """Ratio of totals :math:`\\hat R = \\hat T_y / \\hat T_x` (R: ``svyratio``; ``svyby(..., svyratio)``).
 
@@ -982,7 +1009,7 @@ class Design:
         *,
         by: str | Sequence[str] | None = None,
         level: float | None = None,
-        df: float | None = None,
+        df: float | str | None = None,
         ci_method: Literal["logit", "beta", "wilson", "wald"] = "logit",
     ) -> pd.DataFrame:
         """Proportion of each level of a categorical variable, one row per level (and domain).
@@ -1016,16 +1043,16 @@ class Design:
             res, [variable] * L, labels, by_cols, level=level, df=df, scalar=False, extra={"level": list(levels)}
         )
         lvl = self.level if level is None else level
-        dfv = self.df if df is None else float(df)
         lo, hi = _prop_ci(
-            frame["estimate"].to_numpy(), frame["se"].to_numpy(), level=lvl, df=dfv, method=ci_method, n_rows=self.n_rows
+            frame["estimate"].to_numpy(), frame["se"].to_numpy(), level=lvl, df=frame["df"].to_numpy(),
+            method=ci_method, n_rows=frame["n"].to_numpy(),
         )
         frame["ci_low"] = lo
         frame["ci_high"] = hi
         return frame
 
     def ciprop(
-        self, variable: str, *, level: float | None = None, df: float | None = None,
+        self, variable: str, *, level: float | None = None, df: float | str | None = None,
         ci_method: Literal["logit", "beta", "wilson", "wald"] = "logit",
     ) -> Estimate:
         """Proportion of a 0/1 (or logical) variable with an R ``svyciprop`` interval.
@@ -1034,9 +1061,11 @@ class Design:
         """
         est = self.mean(variable, level=level, df=df)
         lvl = self.level if level is None else level
-        dfv = self.df if df is None else float(df)
-        lo, hi = _prop_ci(np.array([est.estimate]), np.array([est.se]), level=lvl, df=dfv, method=ci_method, n_rows=self.n_rows)
-        return _dc_replace(est, ci_low=float(lo[0]), ci_high=float(hi[0]), df=dfv)
+        lo, hi = _prop_ci(
+            np.array([est.estimate]), np.array([est.se]), level=lvl, df=np.array([est.df]), method=ci_method,
+            n_rows=np.array([est.n]),
+        )
+        return _dc_replace(est, ci_low=float(lo[0]), ci_high=float(hi[0]))
 
     def contrast(
         self,
@@ -1207,9 +1236,14 @@ class Design:
 
 
 # --------------------------------------------------------------------------- proportion CIs
-def _prop_ci(p: np.ndarray, se: np.ndarray, *, level: float, df: float, method: str, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
+def _prop_ci(
+    p: np.ndarray, se: np.ndarray, *, level: float, df: np.ndarray, method: str, n_rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Proportion intervals (R ``svyciprop``); ``df`` and ``n_rows`` are per estimate."""
     alpha = 1.0 - level
-    q = float(_t_quantile(level, df))
+    df = np.asarray(df, dtype=float)
+    n_rows = np.asarray(n_rows, dtype=float)
+    q = _t_quantile(level, df)
     p = np.asarray(p, dtype=float)
     se = np.asarray(se, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -1221,8 +1255,9 @@ def _prop_ci(p: np.ndarray, se: np.ndarray, *, level: float, df: float, method: 
             return 1 / (1 + np.exp(-(eta - q * se_eta))), 1 / (1 + np.exp(-(eta + q * se_eta)))
         if method == "beta":
             n_eff = p * (1 - p) / se**2
-            if np.isfinite(df):
-                n_eff = n_eff * (stats.t.ppf(alpha / 2, n_rows - 1) / stats.t.ppf(alpha / 2, df)) ** 2
+            safe_df = np.where(np.isfinite(df), df, 1.0)
+            ratio = stats.t.ppf(alpha / 2, np.maximum(n_rows - 1, 1)) / stats.t.ppf(alpha / 2, safe_df)
+            n_eff = np.where(np.isfinite(df), n_eff * ratio**2, n_eff)
             lo = stats.beta.ppf(alpha / 2, n_eff * p, n_eff * (1 - p) + 1)
             hi = stats.beta.ppf(1 - alpha / 2, n_eff * p + 1, n_eff * (1 - p))
             lo = np.where(p <= 0, 0.0, lo)
