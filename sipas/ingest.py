@@ -287,7 +287,7 @@ def _read_sav_table(path: Path) -> _Table:
     import pyreadstat
 
     try:
-        df, _meta = pyreadstat.read_sav(str(path), user_missing=False)
+        df, _meta = pyreadstat.read_sav(str(path), user_missing=True)
     except Exception as exc:  # pyreadstat raises its own ReadstatError / PyreadstatError
         raise InputError(f"not a readable SPSS .sav file ({type(exc).__name__}: {exc})", file=path) from exc
     rows = [list(df.columns)]
@@ -474,7 +474,7 @@ def _read_one(path: Path, *, instrument: Any, spec: RecordSpec, items: list[str]
               max_bytes: int) -> tuple[pd.DataFrame, pd.DataFrame, list[dict[str, Any]], dict[str, Any]]:
     ext = path.suffix.lower()
     ctx_ids = [c.id for c in spec.context]
-    known = {spec.form_id, *spec.respondent_id, *ctx_ids, *spec.personal, *items}
+    known = {spec.form_id, *spec.respondent_id, *ctx_ids, *spec.personal, *items, "respondent_key"}
     required = [spec.form_id, *spec.respondent_id, *[c.id for c in spec.context if c.required], *items]
     if ext in (".csv", ".txt", ".tsv"):
         tables = [_read_csv_table(path, _read_bytes(path, max_bytes))]
@@ -535,6 +535,8 @@ def _read_one(path: Path, *, instrument: Any, spec: RecordSpec, items: list[str]
             log.append({"file": fname, "row": header_row, "column": _to_str(h), "old": _to_str(h), "new": name,
                         "rule": "rename_column", "note": "header matched by alias or group prefix"})
     missing = [c for c in required if c not in seen]
+    if "respondent_key" in seen:  # already pseudonymised (e.g. a .sav written by write_sav)
+        missing = [c for c in missing if c not in spec.respondent_id]
     if missing:
         raise InputError(f"required column(s) missing: {', '.join(missing)}", file=path, row=header_row,
                          column=missing[0])
@@ -576,7 +578,10 @@ def _read_one(path: Path, *, instrument: Any, spec: RecordSpec, items: list[str]
             raise InputError("form id is blank", file=path, row=rownum, column=spec.form_id)
         rec["form_id"] = _to_str(fid)
         rid_parts = [cell.get(c) for c in spec.respondent_id]
-        if any(_is_blank(v) for v in rid_parts):
+        if "respondent_key" in cell and all(c not in cell for c in spec.respondent_id if c != spec.form_id):
+            rk = cell["respondent_key"]
+            rec["respondent_key"] = pd.NA if _is_blank(rk) else _to_str(rk)
+        elif any(_is_blank(v) for v in rid_parts):
             rec["respondent_key"] = pd.NA
             log.append({"file": fname, "row": rownum, "column": ",".join(spec.respondent_id), "old": pd.NA,
                         "new": pd.NA, "rule": "missing_respondent_id",
@@ -723,5 +728,116 @@ def personal_columns(instrument: Any) -> tuple[str, ...]:
 
 __all__ = [
     "IngestResult", "LOG_COLUMNS", "MAX_BYTES", "read_responses", "write_restricted", "record_spec", "item_ids",
-    "normalise_header", "empty_forms", "personal_columns",
+    "normalise_header", "empty_forms", "personal_columns", "write_sav", "write_dta", "value_labels",
+    "column_labels",
 ]
+
+
+# --------------------------------------------------------------------------------------------------
+# labelled exports for researchers
+
+
+def value_labels(instrument: Any, *, language: str = "vi") -> dict[str, dict[int, str]]:
+    """Column -> {code: label} for every coded column (items with their missing codes, coded profile)."""
+    out: dict[str, dict[int, str]] = {}
+    for p in instrument.raw.get("profile", []) or []:
+        if p.get("codes"):
+            out[p["id"]] = {int(k): (v.get(language) or v["vi"]) for k, v in p["codes"].items()}
+    for it in instrument.raw["items"]:
+        out[it["id"]] = instrument.labels(it["id"], language=language)
+    return out
+
+
+def column_labels(instrument: Any, *, language: str = "vi") -> dict[str, str]:
+    """Column -> variable label (question text or context label) in ``language``."""
+    out: dict[str, str] = {"form_id": "form_id", "respondent_key": "respondent_key"}
+    rec = instrument.raw.get("record") or {}
+    for name, lab in (rec.get("labels") or {}).items():
+        out[name] = lab.get(language) or lab["vi"]
+    for c in rec.get("context") or []:
+        if "label" in c:
+            out[c["id"]] = c["label"].get(language) or c["label"]["vi"]
+    for p in instrument.raw.get("profile", []) or []:
+        out[p["id"]] = p["text"].get(language) or p["text"]["vi"]
+    for it in instrument.raw["items"]:
+        out[it["id"]] = instrument.text(it["id"], language=language)
+    return out
+
+
+def _for_stats(df: pd.DataFrame, instrument: Any) -> pd.DataFrame:
+    personal = set(personal_columns(instrument)) - {"form_id"}
+    leak = sorted(personal & set(df.columns))
+    if leak:
+        raise PrivacyError(f"personal column(s) {', '.join(leak)} must not be exported")
+    out = {}
+    for c in df.columns:
+        s = df[c]
+        if str(s.dtype) in ("Int64", "Int32", "boolean") or pd.api.types.is_integer_dtype(s):
+            out[c] = s.astype("Float64").astype("float64")
+        elif pd.api.types.is_datetime64_any_dtype(s):
+            out[c] = s
+        elif pd.api.types.is_float_dtype(s):
+            out[c] = s.astype("float64")
+        else:
+            out[c] = s.astype("object").where(s.notna(), "").astype(str)
+    return pd.DataFrame(out)
+
+
+def _write_via_temp(path: Path, writer: Any) -> bytes:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d) / path.name
+        writer(str(tmp))
+        return tmp.read_bytes()
+
+
+def write_sav(df: pd.DataFrame, path: str | Path, *, instrument: Any, language: str = "vi") -> Path:
+    """Write cleaned forms as a labelled SPSS .sav file (atomic; fixed header timestamp).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Canonical or cleaned forms (no personal columns).
+    path : str or Path
+    instrument : Instrument
+    language : {"vi", "en"}
+        Language of variable and value labels.
+
+    Raises
+    ------
+    PrivacyError
+        If ``df`` holds a personal column.
+    """
+    import pyreadstat
+
+    path = Path(path)
+    data = _for_stats(df, instrument)
+    vl = {c: {float(k): v for k, v in labs.items()} for c, labs in value_labels(instrument, language=language).items()
+          if c in data.columns}
+    cl = column_labels(instrument, language=language)
+    miss = {it["id"]: [float(c) for c in instrument.missing_codes(it["id"])] for it in instrument.raw["items"]
+            if it["id"] in data.columns and instrument.missing_codes(it["id"])}
+    raw = _write_via_temp(path, lambda p: pyreadstat.write_sav(
+        data, p, column_labels=[cl.get(c, c) for c in data.columns], variable_value_labels=vl,
+        missing_ranges={k: v for k, v in miss.items()}, file_label=f"{instrument.id} {instrument.version}"))
+    # header bytes 92-108 hold the creation date and time: fix them for reproducible files
+    raw = raw[:92] + b"01 Jan 00" + b"00:00:00" + raw[109:]
+    return atomic_write_bytes(path, raw)
+
+
+def write_dta(df: pd.DataFrame, path: str | Path, *, instrument: Any, language: str = "vi") -> Path:
+    """Write cleaned forms as a labelled Stata .dta file (atomic; fixed timestamp). See :func:`write_sav`."""
+    import pyreadstat
+
+    path = Path(path)
+    data = _for_stats(df, instrument)
+    vl = {c: {float(k): v for k, v in labs.items()} for c, labs in value_labels(instrument, language=language).items()
+          if c in data.columns}
+    cl = column_labels(instrument, language=language)
+    raw = _write_via_temp(path, lambda p: pyreadstat.write_dta(
+        data, p, column_labels=[cl.get(c, c)[:80] for c in data.columns], variable_value_labels=vl,
+        file_label=f"{instrument.id} {instrument.version}"))
+    raw = re.sub(rb"<timestamp>.[^<]*</timestamp>", b"<timestamp>\x1101 Jan 2000 00:00</timestamp>", raw, count=1,
+                 flags=re.S)
+    return atomic_write_bytes(path, raw)
