@@ -1075,7 +1075,11 @@ def _deterministic_zip(data: bytes) -> bytes:
             zi = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
             zi.compress_type = zipfile.ZIP_DEFLATED
             zi.external_attr = 0o600 << 16
-            dst.writestr(zi, src.read(info.filename))
+            body = src.read(info.filename)
+            if info.filename == "docProps/core.xml":  # openpyxl stamps the save time here
+                body = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
+                              rb"\g<1>2000-01-01T00:00:00Z\g<2>", body)
+            dst.writestr(zi, body)
     return buf.getvalue()
 
 
@@ -1148,7 +1152,12 @@ def read_annex_xlsx(path: str | Path) -> pd.DataFrame:
 
 def write_annex(table: pd.DataFrame, *, number: str, xlsx_path: str | Path, csv_path: str | Path,
                 title: str | None = None, subtitle: str = "") -> tuple[Path, Path]:
-    """Write one annex as XLSX (printable) and CSV (same table, same Vietnamese headers), atomically."""
+    """Write one annex as XLSX (printable) and CSV (same table, same Vietnamese headers), atomically.
+
+    The CSV is the exact record (floats to 17 significant digits, :data:`sipas.io.FLOAT_FORMAT`);
+    openpyxl stores floats in the XLSX with 16 significant digits (``"%.16g"``), which is the
+    only difference a round trip can show.
+    """
     from sipas import io as sio
 
     x = sio.atomic_write_bytes(xlsx_path, annex_xlsx_bytes(table, number=number, title=title, subtitle=subtitle))
