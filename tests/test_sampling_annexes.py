@@ -118,9 +118,10 @@ def test_draw_sample_writes_annexes_that_round_trip_and_equal_the_csvs(survey):
     a1 = S.read_annex_xlsx(r.files[0])
     assert a1.columns[0] == "STT" and "Lý do chọn" in a1.columns
     assert all(unicodedata.is_normalized("NFC", str(v)) for v in a1["Tên đơn vị hành chính cấp xã"])
-    # the first list of Huyện Ă is class I: Ô, Ơ in Vietnamese order (O is class II)
+    # Huyện Ă: class I list = O, Ơ (Vietnamese order O < Ô < Ơ), then class II = Thị trấn Ă (centre), Ô
     first = a1[a1["Huyện, thị xã, thành phố"] == "Huyện Ă"]["Tên đơn vị hành chính cấp xã"].tolist()
-    assert first[:2] == ["Xã Ô", "Xã Ơ"]
+    assert first == ["Xã O", "Xã Ơ", "Thị trấn Ă", "Xã Ô"]
+    assert a1["Huyện, thị xã, thành phố"].drop_duplicates().tolist() == ["Huyện Ă", "Huyện Ư"]
 
 
 def test_restricted_annex_only_under_restricted_and_no_names_elsewhere(survey):
