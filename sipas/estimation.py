@@ -573,7 +573,7 @@ class Design:
                 raise EstimationError(f"by column {c!r} not in data")
         frame = self._data[cols]
         grouped = frame.groupby(cols[0] if len(cols) == 1 else cols, sort=True, dropna=True, observed=True)
-        codes = grouped.ngroup().to_numpy().astype(np.int64)  # -1 where any by value is NA
+        codes = grouped.ngroup().fillna(-1).to_numpy().astype(np.int64)  # -1 where any by value is NA
         keys = list(grouped.groups.keys())
         if len(cols) == 1:
             labels = pd.DataFrame({cols[0]: keys})

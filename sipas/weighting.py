@@ -248,6 +248,29 @@ def _poststratify_weights(w: np.ndarray, codes: np.ndarray, counts: np.ndarray) 
     return w * factor[codes]
 
 
+def _poststratify_columns(W: np.ndarray, codes: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Post-stratify every column of a weight matrix (n × R) at once."""
+    import scipy.sparse as sp
+
+    n = W.shape[0]
+    L = sp.csr_matrix((np.ones(n), (codes, np.arange(n))), shape=(counts.size, n))
+    sums = np.asarray(L @ W)  # (levels, R)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = np.where(sums > 0, counts[:, None] / np.where(sums > 0, sums, 1.0), 0.0)
+    return W * factor[codes]
+
+
+def _replicate_reweight(design: Design, w1: np.ndarray, fn: Any) -> Design:
+    """New replicate design: full-sample weights ``w1``, replicate weights ``fn(W)``."""
+    from dataclasses import replace
+
+    W = fn(design.replicate_weights())
+    new = design._copy()
+    new._w = np.asarray(w1, dtype=float)
+    new._replicates = replace(design._replicates, rep_weights=W, psu_factors=None, row_factors=None)
+    return new
+
+
 def poststratify(design: Design, margins: Mapping[str | tuple[str, ...], Mapping[Any, float]]) -> Design:
     """Post-stratification (R: ``postStratify(design, ~var, population)``).
 
@@ -268,6 +291,9 @@ def poststratify(design: Design, margins: Mapping[str | tuple[str, ...], Mapping
     codes, counts, _ = _margin_codes(design, var, pop)
     w0 = design._w
     w1 = _poststratify_weights(w0, codes, counts)
+    if design.is_replicate:
+        # R postStratify.svyrep.design: every replicate is post-stratified itself
+        return _replicate_reweight(design, w1, lambda W: _poststratify_columns(W, codes, counts))
     X = np.zeros((w0.size, counts.size))
     X[np.arange(w0.size), codes] = 1.0
     return design.with_weights(w1, calibration=_Calibration(X=X, w0=w0.copy(), w1=w1, kind="poststratify"))
@@ -307,6 +333,13 @@ def rake(
     """
     if not margins:
         raise DesignError("no raking margins")
+    if design.is_replicate:
+        # R rake() on a svyrep.design rakes every replicate with the same iterations
+        reps = design
+        for _ in range(max_iter):
+            for var, pop in margins.items():
+                reps = poststratify(reps, {var: pop})
+        return reps
     w_start = design._w.copy()
     margin_list = [(var, *_margin_codes(design, var, pop)) for var, pop in margins.items()]
     total = float(w_start.sum())
