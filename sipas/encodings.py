@@ -126,6 +126,12 @@ def decode_bytes(data: bytes, *, file: str | Path | None = None) -> Decoded:
             text = data.decode("utf-8")
             enc = "utf-8"
         except UnicodeDecodeError as exc:
+            partial = data.decode("utf-8", errors="replace")
+            if any(ord(ch) > 127 and ch != "\ufffd" for ch in partial):
+                line = data[:exc.start].count(b"\n") + 1
+                raise InputError(
+                    f"mixed encodings: the file is mostly UTF-8 but byte {exc.start} (0x{data[exc.start]:02x}) is "
+                    "not; a part was pasted from a file in another encoding", file=file, row=line) from exc
             try:
                 text = data.decode("cp1258")
             except UnicodeDecodeError as exc2:

@@ -231,7 +231,7 @@ def _sniff_delimiter(first_line: str) -> str:
 def _read_csv_table(path: Path, data: bytes) -> _Table:
     dec = decode_bytes(data, file=path)
     log = [{"file": str(path), "row": pd.NA, "column": pd.NA, "old": dec.encoding, "new": "utf-8",
-            "rule": "encoding", "note": r} for r in dec.repairs]
+            "rule": "unicode_nfc" if "NFC" in r else "encoding", "note": r} for r in dec.repairs]
     text = dec.text
     if not text.strip():
         raise InputError("file holds no text (only blanks or a byte-order mark)", file=path)
@@ -503,7 +503,12 @@ def _read_one(path: Path, *, instrument: Any, spec: RecordSpec, items: list[str]
         raise InputError(f"no header row with the instrument's columns found in the first {HEADER_SEARCH_ROWS} "
                          f"rows; missing: {', '.join(missing[:10])}{' ...' if len(missing) > 10 else ''}",
                          file=path, row=1, column=missing[0] if missing else None)
-    log = list(table.log)
+    log = [dict(e) for e in table.log]
+    for e in log:  # xlsx reader logged 0-based column positions: name them
+        if isinstance(e.get("column"), int):
+            j = e["column"]
+            h = table.rows[hdr][j] if j < len(table.rows[hdr]) else None
+            e["column"] = _canonical_name(h, known, spec.aliases) or _col_letter(j)
     fname = str(path)
     header_row = table.rownums[hdr]
     skipped = [table.rownums[i] for i in range(hdr) if any(not _is_blank(v) for v in table.rows[i])]
@@ -561,6 +566,10 @@ def _read_one(path: Path, *, instrument: Any, spec: RecordSpec, items: list[str]
         if all(_is_blank(v) for v in row):
             empty_rows.append(rownum)
             continue
+        if len(row) > len(header) and any(not _is_blank(v) for v in row[len(header):]):
+            raise InputError(f"row has {len(row)} cells but the header has {len(header)}: values beyond the last "
+                             "column (a stray delimiter or an unquoted comma?)", file=path, row=rownum,
+                             column=_col_letter(len(header)))
         cell = {name: (row[j] if j < len(row) else None) for j, name in colmap.items()}
         for name, v in cell.items():
             if isinstance(v, _Formula) or (isinstance(v, str) and v.strip().startswith("=") and len(v.strip()) > 1):
