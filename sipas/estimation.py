@@ -262,6 +262,7 @@ class _Replicates:
     psu_factors: np.ndarray | None = None
     row_factors: np.ndarray | None = None
     rep_weights: np.ndarray | None = None  # absolute replicate weights (n, R), overrides factors
+    df: int | None = None  # cached rank - 1
 
     @property
     def n_replicates(self) -> int:
@@ -355,7 +356,6 @@ class Design:
         self._stages = self._build_stages()
         self._calibrations: list[_Calibration] = []
         self._replicates: _Replicates | None = None
-        self._obs_for_count: np.ndarray | None = None
 
     # ------------------------------------------------------------------ construction
     def _build_stages(self) -> list[_Stage]:
@@ -589,53 +589,70 @@ class Design:
         dom: np.ndarray,
         D: int,
         *,
+        obs: np.ndarray,
         want_deff: bool,
         kind: str,
     ) -> dict[str, np.ndarray]:
-        """Estimates and variances of ``T_a,d / T_b,d`` for all columns and domains.
+        """Estimates and variances of ``T_a,d / T_b,d`` for all columns and domains at once.
 
         Parameters
         ----------
-        A : (n, k) numerator values with NaN already replaced by 0 where not used.
+        A : (n, k) numerator values, 0 where not used.
         B : (n, k) denominator values (None for totals).
         dom : (n,) domain codes, -1 = in no domain.
-        Returns dict with (D, k) arrays: est, var, n, deff.
+        obs : (n, k) 0/1 indicator of the rows that contribute to each item.
+
+        Returns
+        -------
+        dict with (D, k) arrays ``est``, ``var``, ``n``, ``deff`` (and ``Tb``, ``dom``).
         """
         n, k = A.shape
         w = self._w
-        keep = dom >= 0
-        rows = np.flatnonzero(keep)
+        rows = np.flatnonzero(dom >= 0)
         dsel = dom[rows]
-        # domain aggregation (D × n), weighted
-        Gw = sp.csr_matrix((w[rows], (dsel, rows)), shape=(D, n))
-        Ta = np.asarray(Gw @ A)  # (D, k)
+        AB = np.ascontiguousarray(A if B is None else np.hstack([A, B]), dtype=float)
+        st = self._stages[0]
+        C = st.n_clusters
+        # one sparse product gives PSU x domain totals of every numerator and denominator
+        M1 = sp.csr_matrix((w[rows], (st.cluster[rows] * D + dsel, rows)), shape=(C * D, n))
+        C1 = np.asarray(M1 @ AB).reshape(C, D, AB.shape[1])
+        T = C1.sum(axis=0)
+        Ta = T[:, :k]
         if B is not None:
-            Tb = np.asarray(Gw @ B)
+            Tb = T[:, k:]
             with np.errstate(divide="ignore", invalid="ignore"):
                 theta = Ta / Tb
         else:
             Tb = np.ones_like(Ta)
             theta = Ta
-
         if self._replicates is not None:
-            var = self._replicate_variance(A, B, dom, D, theta)
+            var = self._replicate_variance(AB, k, B is not None, dom, D, theta, C1)
         else:
-            var = self._taylor_variance(A, B, dom, D, theta, Tb)
-        # counts of contributing rows
-        if B is not None and kind in ("mean", "proportion"):
-            G1 = sp.csr_matrix((np.ones(rows.size), (dsel, rows)), shape=(D, n))
-            cnt = np.asarray(G1 @ (B != 0).astype(float))
-        else:
-            G1 = sp.csr_matrix((np.ones(rows.size), (dsel, rows)), shape=(D, n))
-            obs = np.ones_like(A) if B is None else ((A != 0) | (B != 0)).astype(float)
-            cnt = np.asarray(G1 @ self._obs_for_count) if getattr(self, "_obs_for_count", None) is not None else np.asarray(G1 @ obs)
+            totals = self._influence_cluster_totals(A, B, dom, D, theta, Tb, C1=C1)
+            var = self._variance_from_cluster_totals(totals).reshape(D, k)
+        G1 = sp.csr_matrix((np.ones(rows.size), (dsel, rows)), shape=(D, n))
+        cnt = np.asarray(G1 @ np.ascontiguousarray(obs, dtype=float))
         deff = np.full_like(theta, np.nan)
         if want_deff and kind in ("mean", "proportion", "total"):
-            deff = self._deff(A, B, dom, D, theta, var, kind)
+            Gw = sp.csr_matrix((w[rows], (dsel, rows)), shape=(D, n))
+            syy = np.asarray(Gw @ (A * A))  # A = y on observed rows, 0 elsewhere
+            if kind == "total":
+                N = np.asarray(Gw @ np.ascontiguousarray(obs, dtype=float))
+            else:
+                N = Tb
+            deff = self._deff(Ta, syy, N, cnt, var, kind)
         return {"est": theta, "var": var, "n": cnt, "deff": deff, "Tb": Tb, "dom": dom}
 
     def _influence_cluster_totals(
-        self, A: np.ndarray, B: np.ndarray | None, dom: np.ndarray, D: int, theta: np.ndarray, Tb: np.ndarray
+        self,
+        A: np.ndarray,
+        B: np.ndarray | None,
+        dom: np.ndarray,
+        D: int,
+        theta: np.ndarray,
+        Tb: np.ndarray,
+        *,
+        C1: np.ndarray | None = None,
     ) -> list[np.ndarray]:
         """Cluster totals (C_s × D·k) at each variance stage of the (calibrated) influence values."""
         n, k = A.shape
@@ -650,10 +667,14 @@ class Design:
         for s in range(self._n_var_stages()):
             st = self._stages[s]
             C = st.n_clusters
-            M = sp.csr_matrix((w[rows], (st.cluster[rows] * D + dsel, rows)), shape=(C * D, n))
-            Ca = np.asarray(M @ A).reshape(C, D, k)
-            if B is not None:
-                Cb = np.asarray(M @ B).reshape(C, D, k)
+            if s == 0 and C1 is not None:
+                Ca = C1[:, :, :k]
+                Cb = C1[:, :, k:] if B is not None else None
+            else:
+                M = sp.csr_matrix((w[rows], (st.cluster[rows] * D + dsel, rows)), shape=(C * D, n))
+                Ca = np.asarray(M @ A).reshape(C, D, k)
+                Cb = np.asarray(M @ B).reshape(C, D, k) if B is not None else None
+            if Cb is not None:
                 zc = (Ca - th * Cb) * inv_tb
             else:
                 zc = Ca
@@ -730,34 +751,18 @@ class Design:
                 terms.append([cal.X * cal.w1[:, None], beta])
         return terms
 
-    def _taylor_variance(
-        self, A: np.ndarray, B: np.ndarray | None, dom: np.ndarray, D: int, theta: np.ndarray, Tb: np.ndarray
-    ) -> np.ndarray:
-        k = A.shape[1]
-        totals = self._influence_cluster_totals(A, B, dom, D, theta, Tb)
-        v = self._variance_from_cluster_totals(totals)
-        return v.reshape(D, k)
+    @staticmethod
+    def _deff(Ta: np.ndarray, syy: np.ndarray, N: np.ndarray, nobs: np.ndarray, var: np.ndarray, kind: str) -> np.ndarray:
+        r"""R's ``deff=TRUE`` (survey ``svymean``/``svytotal``).
 
-    def _deff(self, A, B, dom, D, theta, var, kind) -> np.ndarray:
-        """R's ``deff=TRUE``: ``v / (s^2 (N-n)/(N n))`` for means, ``v / (s^2 N^2 (N-n)/(N n))`` for totals."""
-        n_rows, k = A.shape
-        w = self._w
-        rows = np.flatnonzero(dom >= 0)
-        dsel = dom[rows]
-        if B is None:
-            obs = np.ones_like(A)
-            y = A
-        else:
-            obs = (B != 0).astype(float)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                y = np.where(obs > 0, A / np.where(B != 0, B, 1.0), 0.0)
-        Gw = sp.csr_matrix((w[rows], (dsel, rows)), shape=(D, n_rows))
-        G1 = sp.csr_matrix((np.ones(rows.size), (dsel, rows)), shape=(D, n_rows))
-        N = np.asarray(Gw @ obs)
-        nobs = np.asarray(G1 @ obs)
+        :math:`deff = \hat V / V_{srs}` with :math:`V_{srs} = s^2 (N-n)/(N n)` for a
+        mean and :math:`s^2 N^2 (N-n)/(N n)` for a total, where
+        :math:`s^2 = \frac{n}{n-1}\sum w (y-\bar y)^2/\sum w` (R's ``svyvar``) over
+        the contributing rows, :math:`N = \sum w` and :math:`n` their number.
+        """
         with np.errstate(divide="ignore", invalid="ignore"):
-            ybar = np.asarray(Gw @ (y * obs)) / N
-            s2w = np.asarray(Gw @ (y * y * obs)) / N - ybar**2
+            ybar = Ta / N
+            s2w = syy / N - ybar**2
             s2 = s2w * nobs / (nobs - 1)
             vsrs = s2 * (N - nobs) / (N * nobs)
             if kind == "total":
@@ -766,40 +771,47 @@ class Design:
 
     # ------------------------------------------------------------------ replicate engine
     def _replicate_df(self) -> int:
+        """R's ``degf`` for replicate designs: rank of the replicate weights − 1."""
         r = self._replicates
-        assert r is not None  # internal invariant, not user validation
-        F = r.psu_factors if r.psu_factors is not None else (r.row_factors if r.row_factors is not None else r.rep_weights)
-        rank = np.linalg.matrix_rank(F)
-        return int(rank) - 1
+        if r.df is None:
+            F = r.psu_factors if r.psu_factors is not None else (r.row_factors if r.row_factors is not None else r.rep_weights)
+            r.df = int(np.linalg.matrix_rank(F)) - 1
+        return r.df
 
     def _replicate_totals(self, V: np.ndarray, dom: np.ndarray, D: int) -> np.ndarray:
-        """Replicate totals of columns of ``V`` per domain: (R, D, k)."""
+        """Replicate totals of columns of ``V`` per domain: (R, D, m)."""
         r = self._replicates
-        n, k = V.shape
+        n, m = V.shape
         rows = np.flatnonzero(dom >= 0)
         dsel = dom[rows]
         if r.psu_factors is not None:
             st = self._stages[0]
             C = st.n_clusters
             M = sp.csr_matrix((self._w[rows], (st.cluster[rows] * D + dsel, rows)), shape=(C * D, n))
-            Cv = np.asarray(M @ V).reshape(C, D * k)
-            return (r.psu_factors.T @ Cv).reshape(-1, D, k)
+            Cv = np.asarray(M @ V).reshape(C, D * m)
+            return (r.psu_factors.T @ Cv).reshape(-1, D, m)
         W = r.rep_weights if r.rep_weights is not None else r.row_factors * self._w[:, None]
-        out = np.empty((W.shape[1], D, k))
+        out = np.empty((W.shape[1], D, m))
         for d in range(D):  # loop over domains only; all items and replicates in one product
             idx = rows[dsel == d]
             out[:, d, :] = W[idx].T @ V[idx]
         return out
 
-    def _replicate_variance(self, A, B, dom, D, theta) -> np.ndarray:
+    def _replicate_variance(
+        self, AB: np.ndarray, k: int, has_b: bool, dom: np.ndarray, D: int, theta: np.ndarray, C1: np.ndarray
+    ) -> np.ndarray:
+        """``scale * sum_r rscale_r (theta_r - centre)^2`` (R ``svrVar``), all items and domains at once."""
         r = self._replicates
-        Ta = self._replicate_totals(A, dom, D)
-        if B is not None:
-            Tb = self._replicate_totals(B, dom, D)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                th_r = Ta / Tb
+        if r.psu_factors is not None:
+            C = C1.shape[0]
+            RT = (r.psu_factors.T @ C1.reshape(C, -1)).reshape(-1, D, AB.shape[1])
         else:
-            th_r = Ta
+            RT = self._replicate_totals(AB, dom, D)
+        if has_b:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                th_r = RT[:, :, :k] / RT[:, :, k:]
+        else:
+            th_r = RT
         centre = theta[None] if r.mse else th_r.mean(axis=0, keepdims=True)
         dev = th_r - centre
         return r.scale * np.einsum("r,rdk->dk", r.rscales, dev * dev)
@@ -809,11 +821,15 @@ class Design:
         for v in variables:
             if v not in self._data.columns:
                 raise EstimationError(f"variable {v!r} not in data")
+        frame = self._data[variables]
         try:
-            X = self._data[variables].apply(pd.to_numeric, errors="raise").to_numpy(dtype=float)
-        except (ValueError, TypeError) as exc:
-            raise EstimationError(f"non-numeric values in {variables}: {exc}") from exc
-        return X
+            X = frame.to_numpy(dtype=float, na_value=np.nan)
+        except (ValueError, TypeError):
+            try:
+                X = frame.apply(pd.to_numeric, errors="raise").to_numpy(dtype=float, na_value=np.nan)
+            except (ValueError, TypeError) as exc:
+                raise EstimationError(f"non-numeric values in {variables}: {exc}") from exc
+        return np.ascontiguousarray(X)
 
     def _df_array(self, df: float | str | None, dom: np.ndarray | None, D: int, k: int) -> np.ndarray:
         """Degrees of freedom per (domain, item).
@@ -933,7 +949,7 @@ class Design:
         B = obs.astype(float)
         dom, labels, by_cols = self._domain_codes(by)
         D = 1 if labels is None else len(labels)
-        res = self._ratio_engine(A, B, dom, D, want_deff=deff, kind="mean")
+        res = self._ratio_engine(A, B, dom, D, obs=B, want_deff=deff, kind="mean")
         return self._finish(res, vars_, labels, by_cols, level=level, df=df, scalar=scalar)
 
     def total(
@@ -957,13 +973,7 @@ class Design:
         A = np.where(obs, Y, 0.0)
         dom, labels, by_cols = self._domain_codes(by)
         D = 1 if labels is None else len(labels)
-        self._obs_for_count = obs.astype(float)
-        try:
-            res = self._ratio_engine(A, None, dom, D, want_deff=deff, kind="total")
-        finally:
-            self._obs_for_count = None
-        if deff:
-            res["deff"] = self._deff(A, obs.astype(float), dom, D, res["est"], res["var"], "total")
+        res = self._ratio_engine(A, None, dom, D, obs=obs.astype(float), want_deff=deff, kind="total")
         return self._finish(res, vars_, labels, by_cols, level=level, df=df, scalar=scalar)
 
     def ratio(
@@ -995,11 +1005,7 @@ class Design:
         B = np.where(ok, X, 0.0)
         dom, labels, by_cols = self._domain_codes(by)
         D = 1 if labels is None else len(labels)
-        self._obs_for_count = ok.astype(float)
-        try:
-            res = self._ratio_engine(A, B, dom, D, want_deff=False, kind="ratio")
-        finally:
-            self._obs_for_count = None
+        res = self._ratio_engine(A, B, dom, D, obs=ok.astype(float), want_deff=False, kind="ratio")
         names = [f"{a}/{b}" for a, b in zip(nums, dens)]
         return self._finish(res, names, labels, by_cols, level=level, df=df, scalar=scalar)
 
@@ -1038,7 +1044,7 @@ class Design:
         B = np.repeat(observed.astype(float)[:, None], L, axis=1)
         dom, labels, by_cols = self._domain_codes(by)
         D = 1 if labels is None else len(labels)
-        res = self._ratio_engine(A, B, dom, D, want_deff=True, kind="proportion")
+        res = self._ratio_engine(A, B, dom, D, obs=B, want_deff=True, kind="proportion")
         frame = self._finish(
             res, [variable] * L, labels, by_cols, level=level, df=df, scalar=False, extra={"level": list(levels)}
         )
