@@ -101,3 +101,73 @@ def test_deterministic():
     a = Design(df, weight="w", strata="district", psu="commune").mean(["item1", "item2"], by="sex")
     b = Design(df, weight="w", strata="district", psu="commune").mean(["item1", "item2"], by="sex")
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_contrast_between_independent_strata_domains():
+    """Domains that are strata are independent: SE of the difference is sqrt(se1^2 + se2^2)."""
+    df = _toy(5)
+    des = Design(df, weight="w", strata="district", psu="commune")
+    by = des.mean("item2", by="district").set_index("district")
+    c = des.contrast("item2", by="district", first="d0", second="d1")
+    assert c.estimate == pytest.approx(by.loc["d0", "estimate"] - by.loc["d1", "estimate"], rel=1e-12)
+    assert c.se == pytest.approx(np.hypot(by.loc["d0", "se"], by.loc["d1", "se"]), rel=1e-10)
+
+
+def test_contrast_between_crossing_domains_uses_covariance():
+    """Domains crossing PSUs: var(d1 - d2) = v1 + v2 - 2 cov, cov from the joint influence values."""
+    df = _toy(6)
+    des = Design(df, weight="w", strata="district", psu="commune")
+    c = des.contrast("item2", by="sex", first="f", second="m")
+    by = des.mean("item2", by="sex").set_index("sex")
+    # the same contrast written as a ratio difference through a derived variable
+    d = df.copy()
+    f, m = (d["sex"] == "f"), (d["sex"] == "m")
+    wf, wm = (d["w"] * f).sum(), (d["w"] * m).sum()
+    # linearised difference: z = w [1_f (y - ybar_f)/N_f - 1_m (y - ybar_m)/N_m]; its total has mean 0
+    z = f * (d["item2"] - by.loc["f", "estimate"]) / wf - m * (d["item2"] - by.loc["m", "estimate"]) / wm
+    d["z"] = z
+    t = Design(d, weight="w", strata="district", psu="commune").total("z")
+    assert c.se == pytest.approx(t.se, rel=1e-10)
+    assert c.se != pytest.approx(np.hypot(by.loc["f", "se"], by.loc["m", "se"]), rel=1e-3)
+
+
+def test_contrast_between_years():
+    from sipas.estimation import contrast_independent
+
+    a = Design(_toy(1), weight="w", strata="district", psu="commune").mean("item2")
+    b = Design(_toy(2), weight="w", strata="district", psu="commune").mean("item2")
+    c = contrast_independent(a, b)
+    assert c.estimate == pytest.approx(a.estimate - b.estimate)
+    assert c.se == pytest.approx(np.hypot(a.se, b.se))
+    assert c.ci_low < c.estimate < c.ci_high
+    assert 0 <= c.p_value <= 1
+
+
+def test_replicate_design_by_domain_with_missing_items():
+    df = _toy(7)
+    df.loc[::6, "item1"] = np.nan
+    des = Design(df, weight="w", strata="district", psu="commune")
+    for kind in ["JK1", "JKn", "bootstrap"]:
+        rep = des.replicate(kind, replicates=100, seed=3)
+        out = rep.mean(["item1", "item2"], by="sex")
+        taylor = des.mean(["item1", "item2"], by="sex")
+        np.testing.assert_allclose(out["estimate"], taylor["estimate"], rtol=1e-12)
+        assert np.all(out["se"] > 0)
+        # matrix form equals the row-level replicate path
+        row = Design.from_replicate_weights(df, weight="w", replicate_weights=rep.replicate_weights(),
+                                            kind="other", scale=rep._replicates.scale,
+                                            rscales=rep._replicates.rscales)
+        np.testing.assert_allclose(row.mean(["item1", "item2"], by="sex")["se"], out["se"], rtol=1e-10)
+
+
+def test_ratio_and_total_by_domain_columns():
+    df = _toy(8)
+    des = Design(df, weight="w", strata="district", psu="commune")
+    r = des.ratio("item1", "item2", by=["district", "sex"])
+    assert list(r.columns) == ["district", "sex"] + COLUMNS
+    t = des.total(["item1", "item2"], by="sex")
+    sub = df[df.sex == "f"]
+    assert t.set_index(["sex", "variable"]).loc[("f", "item1"), "estimate"] == pytest.approx((sub.w * sub.item1).sum())
+    p = des.proportion("sex", by="district")
+    assert list(p.columns) == ["district", "variable", "level"] + COLUMNS[1:]
+    np.testing.assert_allclose(p.groupby("district")["estimate"].sum(), 1.0)
