@@ -39,8 +39,8 @@ Lonely PSUs follow ``options(survey.lonely.psu=)``: ``"fail"`` (default, raises
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace as _dc_replace
-from typing import Any, Iterable, Literal, Mapping, Sequence
+from dataclasses import dataclass, replace as _dc_replace
+from typing import Any, Literal, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
