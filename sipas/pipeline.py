@@ -51,8 +51,9 @@ def _need(path: Path, stage: str) -> Path:
     return path
 
 
-def _manifest(cfg: SurveyConfig, stage: str, out: Path, read: list[Path], written: list[Path]) -> Path:
-    root = project_root()
+def _manifest(cfg: SurveyConfig, stage: str, out: Path, read: list[Path], written: list[Path],
+              root: Path | None) -> Path:
+    root = (root or project_root()).resolve()
 
     def rel(p: Path) -> str:
         try:
@@ -115,7 +116,7 @@ def run_cleaning(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
         tables["response_rates"] = rr
         read.append(log_path)
     written = _write(tables, out)
-    written.append(_manifest(cfg, "cleaning", out, read, written))
+    written.append(_manifest(cfg, "cleaning", out, read, written, root))
     return StageResult("cleaning", tables, written, {"restricted_dir": restricted_dir})
 
 
@@ -153,13 +154,26 @@ def run_reliability(cfg: SurveyConfig, *, root: Path | None = None) -> StageResu
     tables = {"reliability_criteria": reliability.criterion_reliability(data, groups),
               "reliability_items": reliability.item_reliability(data, groups)}
     written = _write(tables, out)
-    written.append(_manifest(cfg, "reliability", out, [src], written))
+    written.append(_manifest(cfg, "reliability", out, [src], written, root))
     return StageResult("reliability", tables, written)
+
+
+def poststrata_totals(cfg: SurveyConfig) -> pd.DataFrame | None:
+    """Household counts per district from the commune frame, when ``weighting.poststratify``
+    names ``district`` (the default when the frame has a ``households`` column)."""
+    var = (cfg.extra.get("weighting") or {}).get("poststratify", "district")
+    if not var or "communes" not in cfg.frames:
+        return None
+    com = pd.read_csv(cfg.frames["communes"])
+    if "households" not in com.columns or var not in com.columns:
+        return None
+    return com.groupby(var, sort=True)["households"].sum().reset_index()
 
 
 def run_weighting(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
     """Design weights from the sample's inclusion probabilities, nonresponse-adjusted within cells."""
     from sipas import weighting
+    from sipas.estimation import Design
 
     out = cfg.processed_dir(root)
     src = _need(out / "forms_clean.csv", "cleaning")
@@ -173,39 +187,59 @@ def run_weighting(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult
     sample = sample.drop_duplicates("respondent_key")
     sample["w_design"] = weighting.design_weights(sample["pi"])
     responded = sample["respondent_key"].isin(set(forms["respondent_key"]))
-    cells = (cfg.extra.get("weighting") or {}).get("nonresponse_cells", ["district", "commune"])
-    sample["w_final"] = weighting.nonresponse_adjust(sample["w_design"], responded=responded,
-                                                     cells=sample[cells])
-    keep = ["respondent_key", "district", "commune", "sample_village", "pi", "w_design", "w_final"]
+    wcfg = cfg.extra.get("weighting") or {}
+    cells = wcfg.get("nonresponse_cells", ["district", "commune"])
+    sample["w_nr"] = weighting.nonresponse_adjust(sample["w_design"], responded=responded, cells=sample[cells])
+    keep = ["respondent_key", "district", "commune", "sample_village", "pi", "w_design", "w_nr"]
     w = forms[["form_id", "respondent_key"]].merge(sample[keep], on="respondent_key", how="left",
                                                    validate="one_to_one")
     w = w.rename(columns={"sample_village": "village"})
-    if w["w_final"].isna().any():
-        bad = w.loc[w["w_final"].isna(), "form_id"].tolist()[:5]
+    if w["w_nr"].isna().any():
+        bad = w.loc[w["w_nr"].isna(), "form_id"].tolist()[:5]
         raise StageInputMissing(f"forms without a sampled household in {sample_path}: {', '.join(bad)}")
+    read = [src, sample_path]
+    totals = poststrata_totals(cfg)
+    if totals is not None:
+        read.append(cfg.frames["communes"])
+        ps = weighting.poststratify(Design(w, weight="w_nr", strata="district", psu="commune"),
+                                    {"district": dict(zip(totals["district"], totals["households"]))})
+        w["w_final"] = np.asarray(ps.weights, dtype=float)
+    else:
+        w["w_final"] = w["w_nr"]
     summary = pd.concat([
-        weighting.weight_summary(sample.loc[responded, "w_design"]).to_frame().assign(weights="design"),
+        weighting.weight_summary(w["w_design"]).to_frame().assign(weights="design"),
+        weighting.weight_summary(w["w_nr"]).to_frame().assign(weights="nonresponse"),
         weighting.weight_summary(w["w_final"]).to_frame().assign(weights="final"),
     ], ignore_index=True)
     tables = {"weights": w, "weight_summary": summary}
+    if totals is not None:
+        tables["poststrata_totals"] = totals
     written = _write(tables, out)
-    written.append(_manifest(cfg, "weighting", out, [src, sample_path], written))
+    written.append(_manifest(cfg, "weighting", out, read, written, root))
     return StageResult("weighting", tables, written)
 
 
-def replicate_weights(weights: pd.DataFrame, *, strata: str = "district", psu: str = "commune"):
-    """JKn replicate weights of the stratified cluster design (:meth:`sipas.estimation.Design.replicate`).
+def replicate_weights(weights: pd.DataFrame, *, totals: pd.DataFrame | None = None, strata: str = "district",
+                      psu: str = "commune"):
+    """JKn replicate weights of the stratified cluster design, post-stratified when ``totals`` is given.
 
-    Districts are strata and communes the primary sampling units; R equivalent:
-    ``as.svrepdesign(svydesign(ids=~commune, strata=~district, weights=~w_final), type="JKn")``.
+    Districts are strata and communes the primary sampling units; each replicate is
+    post-stratified to the same district totals (R ``postStratify`` on a replicate
+    design).  R equivalent::
+
+        d <- svydesign(ids=~commune, strata=~district, weights=~w_nr, data=w)
+        r <- postStratify(as.svrepdesign(d, type="JKn"), ~district, totals)
     """
+    from sipas import weighting
     from sipas.estimation import Design
     from sipas.scoring import ReplicateWeights
 
-    design = Design(weights, weight="w_final", strata=strata, psu=psu)
+    design = Design(weights, weight="w_nr", strata=strata, psu=psu)
     rep = design.replicate("JKn")
+    if totals is not None:
+        rep = weighting.poststratify(rep, {strata: dict(zip(totals[strata], totals["households"]))})
     spec = rep._replicates
-    return ReplicateWeights(weights=weights["w_final"].to_numpy(dtype=float),
+    return ReplicateWeights(weights=np.asarray(rep.weights, dtype=float),
                             replicates=np.asarray(rep.replicate_weights(), dtype=float),
                             scale=float(spec.scale), rscales=np.asarray(spec.rscales, dtype=float),
                             df=float(design.df), kind="JKn", mse=bool(spec.mse))
@@ -223,9 +257,14 @@ def run_indices(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
     wsrc = _need(out / "weights.csv", "weighting")
     forms = sio.read_csv(src)
     weights = sio.read_csv(wsrc)
-    df = forms.merge(weights[["form_id", "w_final", "village"]], on="form_id", how="inner", validate="one_to_one")
+    df = forms.merge(weights[["form_id", "w_nr", "w_final", "village"]], on="form_id", how="inner",
+                     validate="one_to_one")
     inst = load_instrument(cfg.instrument_id, cfg.instrument_version)
-    rep = replicate_weights(df)
+    tsrc = out / "poststrata_totals.csv"
+    totals = sio.read_csv(tsrc) if tsrc.is_file() else None
+    rep = replicate_weights(df, totals=totals)
+    if not np.allclose(rep.weights, df["w_final"].to_numpy(), rtol=1e-9):
+        raise StageInputMissing(f"{wsrc}: w_final differs from the re-derived weights; rerun the weighting stage")
     ind = scoring.positive_indicators(df, instrument=inst)
     idx = scoring.estimate_indices(ind, instrument=inst, rep=rep, by=df["district"], by_type="district",
                                    total_label=cfg.province["vi"], psu=df["commune"], strata=df["district"])
@@ -237,7 +276,7 @@ def run_indices(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
                  .assign(criterion=c) for c in needs]
     tables = {"indices": idx, "indices_published": published, "ranking": ranking,
               "needs": pd.concat(need_tabs, ignore_index=True) if need_tabs else pd.DataFrame()}
-    read = [src, wsrc]
+    read = [src, wsrc] + ([tsrc] if totals is not None else [])
 
     prof = []
     for var in PROFILE_VARS:
@@ -256,7 +295,7 @@ def run_indices(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
             tables["year_over_year"] = scoring.year_over_year(idx, previous)
             read.append(prev_path)
     written = _write(tables, out)
-    written.append(_manifest(cfg, "indices", out, read, written))
+    written.append(_manifest(cfg, "indices", out, read, written, root))
     return StageResult("indices", tables, written)
 
 

@@ -24,6 +24,7 @@ degrees of freedom, so they stay inside [0, 1].
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -98,7 +99,9 @@ def _combine(P: np.ndarray, item_ids, crit_items, aspect_crits, overall) -> tupl
     rows = [P[i] for i in range(len(item_ids))]
     crit_val = {}
     for c, its in crit_items.items():
-        crit_val[c] = np.nanmean(np.vstack([P[pos[i]] for i in its]), axis=0) if its else None
+        with warnings.catch_warnings():  # a criterion with no valid answer in a domain is NaN
+            warnings.simplefilter("ignore", RuntimeWarning)
+            crit_val[c] = np.nanmean(np.vstack([P[pos[i]] for i in its]), axis=0)
         labels.append(("criterion", c))
         rows.append(crit_val[c])
     asp_val = {}
