@@ -1,0 +1,1 @@
+"""One module per pipeline stage; :mod:`sipas.pipeline` lists them in order."""
