@@ -1,0 +1,40 @@
+"""The sipas command: help lists every stage; bad input is one clear line and exit code 2."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+from sipas.cli import build_parser, main
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_help_lists_every_stage():
+    text = build_parser().format_help()
+    for cmd in ("synth", "check", "sample", "clean", "reliability", "weight", "indices", "report"):
+        assert cmd in text
+
+
+def test_console_script_runs():
+    out = subprocess.run([sys.executable, "-m", "sipas.cli", "--help"], capture_output=True, text=True, check=True)
+    assert "report" in out.stdout
+
+
+def test_check_demo(capsys):
+    assert main(["--root", str(REPO), "check", "--survey", "demo-laichau-2024"]) == 0
+    assert "OK" in capsys.readouterr().out
+
+
+def test_unknown_survey_is_one_clear_error(capsys):
+    assert main(["--root", str(REPO), "check", "--survey", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("sipas: error:") and "nope" in err and "Traceback" not in err
+
+
+def test_stage_before_its_inputs_says_which_stage(tmp_path, capsys):
+    import shutil
+
+    shutil.copytree(REPO / "data" / "raw" / "demo-laichau-2024", tmp_path / "data" / "raw" / "demo-laichau-2024")
+    (tmp_path / "pyproject.toml").write_text("")
+    assert main(["--root", str(tmp_path), "indices", "--survey", "demo-laichau-2024"]) == 2
+    assert "run the 'cleaning' stage first" in capsys.readouterr().err
