@@ -78,7 +78,12 @@ def cmd_sample(args: argparse.Namespace) -> int:
     root = _root(args)
     res = sampling.draw_sample(cfg, restricted_dir=root / "restricted" / cfg.survey_id,
                                out_dir=cfg.processed_dir(root) / "sample")
-    print(res)
+    hh = res.households
+    n_off = int((hh["list"] == "official").sum()) if "list" in hh.columns else len(hh)
+    print(f"{cfg.survey_id}: {len(res.communes)} communes, {len(res.villages)} villages, "
+          f"{n_off} households (+ {len(hh) - n_off} reserve), {int(res.allocation.iloc[:, -1].sum())} forms allocated")
+    for p in (*res.files, *res.restricted_files):
+        print(f"  wrote {p}")
     return 0
 
 

@@ -38,3 +38,15 @@ def test_stage_before_its_inputs_says_which_stage(tmp_path, capsys):
     (tmp_path / "pyproject.toml").write_text("")
     assert main(["--root", str(tmp_path), "indices", "--survey", "demo-laichau-2024"]) == 2
     assert "run the 'cleaning' stage first" in capsys.readouterr().err
+
+
+def test_sample_command_writes_annexes(tmp_path, capsys):
+    import shutil
+
+    shutil.copytree(REPO / "data" / "raw" / "demo-laichau-2024", tmp_path / "data" / "raw" / "demo-laichau-2024")
+    (tmp_path / "pyproject.toml").write_text("")
+    assert main(["--root", str(tmp_path), "sample", "--survey", "demo-laichau-2024"]) == 0
+    out = capsys.readouterr().out
+    assert "28 communes, 84 villages, 2520 households" in out
+    assert (tmp_path / "restricted" / "demo-laichau-2024" / "phu_luc_03_households.xlsx").is_file()
+    assert not list((tmp_path / "data" / "processed").rglob("phu_luc_03*"))
