@@ -251,7 +251,25 @@ def clean_forms(
 
     # too many missing answers among the index items asked
     if index_items and len(df):
-        asked_m = pd.DataFrame({it: (asked[it] != False).fillna(True).astype(bool) for it in index_items})  # noqa: E712
+        # Unknown routing (screening question unanswered): the routed items count as asked only when the
+        # respondent answered at least one item behind the same filter; otherwise they are treated as not
+        # applicable, so an unanswered screening question alone never makes a form invalid.
+        item_filter = dict(zip(instrument.items["item"], instrument.items["filter"]))
+        by_filter: dict[Any, list[str]] = {}
+        for it in items:
+            f = item_filter.get(it)
+            by_filter.setdefault(None if pd.isna(f) else f, []).append(it)
+        answered_any = {f: df[its].notna().any(axis=1) for f, its in by_filter.items() if f is not None}
+        filt_of = {it: f for f, its in by_filter.items() for it in its}
+
+        def _asked(it: str) -> pd.Series:
+            known = asked[it]
+            f = filt_of.get(it)
+            if f is None:
+                return (known != False).fillna(True).astype(bool)  # noqa: E712
+            return known.fillna(answered_any[f]).astype(bool)
+
+        asked_m = pd.DataFrame({it: _asked(it) for it in index_items})
         missing_m = pd.DataFrame({it: df[it].isna() for it in index_items}) & asked_m
         n_asked = asked_m.sum(axis=1)
         share = missing_m.sum(axis=1) / n_asked.where(n_asked > 0)

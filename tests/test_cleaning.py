@@ -110,3 +110,21 @@ def test_empty_forms(inst, forms):
     res = clean_forms(forms.iloc[0:0], instrument=inst)
     assert res.clean.empty and res.invalid.empty and res.audit.empty
     assert len(res.summary) == len(RULES)
+
+
+def test_unanswered_screening_question_alone_does_not_invalidate_a_form():
+    """A blank screening question with its routed items blank means 'not applicable', not 'missing'."""
+    from sipas.cleaning import clean_forms
+    from sipas.instrument import load_instrument
+
+    inst = load_instrument("household", "2023.1")
+    items = inst.items
+    row = {"form_id": "F1", "respondent_key": "k1", "district": "D", "commune": "C", "village": "V"}
+    for it, filt in zip(items["item"], items["filter"]):
+        row[it] = 4 if (filt is None or filt != filt) else pd.NA
+    row["q_used_admin"] = pd.NA  # unanswered screening question; its 16 routed items blank
+    forms = pd.DataFrame([row])
+    for it in items["item"]:
+        forms[it] = forms[it].astype("Int64")
+    res = clean_forms(forms, instrument=inst)
+    assert len(res.clean) == 1 and res.invalid.empty
