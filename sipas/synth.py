@@ -228,6 +228,193 @@ def _person_names(rng: np.random.Generator, sex: np.ndarray) -> list[str]:
             for s in sex]
 
 
+#: Items the recheck (phúc tra) visit asks again; ``age_group`` is derived from the form's age.
+RECHECK_ITEMS = ("q_used_admin", "p1_5", "p1_6", "s2_1a", "s2_4a", "s2_7a", "sex", "age_group")
+#: Lower edges of the age groups the recheck records (18-29, 30-44, 45-59, 60+).
+AGE_GROUP_EDGES = (18, 30, 45, 60)
+#: Share of returned forms rechecked (seed 000 §III.1) and of paper forms keyed twice (seed 001 task 11).
+RECHECK_FRACTION = 0.2
+DOUBLE_ENTRY_FRACTION = 0.1
+_ADMIN_ROUTED = ("p1_5", "p1_6", "s2_4a")  # asked only when q_used_admin == 1
+
+
+def _code_text(v: object) -> str:
+    return "" if v is None or pd.isna(v) else str(int(v))
+
+
+def _other_code(rng: np.random.Generator, codes: list[int], current: object) -> int:
+    """A code of ``codes`` different from ``current`` (any code when ``current`` is blank)."""
+    pool = [c for c in codes if pd.isna(current) or c != int(current)]
+    return int(rng.choice(pool))
+
+
+def _recheck_visits(distribution: pd.DataFrame, given: pd.DataFrame, *,
+                    seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The 20% recheck sample of returned forms and what the recheck visit recorded.
+
+    The sample is drawn with :func:`sipas.fieldwork.recheck_sample` (strata district x
+    commune, seed ``seed + 10``).  The visit re-asks :data:`RECHECK_ITEMS`; answers agree
+    with the form except for small, item-specific disagreement (test-retest changes of
+    opinion, a misremembered service use, a neighbouring age group), stream
+    ``default_rng(seed + 12)``.  Three forms are planted as "not visited": the household
+    says nobody came (``visit_confirmed = 2``) and its answers differ on every item.
+    Returns ``(recheck, planted)``; neither holds personal data.
+    """
+    from sipas.fieldwork import recheck_sample
+    from sipas.stages.cleaning import age_groups
+
+    returned = distribution.loc[distribution["returned"] == 1,
+                                ["form_id", "district", "commune", "returned_date"]]
+    chosen = recheck_sample(returned, fraction=RECHECK_FRACTION, strata=["district", "commune"],
+                            seed=seed + 10)
+    rng = np.random.default_rng(seed + 12)
+    orig = given.set_index("form_id").loc[chosen["form_id"]]
+    n = len(chosen)
+    ans = {it: orig[it].astype("Int64").to_numpy(dtype=object, na_value=pd.NA)
+           for it in RECHECK_ITEMS if it != "age_group"}
+    edges = list(AGE_GROUP_EDGES)
+    labels = age_groups(orig["age"], edges=edges).to_numpy(dtype=object)
+    group_names = age_groups(pd.Series(edges), edges=edges).tolist()
+
+    def flip(v: object, p: float) -> object:
+        if pd.isna(v) or int(v) == 9 or rng.random() >= p:
+            return v
+        return 3 - int(v)
+
+    def shift(v: object, p: float) -> object:
+        if pd.isna(v) or int(v) == 9 or rng.random() >= p:
+            return v
+        v = int(v)
+        return v + 1 if v == 1 else v - 1 if v == 5 else v + int(rng.choice([-1, 1]))
+
+    rec: dict[str, list] = {it: [] for it in RECHECK_ITEMS}
+    for i in range(n):
+        sex = flip(ans["sex"][i], 0.004)
+        g = labels[i]
+        if g and rng.random() < 0.015:
+            j = group_names.index(g)
+            g = group_names[j + 1] if j == 0 else group_names[j - 1] if j == len(group_names) - 1 \
+                else group_names[j + int(rng.choice([-1, 1]))]
+        used = flip(ans["q_used_admin"][i], 0.012)
+        row = {"sex": sex, "age_group": g, "q_used_admin": used}
+        for it in _ADMIN_ROUTED:
+            v = ans[it][i]
+            if pd.isna(used) or used == ans["q_used_admin"][i]:
+                row[it] = flip(v, 0.02) if it.startswith("p1") else shift(v, 0.03)
+            elif int(used) == 1:   # now says it used a procedure: the routed items are asked
+                row[it] = int(rng.integers(1, 3)) if it.startswith("p1") else int(rng.integers(1, 6))
+            else:                  # now says it did not: routed items skipped
+                row[it] = pd.NA
+        row["s2_1a"] = shift(ans["s2_1a"][i], 0.03)
+        row["s2_7a"] = shift(ans["s2_7a"][i], 0.03)
+        for it in RECHECK_ITEMS:
+            rec[it].append(row[it])
+    visit = np.ones(n, dtype=int)
+    # forms filled in without visiting the household
+    fake = np.sort(rng.choice(n, size=3, replace=False))
+    for i in fake:
+        visit[i] = 2
+        rec["sex"][i] = 3 - int(ans["sex"][i])
+        rec["age_group"][i] = [x for x in group_names if x != labels[i]][int(rng.integers(len(group_names) - 1))]
+        used = 2 if pd.isna(ans["q_used_admin"][i]) else 3 - int(ans["q_used_admin"][i])
+        if int(ans["q_used_admin"][i] if not pd.isna(ans["q_used_admin"][i]) else 9) == 9:
+            used = int(rng.integers(1, 3))
+        rec["q_used_admin"][i] = used
+        for it in _ADMIN_ROUTED:
+            codes = [1, 2] if it.startswith("p1") else [1, 2, 3, 4, 5]
+            rec[it][i] = _other_code(rng, codes, ans[it][i]) if used == 1 else pd.NA
+        for it in ("s2_1a", "s2_7a"):
+            rec[it][i] = _other_code(rng, [1, 2, 3, 4, 5], ans[it][i])
+    ret_day = pd.to_datetime(chosen["returned_date"])
+    recheck = pd.DataFrame({
+        "form_id": chosen["form_id"].to_numpy(),
+        "recheck_date": (ret_day + pd.to_timedelta(rng.integers(2, 15, n), unit="D")).dt.strftime("%Y-%m-%d"),
+        "visit_confirmed": visit,
+    })
+    for it in RECHECK_ITEMS:
+        recheck[it] = pd.Series(rec[it], dtype="string" if it == "age_group" else "Int64")
+    planted = pd.DataFrame({"form_id": recheck["form_id"].iloc[fake].to_numpy(), "kind": "not_visited"})
+    return recheck, planted
+
+
+def _second_entry(given: pd.DataFrame, keyed: pd.DataFrame, instrument, *,
+                  seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A second, independent data entry of 10% of the paper forms, with a few keying faults.
+
+    The second clerk keys the forms as the respondents wrote them (``given``), with
+    planted faults: codes of two neighbouring cells transposed, cells missed, a wrong
+    key (the neighbouring code), the two digits of an age swapped; stream
+    ``default_rng(seed + 11)``.  The faults of the first entry (out-of-range codes)
+    show up as well wherever they fall in the sample.  Returns ``(second_entry,
+    planted)``; ``planted`` lists every cell where the two entries differ
+    (``form_id, column, first, second, entry_at_fault, kind``).  No personal column is
+    keyed twice.
+    """
+    rng = np.random.default_rng(seed + 11)
+    items = list(instrument.items["item"])
+    cols = ["sex", "age", "ethnicity", "education", *items]
+    paper = keyed.loc[keyed["mode"] == "paper", "form_id"].sort_values().to_numpy()
+    k = int(np.ceil(DOUBLE_ENTRY_FRACTION * len(paper) - 1e-9))
+    ids = np.sort(rng.choice(paper, size=k, replace=False))
+    second = given.set_index("form_id").loc[ids, cols].reset_index()
+    first = keyed.set_index("form_id").loc[ids, cols]
+    planted: list[dict[str, str]] = []
+    used: set[tuple[str, str]] = set()
+    for fid in ids:  # faults of the first entry
+        for c in cols:
+            a, b = _code_text(first.at[fid, c]), _code_text(second.loc[second["form_id"] == fid, c].iloc[0])
+            if a != b:
+                planted.append({"form_id": fid, "column": c, "first": a, "second": b,
+                                "entry_at_fault": "first", "kind": "out_of_range_code"})
+                used.add((fid, c))
+    pos = {fid: i for i, fid in enumerate(second["form_id"])}
+
+    def free(fid: str, c: str) -> bool:
+        return (fid, c) not in used and not pd.isna(second.at[pos[fid], c])
+
+    def plant(fid: str, c: str, new: object, kind: str) -> None:
+        i = pos[fid]
+        planted.append({"form_id": fid, "column": c, "first": _code_text(second.at[i, c]),
+                        "second": _code_text(new), "entry_at_fault": "second", "kind": kind})
+        used.add((fid, c))
+        second.at[i, c] = new
+
+    n_swap = n_miss = n_wrong = n_age = 0
+    while n_swap < 3:  # transposed codes of two neighbouring cells
+        fid = str(rng.choice(ids))
+        j = int(rng.integers(len(items) - 1))
+        c1, c2 = items[j], items[j + 1]
+        if free(fid, c1) and free(fid, c2) and second.at[pos[fid], c1] != second.at[pos[fid], c2]:
+            v1, v2 = second.at[pos[fid], c1], second.at[pos[fid], c2]
+            plant(fid, c1, v2, "transposed")
+            plant(fid, c2, v1, "transposed")
+            n_swap += 1
+    while n_miss < 5:  # a cell left blank
+        fid, c = str(rng.choice(ids)), str(rng.choice(items))
+        if free(fid, c):
+            plant(fid, c, pd.NA, "missed_cell")
+            n_miss += 1
+    while n_wrong < 3:  # the neighbouring key
+        fid, c = str(rng.choice(ids)), str(rng.choice(items))
+        if free(fid, c) and int(second.at[pos[fid], c]) != 9:
+            v = int(second.at[pos[fid], c])
+            top = len(instrument.valid_codes(c))
+            plant(fid, c, v + 1 if v < top else v - 1, "wrong_key")
+            n_wrong += 1
+    while n_age < 1:  # the digits of an age swapped
+        fid = str(rng.choice(ids))
+        age = second.at[pos[fid], "age"]
+        if free(fid, "age") and age % 10 != 0 and age // 10 != age % 10:
+            plant(fid, "age", int(f"{age % 10}{age // 10}"), "transposed_digits")
+            n_age += 1
+    for c in cols:
+        second[c] = second[c].astype("Int64")
+    out = pd.DataFrame(planted, columns=["form_id", "column", "first", "second", "entry_at_fault", "kind"])
+    order = {c: i for i, c in enumerate(cols)}
+    out = out.assign(_o=out["column"].map(order)).sort_values(["form_id", "_o"], kind="stable")
+    return second, out.drop(columns="_o").reset_index(drop=True)
+
+
 def synthesize(out_dir: str | Path, *, survey_id: str, year: int, seed: int, frame_seed: int = 2024,
                year_shift: float = 0.0, previous_survey: str | None = None) -> SynthResult:
     """Write a complete demo survey under ``out_dir/<survey_id>``.
@@ -328,10 +515,12 @@ def synthesize(out_dir: str | Path, *, survey_id: str, year: int, seed: int, fra
     for b in bad:
         keep = frng.choice(idx_items, size=3, replace=False)
         forms.loc[b, [c for c in idx_items if c not in keep]] = pd.NA
+    given = forms.copy()  # what the respondents wrote on the forms (before keying faults)
     # out-of-range codes keyed by mistake
     for _ in range(5):
         r, c = int(frng.integers(len(forms))), str(frng.choice(idx_items))
         forms.loc[r, c] = 7
+    keyed = forms.copy()  # the first data entry, one row per form
     # forms keyed twice (exact duplicates) and one household answering twice
     dups = forms.iloc[frng.choice(len(forms), size=4, replace=False)]
     twice = forms.iloc[[int(frng.integers(len(forms)))]].copy()
@@ -343,6 +532,14 @@ def synthesize(out_dir: str | Path, *, survey_id: str, year: int, seed: int, fra
     # --- the truth
     truth = true_values(pop, households, instrument)
     files.append(sio.write_csv(truth, base / "truth" / "true_values.csv"))
+
+    # --- fieldwork quality assurance (independent streams: the files above are unchanged)
+    recheck, recheck_planted = _recheck_visits(distribution, given, seed=seed)
+    files.append(sio.write_csv(recheck, base / "fieldwork" / "recheck.csv"))
+    files.append(sio.write_csv(recheck_planted, base / "truth" / "recheck_planted.csv"))
+    second, entry_planted = _second_entry(given, keyed, instrument, seed=seed)
+    files.append(sio.write_csv(second, base / "responses" / "forms_second_entry.csv"))
+    files.append(sio.write_csv(entry_planted, base / "truth" / "double_entry_planted.csv"))
 
     config = {
         "survey_id": survey_id,
@@ -361,7 +558,12 @@ def synthesize(out_dir: str | Path, *, survey_id: str, year: int, seed: int, fra
         "min_cell_size": 30,
         "sampling": {"households_per_village": 30, "also_last_districts": list(ALSO_LAST),
                      "sample_file": "sample/households_selected.csv"},
-        "fieldwork": {"distribution_log": "fieldwork/distribution.csv"},
+        "fieldwork": {"distribution_log": "fieldwork/distribution.csv",
+                      "recheck": "fieldwork/recheck.csv",
+                      "recheck_items": list(RECHECK_ITEMS),
+                      "recheck_age_groups": list(AGE_GROUP_EDGES),
+                      "recheck_fail_min_items": 2,
+                      "double_entry": "responses/forms_second_entry.csv"},
         "restricted": {"contacts": "restricted/household_contacts.csv", "salt_file": "restricted/salt.txt"},
         "weighting": {"nonresponse_cells": ["district", "commune"]},
         "truth": "truth/true_values.csv",

@@ -1,13 +1,44 @@
-"""Stage 1: ingest, personal data split, cleaning with an audit log, fieldwork rates.
+"""Stage 1: ingest, personal data split, cleaning with an audit log, fieldwork quality assurance.
 
 Reads only files of earlier stages; writes through :mod:`sipas.io` (atomic, deterministic).
+
+Fieldwork quality assurance (seed 000 §III.1; seed 001 tasks 9-11), each step run when the
+survey configuration's ``fieldwork`` section names its file:
+
+``distribution_log``
+    Forms distributed and returned per district and commune -> ``response_rates.csv``.
+``recheck`` (+ ``recheck_items``, ``recheck_fail_min_items``, ``recheck_age_groups``)
+    The recheck (phúc tra) visits of 20% of the returned forms, compared with the form as
+    keyed the first time (``data/raw``, not the cleaned data: the recheck judges the
+    fieldwork, not the cleaning) -> ``recheck_agreement.csv`` (``item, n, agreement, kappa``,
+    ``n_agree``), ``recheck_failed_forms.csv`` and ``recheck_summary.csv``.  An item
+    ``age_group`` absent from the forms is derived from their ``age`` with
+    :func:`age_groups`.  **Failure rule** (the seed sets none; a working rule to be
+    confirmed with the province): a rechecked form fails when at least
+    ``recheck_fail_min_items`` (default 2) of the rechecked items disagree, or when the
+    household says nobody visited it (``visit_confirmed == 2``, if the recheck file has
+    that column).  A blank is a code of its own ("" vs "3" disagrees).
+``double_entry``
+    A second, independent data entry of a sample of paper forms, compared cell by cell with
+    the first entry - both raw, both read as text from ``data/raw`` (never the cleaned data)
+    -> ``double_entry_discrepancies.csv`` (``form_id, column, first, second``) and
+    ``double_entry_summary.csv`` (``forms_compared, cells_compared, cells_differing``, ...).
+    Where the first entry holds a form id twice, its first row is used (as the
+    ``duplicate_form_id`` cleaning rule does).
+
+Personal columns (:func:`sipas.ingest.personal_columns`) are dropped from every raw table
+before any comparison, so they never reach ``data/processed``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
+
+from sipas.errors import ConfigError, InputError
 
 from sipas.config import SurveyConfig, project_root
 from sipas.instrument import load_instrument
@@ -15,8 +46,257 @@ from sipas.pii import pseudonyms
 from sipas.stages._common import StageResult, manifest, salt, write_tables
 
 
+#: Default lower edges of the recheck's age groups (18-29, 30-44, 45-59, 60+).
+DEFAULT_AGE_GROUP_EDGES = (18, 30, 45, 60)
+#: Default failure rule of a rechecked form: at least this many rechecked items disagree.
+DEFAULT_FAIL_MIN_ITEMS = 2
+
+
+def age_groups(age: pd.Series, *, edges: Sequence[int] = DEFAULT_AGE_GROUP_EDGES) -> pd.Series:
+    """Age groups labelled ``"18-29"``, ..., ``"60+"`` from lower edges (blank below the first edge).
+
+    Parameters
+    ----------
+    age : Series
+        Ages in years (numbers or numeric text; blanks allowed).
+    edges : sequence of int
+        Increasing lower edges; the last group is open (``"60+"``).
+
+    Returns
+    -------
+    Series
+        ``string`` dtype, ``<NA>`` where the age is blank, not a number or below ``edges[0]``.
+
+    Raises
+    ------
+    ValueError
+        If ``edges`` is empty or not strictly increasing.
+    """
+    e = [int(x) for x in edges]
+    if not e or any(b <= a for a, b in zip(e, e[1:])):
+        raise ValueError(f"age group edges must be strictly increasing, got {list(edges)!r}")
+    labels = [f"{a}-{b - 1}" for a, b in zip(e, e[1:])] + [f"{e[-1]}+"]
+    a = pd.to_numeric(pd.Series(age), errors="coerce")
+    out = pd.Series(pd.NA, index=a.index, dtype="string")
+    for lo, lab in zip(e, labels):
+        out[(a >= lo).fillna(False).to_numpy()] = lab
+    return out
+
+
+def audit_summary(audit: pd.DataFrame) -> pd.DataFrame:
+    """The audit log summarised by rule and column, for reviewers.
+
+    Parameters
+    ----------
+    audit : DataFrame
+        ``form_id, column, old, new, rule`` (:attr:`sipas.cleaning.CleaningResult.audit`).
+
+    Returns
+    -------
+    DataFrame
+        ``rule, action, column, entries, forms``: rules in the order of
+        :data:`sipas.cleaning.RULES`, columns in the order first met; ``column == "*"`` is a
+        whole form (dropped or flagged); ``entries`` audit rows, ``forms`` distinct forms.
+    """
+    from sipas.cleaning import RULES
+
+    cols = ["rule", "action", "column", "entries", "forms"]
+    if audit.empty:
+        return pd.DataFrame({c: pd.Series(dtype="int64" if c in ("entries", "forms") else "string") for c in cols})
+    order = {r: i for i, (r, _a) in enumerate(RULES)}
+    action = dict(RULES)
+    g = audit.groupby(["rule", "column"], sort=False, dropna=False)
+    out = pd.DataFrame({"entries": g.size(), "forms": g["form_id"].nunique()}).reset_index()
+    out["action"] = out["rule"].map(action).fillna("")
+    out["_o"] = out["rule"].map(order).fillna(len(order))
+    out = out.sort_values("_o", kind="stable").drop(columns="_o").reset_index(drop=True)
+    out["entries"] = out["entries"].astype("int64")
+    out["forms"] = out["forms"].astype("int64")
+    return out[cols]
+
+
+def _raw_text(path: Path) -> pd.DataFrame:
+    """A raw table read as text, blanks as "" (CSV or XLSX), for cell-by-cell comparison."""
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".txt"):
+        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    if suffix in (".xlsx", ".xlsm"):
+        return pd.read_excel(path, dtype=str).fillna("")
+    raise InputError(f"{path}: only CSV or XLSX can be compared as raw text (got {suffix or 'no suffix'})",
+                     file=path)
+
+
+def _first_entry(paths: Sequence[Path], *, drop: Sequence[str]) -> pd.DataFrame:
+    """The raw first entry: every response file as text, personal columns dropped, first row per form id."""
+    parts = [_raw_text(p) for p in paths]
+    df = pd.concat(parts, ignore_index=True).fillna("") if parts else pd.DataFrame({"form_id": []})
+    if "form_id" not in df.columns:
+        raise InputError(f"the response files lack column form_id; have {', '.join(map(str, df.columns))}",
+                         column="form_id")
+    df = df.drop(columns=[c for c in drop if c in df.columns and c != "form_id"])
+    return df[~df["form_id"].duplicated(keep="first")].reset_index(drop=True)
+
+
+def recheck_outputs(original: pd.DataFrame, recheck: pd.DataFrame, *, items: Sequence[str],
+                    fail_min_items: int = DEFAULT_FAIL_MIN_ITEMS,
+                    age_group_edges: Sequence[int] = DEFAULT_AGE_GROUP_EDGES) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per-item agreement and failed forms of the recheck (phúc tra) visits.
+
+    Parameters
+    ----------
+    original : DataFrame
+        The forms as first keyed (text), ``form_id`` and the rechecked items; ``age``
+        stands in for ``age_group`` when the latter is rechecked but not on the form.
+    recheck : DataFrame
+        ``form_id``, the rechecked items and optionally ``visit_confirmed`` (1 yes, 2 no).
+    items : list of str
+    fail_min_items : int, default 2
+        A form fails when at least this many items disagree (or the visit is denied).
+    age_group_edges : sequence of int
+
+    Returns
+    -------
+    (agreement, failed)
+        ``agreement``: ``item, n, agreement, kappa, n_agree`` (proportions, Cohen's kappa).
+        ``failed``: ``form_id, items_disagreeing`` (a count), ``share_disagreeing``,
+        ``disagreeing_items`` (";"-joined), ``visit_confirmed``, ``reason``.
+
+    Raises
+    ------
+    InputError
+        If a table lacks ``form_id`` or an item, or repeats a form id.
+    ValueError
+        If ``fail_min_items`` is below 1.
+    """
+    from sipas import fieldwork
+
+    if int(fail_min_items) < 1:
+        raise ValueError(f"fail_min_items must be at least 1, got {fail_min_items!r}")
+    items = list(items)
+    orig = original.copy()
+    if "age_group" in items and "age_group" not in orig.columns and "age" in orig.columns:
+        orig["age_group"] = age_groups(orig["age"], edges=age_group_edges)
+    per_item, diff = fieldwork.recheck_agreement(orig, recheck, items=items, min_agreement=1.0)
+    agreement = per_item.rename(columns={"pct_agreement": "agreement"})[["item", "n", "agreement", "kappa",
+                                                                         "n_agree"]]
+    diff = diff.rename(columns={"n_disagree": "items_disagreeing", "items_disagreeing": "disagreeing_items"})
+    diff["share_disagreeing"] = diff["items_disagreeing"] / diff["n_items"]
+    matched = recheck[recheck["form_id"].isin(set(original["form_id"]))]
+    visit = (matched.set_index("form_id")["visit_confirmed"].map(lambda v: str(v).strip())
+             if "visit_confirmed" in recheck.columns else pd.Series(dtype=str))
+    denied = set(visit.index[visit == "2"])
+    allf = pd.DataFrame({"form_id": sorted(set(diff["form_id"]) | denied)})
+    f = allf.merge(diff, on="form_id", how="left")
+    f["items_disagreeing"] = f["items_disagreeing"].fillna(0).astype("int64")
+    f["share_disagreeing"] = f["share_disagreeing"].fillna(0.0)
+    f["disagreeing_items"] = f["disagreeing_items"].fillna("")
+    f["visit_confirmed"] = f["form_id"].map(visit).fillna("") if len(visit) else ""
+    many = f["items_disagreeing"] >= int(fail_min_items)
+    no_visit = f["form_id"].isin(denied)
+    f["reason"] = [";".join(r for r, on in ((f"items_disagreeing>={int(fail_min_items)}", m),
+                                            ("visit_not_confirmed", v)) if on)
+                   for m, v in zip(many, no_visit)]
+    failed = f[many | no_visit].sort_values("form_id", kind="stable").reset_index(drop=True)
+    return agreement, failed[["form_id", "items_disagreeing", "share_disagreeing", "disagreeing_items",
+                              "visit_confirmed", "reason"]]
+
+
+def double_entry_outputs(first: pd.DataFrame, second: pd.DataFrame, *,
+                         drop: Sequence[str] = ()) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Discrepancies and summary of a double data entry (raw first entry vs raw second entry).
+
+    Parameters
+    ----------
+    first : DataFrame
+        The first entry (every form; one row per ``form_id``), as text.
+    second : DataFrame
+        The second entry of a sample of forms, as text.
+    drop : sequence of str
+        Columns never compared (personal data); they are removed before comparing.
+
+    Returns
+    -------
+    (discrepancies, summary)
+        ``discrepancies``: ``form_id, column, first, second`` (``column == "<form missing>"``
+        for a second-entry form the first entry lacks).  ``summary`` (one row):
+        ``forms_compared, cells_compared, cells_differing, forms_with_discrepancy,
+        forms_missing_in_first, columns_compared, cell_error_rate``.
+    """
+    from sipas import fieldwork
+
+    dropped = set(drop) - {"form_id"}
+    a = first.drop(columns=[c for c in first.columns if c in dropped])
+    b = second.drop(columns=[c for c in second.columns if c in dropped])
+    cols = [c for c in b.columns if c != "form_id" and c in a.columns]
+    ids = set(b["form_id"])
+    a = a[a["form_id"].isin(ids)]
+    disc = fieldwork.double_entry_discrepancies(a, b, columns=cols)
+    cells = disc[disc["column"] != "<form missing>"]
+    n_forms = int(b["form_id"].isin(set(a["form_id"])).sum())
+    summary = pd.DataFrame([{
+        "forms_compared": n_forms, "cells_compared": n_forms * len(cols), "cells_differing": len(cells),
+        "forms_with_discrepancy": int(cells["form_id"].nunique()),
+        "forms_missing_in_first": int(len(b) - n_forms), "columns_compared": len(cols),
+        "cell_error_rate": len(cells) / (n_forms * len(cols)) if n_forms and cols else float("nan"),
+    }])
+    return disc.reset_index(drop=True), summary
+
+
+def _fieldwork_qa(cfg: SurveyConfig, fw: dict[str, Any], *, inst: Any, read: list[Path],
+                  tables: dict[str, pd.DataFrame]) -> None:
+    """Recheck and double entry (see the module docstring); adds tables, records files read."""
+    from sipas.ingest import personal_columns
+
+    personal = [c for c in personal_columns(inst) if c != "form_id"]
+    resp_paths = [Path(r) for r in cfg.responses]
+    first: pd.DataFrame | None = None
+    if fw.get("recheck"):
+        items = fw.get("recheck_items")
+        if not items:
+            raise ConfigError("fieldwork.recheck needs fieldwork.recheck_items (the items the visit re-asks)",
+                              key="fieldwork.recheck_items")
+        path = cfg.raw_path(fw["recheck"])
+        recheck = _raw_text(path)
+        recheck = recheck.drop(columns=[c for c in personal if c in recheck.columns])
+        first = _first_entry(resp_paths, drop=personal)
+        agreement, failed = recheck_outputs(
+            first, recheck, items=items,
+            fail_min_items=int(fw.get("recheck_fail_min_items", DEFAULT_FAIL_MIN_ITEMS)),
+            age_group_edges=fw.get("recheck_age_groups", DEFAULT_AGE_GROUP_EDGES))
+        tables["recheck_agreement"] = agreement
+        tables["recheck_failed_forms"] = failed
+        n_matched = int(recheck["form_id"].isin(set(first["form_id"])).sum())
+        returned = None
+        if "response_rates" in tables:
+            returned = int(tables["response_rates"]["returned"].iloc[-1])
+        tables["recheck_summary"] = pd.DataFrame([{
+            "forms_returned": returned if returned is not None else pd.NA,
+            "forms_rechecked": len(recheck), "forms_matched": n_matched,
+            "recheck_share": len(recheck) / returned if returned else float("nan"),
+            "forms_failed": len(failed), "fail_rule_min_items": int(fw.get("recheck_fail_min_items",
+                                                                           DEFAULT_FAIL_MIN_ITEMS)),
+        }])
+        read.append(path)
+    if fw.get("double_entry"):
+        path = cfg.raw_path(fw["double_entry"])
+        second = _raw_text(path)
+        if first is None:
+            first = _first_entry(resp_paths, drop=personal)
+        disc, summary = double_entry_outputs(first, second, drop=personal)
+        tables["double_entry_discrepancies"] = disc
+        tables["double_entry_summary"] = summary
+        read.append(path)
+
+
 def run_cleaning(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
-    """Ingest the raw forms, split off personal data, clean by declared rules; fieldwork rates."""
+    """Ingest the raw forms, split off personal data, clean by declared rules; fieldwork QA.
+
+    Writes ``forms_clean``, ``forms_invalid``, ``audit_log``, ``audit_summary``,
+    ``cleaning_summary``, ``ingest_log`` and, when configured, ``response_rates``,
+    ``recheck_agreement``, ``recheck_failed_forms``, ``recheck_summary``,
+    ``double_entry_discrepancies`` and ``double_entry_summary`` (CSV) into
+    ``data/processed/<survey-id>/``.
+    """
     from sipas import cleaning, ingest
 
     out = cfg.processed_dir(root)
@@ -35,9 +315,10 @@ def run_cleaning(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
         read.append(sample_path)
     cl = cleaning.clean_forms(res.forms, instrument=inst, sample_keys=sample_keys)
     tables = {"forms_clean": cl.clean, "forms_invalid": cl.invalid, "audit_log": cl.audit,
-              "cleaning_summary": cl.summary, "ingest_log": res.log}
+              "audit_summary": audit_summary(cl.audit), "cleaning_summary": cl.summary, "ingest_log": res.log}
 
-    log_rel = (cfg.extra.get("fieldwork") or {}).get("distribution_log")
+    fw = cfg.extra.get("fieldwork") or {}
+    log_rel = fw.get("distribution_log")
     if log_rel:
         from sipas import fieldwork
 
@@ -52,6 +333,7 @@ def run_cleaning(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
         rr["valid_rate"] = rr["valid"] / rr["returned"]
         tables["response_rates"] = rr
         read.append(log_path)
+    _fieldwork_qa(cfg, fw, inst=inst, read=read, tables=tables)
     written = write_tables(tables, out)
     written.append(manifest(cfg, "cleaning", out, read, written, root))
     return StageResult("cleaning", tables, written, {"restricted_dir": restricted_dir})
