@@ -2,6 +2,7 @@
 
     sipas synth        write the embedded demo surveys under data/raw/
     sipas check        validate a survey's configuration and list its files
+    sipas forms        export the questionnaire: XLSForm (KoBo/ODK) and the Excel entry template
     sipas sample       draw the sample and write the annexes (Phụ lục 01-04)
     sipas clean        stage 1: ingest, split personal data, clean with an audit log
     sipas reliability  stage 2: Cronbach's alpha and item statistics per criterion
@@ -87,6 +88,22 @@ def cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_forms(args: argparse.Namespace) -> int:
+    from sipas.instrument import load_instrument
+    from sipas.instrument.export import to_entry_template, to_xlsform, xlsform_to_xform
+
+    cfg = _cfg(args)
+    inst = load_instrument(cfg.instrument_id, cfg.instrument_version)
+    out = cfg.reports_dir(_root(args)) / "forms"
+    stem = f"{inst.id}-{inst.version}"
+    xls = to_xlsform(inst, out / f"{stem}.xlsform.xlsx")
+    xlsform_to_xform(xls)  # fails loudly if pyxform rejects the form
+    tpl = to_entry_template(inst, out / f"{stem}.entry-template.xlsx", language=cfg.language)
+    print(f"  wrote {xls} (XLSForm for KoBoToolbox / ODK Collect; checked with pyxform)")
+    print(f"  wrote {tpl} (Excel entry template for paper forms)")
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from sipas import pipeline, report
     from sipas.config import find_survey
@@ -121,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp = add("synth", cmd_synth, "write the embedded demo survey(s) under data/raw/")
     sp.add_argument("--all", action="store_true", help="write every demo survey-year")
     add("check", cmd_check, "validate a survey configuration")
+    add("forms", cmd_forms, "export the survey's questionnaire as XLSForm and as an Excel entry template")
     add("sample", cmd_sample, "draw the sample and write the annexes")
     add("clean", _stage("cleaning"), "stage 1: ingest and clean the forms")
     add("reliability", _stage("reliability"), "stage 2: reliability of the scales")

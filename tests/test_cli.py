@@ -11,7 +11,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 def test_help_lists_every_stage():
     text = build_parser().format_help()
-    for cmd in ("synth", "check", "sample", "clean", "reliability", "weight", "indices", "report"):
+    for cmd in ("synth", "check", "forms", "sample", "clean", "reliability", "weight", "indices", "report"):
         assert cmd in text
 
 
@@ -50,3 +50,17 @@ def test_sample_command_writes_annexes(tmp_path, capsys):
     assert "28 communes, 84 villages, 2520 households" in out
     assert (tmp_path / "restricted" / "demo-laichau-2024" / "phu_luc_03_households.xlsx").is_file()
     assert not list((tmp_path / "data" / "processed").rglob("phu_luc_03*"))
+
+
+def test_forms_command_exports_xlsform_and_template(tmp_path, capsys):
+    import shutil
+
+    import openpyxl
+
+    shutil.copytree(REPO / "data" / "raw" / "demo-laichau-2024", tmp_path / "data" / "raw" / "demo-laichau-2024")
+    (tmp_path / "pyproject.toml").write_text("")
+    assert main(["--root", str(tmp_path), "forms", "--survey", "demo-laichau-2024"]) == 0
+    out = tmp_path / "reports" / "demo-laichau-2024" / "forms"
+    wb = openpyxl.load_workbook(out / "household-2023.1.xlsform.xlsx")
+    assert {"survey", "choices"} <= set(wb.sheetnames)
+    assert (out / "household-2023.1.entry-template.xlsx").is_file()
