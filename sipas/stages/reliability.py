@@ -1,18 +1,56 @@
-"""Stage 2: reliability of the questionnaire scales.
+"""Stage 2: reliability and factor structure of the questionnaire scales.
 
-Reads only files of earlier stages; writes through :mod:`sipas.io` (atomic, deterministic).
+Reads only files of earlier stages (``forms_clean.csv``); writes through :mod:`sipas.io`
+(atomic, deterministic):
+
+=========================  ==================================================================
+file                       content
+=========================  ==================================================================
+reliability_criteria.csv   Cronbach's alpha (Feldt CI) per criterion
+reliability_items.csv      item statistics and flags per item
+cfa_fit.csv                fit of the confirmatory model of each block: ``model, index, value,
+                           threshold, ok`` (Hu & Bentler 1999 cut-offs)
+cfa_loadings.csv           ``model, criterion, item, estimate, std_estimate``
+factorability.csv          ``model, n, kmo, bartlett_chi2, bartlett_df, bartlett_p``
+parallel_analysis.csv      ``model, component, observed, random_mean, retain, n_suggested``
+efa_loadings.csv           ``model, item, criterion, factor, loading, own_factor`` (oblimin)
+=========================  ==================================================================
+
+**Choice of the factor models.**  The instrument routes items: criteria 1.5-1.7 and 2.2-2.6
+are asked only of households that used an administrative service, 2.7 of public-health users,
+2.8 of households with a primary pupil.  A single model of every criterion would keep, listwise,
+only the few households eligible for every filter and answering every item.  The criteria are
+therefore grouped into *blocks* by the filter of their items (:func:`cfa_blocks`): the
+criteria asked of everyone (block ``all``), those asked of administrative-service users
+(``used_admin``), and so on; a block with a single criterion (df = 0 for a 3-item factor, a
+2-item factor is not identified alone) is merged with the other single-criterion blocks and
+fitted among the households eligible for all of them (e.g. ``used_health+has_pupil``).  Each
+block's model has one correlated factor per multi-item ordinal criterion; the sample is the
+block's respondents with a valid answer to every item ("don't know" counts as missing).
+
+**Unweighted.**  The weights are made by the weighting stage, which runs after this one; a
+stage never reads a later stage's files.  The fit is an unweighted maximum-likelihood fit of
+the measurement model (item covariance structure within respondents), which is the usual
+practice for scale validation; weighted alpha remains available in :mod:`sipas.reliability`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from sipas import io as sio
 from sipas.config import SurveyConfig
 from sipas.instrument import load_instrument
 from sipas.stages._common import StageResult, manifest, need, write_tables
+
+#: Fit-index cut-offs of Hu & Bentler (1999): index -> (comparison, bound).
+FIT_THRESHOLDS: dict[str, tuple[str, float]] = {"CFI": (">=", 0.95), "TLI": (">=", 0.95),
+                                                "RMSEA": ("<=", 0.06), "SRMR": ("<=", 0.08)}
 
 
 def reliability_groups(instrument) -> dict[str, list[str]]:
@@ -36,8 +74,161 @@ def scored_items(forms: pd.DataFrame, instrument, items: list[str]) -> pd.DataFr
     return pd.DataFrame(out, index=forms.index)
 
 
+def cfa_blocks(instrument, groups: Mapping[str, Sequence[str]]) -> dict[str, dict[str, list[str]]]:
+    """Group the criteria into the factor models fitted by the stage.
+
+    Criteria are grouped by the routing filter of their items (``"all"`` when unfiltered);
+    blocks holding a single criterion are merged into one block named by their filters joined
+    with ``"+"`` (fitted among the households eligible for all of them); a merged block that
+    still has a single criterion is left out (a one-factor model of 2 or 3 items has no degrees
+    of freedom to test).
+
+    Parameters
+    ----------
+    instrument : Instrument
+        The questionnaire (item filters).
+    groups : mapping
+        Criterion -> items, as :func:`reliability_groups`.
+
+    Returns
+    -------
+    dict
+        Model name -> {criterion: items}, models and criteria in a stable order.
+    """
+    by_filter: dict[str, dict[str, list[str]]] = {}
+    for crit, cols in groups.items():
+        filters = sorted({(instrument.filter_of(i) or {}).get("item", "") for i in cols})
+        name = _filter_name(instrument, filters[0]) if len(filters) == 1 else "+".join(
+            _filter_name(instrument, f) for f in filters)
+        by_filter.setdefault(name, {})[str(crit)] = [str(c) for c in cols]
+    order = sorted(by_filter, key=lambda k: (k != "all", k))
+    blocks = {k: by_filter[k] for k in order if len(by_filter[k]) >= 2}
+    singles = [k for k in order if len(by_filter[k]) == 1]
+    if len(singles) >= 2:
+        merged = {c: cols for k in singles for c, cols in by_filter[k].items()}
+        blocks["+".join(singles)] = dict(sorted(merged.items()))
+    return blocks
+
+
+def _filter_name(instrument, filter_item: str) -> str:
+    if not filter_item:
+        return "all"
+    for name, cond in (instrument.raw.get("filters") or {}).items():
+        if cond.get("item") == filter_item:
+            return str(name)
+    return filter_item
+
+
+def fit_rows(res, *, model: str) -> pd.DataFrame:
+    """Tidy CFA fit table with Hu & Bentler (1999) cut-offs.
+
+    Rows ``chi2, df, p_value, CFI, TLI, RMSEA, RMSEA_ci_low, RMSEA_ci_high, SRMR, n``;
+    ``threshold`` is the cut-off as text (``">= 0.95"``) and ``ok`` whether the index meets it
+    (empty for rows without a cut-off).  Cut-offs: CFI >= .95, TLI >= .95, RMSEA <= .06,
+    SRMR <= .08.
+
+    References
+    ----------
+    Hu, L. & Bentler, P. M. (1999). Cutoff criteria for fit indexes in covariance structure
+    analysis. *Structural Equation Modeling*, 6(1), 1-55.
+    """
+    values = {"chi2": res.chi2, "df": float(res.df), "p_value": res.p_value, "CFI": res.cfi,
+              "TLI": res.tli, "RMSEA": res.rmsea, "RMSEA_ci_low": res.rmsea_ci_low,
+              "RMSEA_ci_high": res.rmsea_ci_high, "SRMR": res.srmr, "n": float(res.n)}
+    rows = []
+    for index, value in values.items():
+        if index in FIT_THRESHOLDS:
+            op, bound = FIT_THRESHOLDS[index]
+            ok = bool(value >= bound) if op == ">=" else bool(value <= bound)
+            rows.append((model, index, float(value), f"{op} {bound:.2f}", ok))
+        else:
+            rows.append((model, index, float(value), "", pd.NA))
+    out = pd.DataFrame(rows, columns=["model", "index", "value", "threshold", "ok"])
+    out["ok"] = out["ok"].astype("boolean")
+    return out
+
+
+def _match_factors(load: np.ndarray, item_crit: list[str], crits: list[str]) -> list[str]:
+    """Label EFA factors by criteria: the assignment maximising the summed absolute loadings of
+    each criterion's items on its factor (Hungarian algorithm)."""
+    from scipy.optimize import linear_sum_assignment
+
+    score = np.array([[np.abs(load[[i for i, c in enumerate(item_crit) if c == crit], f]).sum()
+                       for f in range(load.shape[1])] for crit in crits])
+    rows, cols = linear_sum_assignment(-score)
+    label = [""] * load.shape[1]
+    for r, f in zip(rows, cols):
+        label[f] = crits[r]
+    return label
+
+
+def structure_tables(data: pd.DataFrame, blocks: Mapping[str, Mapping[str, Sequence[str]]], *,
+                     seed: int = 20240618) -> dict[str, pd.DataFrame]:
+    """CFA fit and loadings, factorability, parallel analysis and EFA of every block.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Scored items (NaN = missing, skipped or "don't know").
+    blocks : mapping
+        Model name -> {criterion: items}, as :func:`cfa_blocks`.
+    seed : int
+        Seed of the parallel analysis' random eigenvalues.
+
+    Returns
+    -------
+    dict of DataFrame
+        ``cfa_fit``, ``cfa_loadings``, ``factorability``, ``parallel_analysis``,
+        ``efa_loadings``.  The EFA extracts as many factors as the block has criteria
+        (minres, oblimin) and labels each factor by the criterion whose items load most on it;
+        ``own_factor`` tells whether the item's largest absolute loading is on its own
+        criterion's factor.  All computed on the block's listwise-complete respondents.
+
+    Notes
+    -----
+    Methods in :mod:`sipas.reliability`: :func:`~sipas.reliability.confirmatory_factor_analysis`
+    (lavaan's ML fit measures), :func:`~sipas.reliability.factorability` (Kaiser 1970; Bartlett
+    1951), :func:`~sipas.reliability.parallel_analysis` (Horn 1965),
+    :func:`~sipas.reliability.exploratory_factor_analysis` (psych ``fa``).
+    """
+    from sipas import reliability
+
+    fit, load, fact, pa, efa = [], [], [], [], []
+    for model, groups in blocks.items():
+        items = [i for cols in groups.values() for i in cols]
+        crit_of = {i: c for c, cols in groups.items() for i in cols}
+        sub = data[items].dropna()
+        res = reliability.confirmatory_factor_analysis(sub, groups)
+        fit.append(fit_rows(res, model=model))
+        load.append(res.loadings.rename(columns={"factor": "criterion"})
+                    .assign(model=model)[["model", "criterion", "item", "estimate", "std_estimate"]])
+        f = reliability.factorability(sub)
+        fact.append(pd.DataFrame([{"model": model, "n": len(sub), "kmo": f.kmo, "bartlett_chi2": f.bartlett_chi2,
+                                   "bartlett_df": f.bartlett_df, "bartlett_p": f.bartlett_p}]))
+        k, table = reliability.parallel_analysis(sub, seed=seed)
+        pa.append(table.assign(model=model, n_suggested=k)[
+            ["model", "component", "observed", "random_mean", "retain", "n_suggested"]])
+        e = reliability.exploratory_factor_analysis(sub, n_factors=len(groups))
+        lo = e.loadings.to_numpy()
+        labels = _match_factors(lo, [crit_of[i] for i in items], list(groups))
+        long = pd.DataFrame({"model": model, "item": np.repeat(items, lo.shape[1]),
+                             "criterion": np.repeat([crit_of[i] for i in items], lo.shape[1]),
+                             "factor": np.tile(labels, len(items)), "loading": lo.reshape(-1)})
+        best = np.asarray(labels)[np.abs(lo).argmax(axis=1)]
+        long["own_factor"] = np.repeat(best == np.asarray([crit_of[i] for i in items]), lo.shape[1])
+        efa.append(long)
+    return {"cfa_fit": pd.concat(fit, ignore_index=True),
+            "cfa_loadings": pd.concat(load, ignore_index=True),
+            "factorability": pd.concat(fact, ignore_index=True),
+            "parallel_analysis": pd.concat(pa, ignore_index=True),
+            "efa_loadings": pd.concat(efa, ignore_index=True)}
+
+
 def run_reliability(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
-    """Cronbach's alpha and item statistics per criterion (see :mod:`sipas.reliability`)."""
+    """Cronbach's alpha and item statistics per criterion, and the factor structure per block.
+
+    See the module docstring for the files written and the choice of the factor models.
+    """
     from sipas import reliability
 
     out = cfg.processed_dir(root)
@@ -48,6 +239,92 @@ def run_reliability(cfg: SurveyConfig, *, root: Path | None = None) -> StageResu
     data = scored_items(forms, inst, sorted({i for g in groups.values() for i in g}))
     tables = {"reliability_criteria": reliability.criterion_reliability(data, groups),
               "reliability_items": reliability.item_reliability(data, groups)}
+    blocks = cfa_blocks(inst, groups)
+    if blocks:
+        tables.update(structure_tables(data, blocks, seed=int(cfg.extra.get("seed", 20240618))))
     written = write_tables(tables, out)
     written.append(manifest(cfg, "reliability", out, [src], written, root))
-    return StageResult("reliability", tables, written)
+    return StageResult("reliability", tables, written, info={"blocks": blocks})
+
+
+# --------------------------------------------------------------------------------------------
+# tables for the reviewers' notebook (Vietnamese headings; numbers are not rounded here)
+# --------------------------------------------------------------------------------------------
+
+_FLAG_VI = {"alpha_if_deleted > alpha": "alpha tăng nếu bỏ câu hỏi",
+            "item_total_r < 0.3": "tương quan câu hỏi–tổng < 0,3"}
+
+_MODEL_VI = {"all": "Mọi hộ được khảo sát", "used_admin": "Hộ đã thực hiện thủ tục hành chính",
+             "used_health": "Hộ có khám, chữa bệnh tại cơ sở y tế công lập",
+             "has_pupil": "Hộ có con học tiểu học công lập"}
+
+
+def model_label(model: str) -> str:
+    """Vietnamese description of a block's sample (``"used_admin"`` -> households that used a service)."""
+    return " và ".join(_MODEL_VI.get(part, part) for part in model.split("+"))
+
+
+def _flag_vi(flag: object) -> str:
+    if not isinstance(flag, str) or not flag:
+        return ""
+    return "; ".join(_FLAG_VI.get(part.strip(), part.strip()) for part in flag.split(";"))
+
+
+@dataclass(frozen=True)
+class CriterionSection:
+    """One criterion's tables for the notebook: ``summary`` (alpha, Feldt CI, n, k) and
+    ``items`` (one row per item with its statistics and flag)."""
+
+    criterion: str
+    label: str
+    summary: pd.DataFrame
+    items: pd.DataFrame
+
+
+def criterion_sections(criteria: pd.DataFrame, items: pd.DataFrame, instrument, *,
+                       language: str = "vi") -> list[CriterionSection]:
+    """One section per criterion: alpha with its 95% Feldt interval, items with flags.
+
+    An item is flagged when alpha rises if it is deleted or when its corrected item-total
+    correlation (psych ``r.drop``) is below 0.3 (flags from :func:`sipas.reliability.item_reliability`).
+    Headings are Vietnamese with the English in parentheses.
+    """
+    crit_tab = instrument.criteria
+    col = f"label_{language}" if f"label_{language}" in crit_tab.columns else None
+    labels = dict(zip(crit_tab["criterion"].astype(str), crit_tab[col])) if col else {}
+    out = []
+    for _, c in criteria.iterrows():
+        crit = str(c["criterion"])
+        summary = pd.DataFrame([{"Số câu hỏi (k)": int(c["k"]), "Số phiếu (n)": int(c["n"]),
+                                 "Cronbach's alpha": c["alpha"], "KTC 95% – cận dưới": c["ci_low"],
+                                 "KTC 95% – cận trên": c["ci_high"], "Alpha chuẩn hoá": c["std_alpha"]}])
+        it = items[items["criterion"].astype(str) == crit]
+        table = pd.DataFrame({
+            "Câu hỏi": it["item"].to_numpy(),
+            "Nội dung": [instrument.text(i, language=language) for i in it["item"]],
+            "n": it["n"].to_numpy(), "Trung bình": it["mean"].to_numpy(), "Độ lệch chuẩn": it["sd"].to_numpy(),
+            "Tương quan câu hỏi–tổng (r.drop)": it["item_total_r"].to_numpy(),
+            "Alpha nếu bỏ câu hỏi": it["alpha_if_deleted"].to_numpy(),
+            "Cảnh báo (flag)": [_flag_vi(f) for f in it["flag"]],
+        })
+        out.append(CriterionSection(crit, str(labels.get(crit, "")), summary, table))
+    return out
+
+
+def cfa_fit_display(cfa_fit: pd.DataFrame) -> pd.DataFrame:
+    """The CFA fit table with Vietnamese headings: one row per model and index, the Hu & Bentler
+    (1999) cut-off and whether it is met (``Đạt``/``Không đạt``)."""
+    ok = cfa_fit["ok"].map(lambda v: "" if pd.isna(v) else ("Đạt" if str(v).lower() in ("true", "1") else
+                                                             "Không đạt"))
+    return pd.DataFrame({"Mô hình (mẫu)": [model_label(m) for m in cfa_fit["model"]],
+                         "Chỉ số (index)": cfa_fit["index"].to_numpy(), "Giá trị": cfa_fit["value"].to_numpy(),
+                         "Ngưỡng (Hu & Bentler 1999)": cfa_fit["threshold"].fillna("").to_numpy(),
+                         "Kết luận": ok.to_numpy()})
+
+
+def efa_matrix(efa_loadings: pd.DataFrame, model: str) -> pd.DataFrame:
+    """Items x factors pattern matrix of one block's EFA (factors named by their criterion)."""
+    e = efa_loadings[efa_loadings["model"] == model]
+    m = e.pivot(index=["criterion", "item"], columns="factor", values="loading")
+    m.columns = [f"Nhân tố {c}" for c in m.columns]
+    return m
