@@ -87,3 +87,37 @@ def sha256_file(path: str | Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def xlsx_bytes(workbook: Any) -> bytes:
+    """Bytes of an openpyxl workbook that depend only on its content.
+
+    openpyxl stamps the save time in ``docProps/core.xml`` and in every zip entry;
+    here the document properties are fixed (2000-01-01, creator "sipas") and the zip
+    is rewritten with fixed entry times, so the same content gives the same bytes.
+    """
+    import io as _io
+    import re
+    import zipfile
+    from datetime import datetime
+
+    fixed = datetime(2000, 1, 1)
+    workbook.properties.creator = "sipas"
+    workbook.properties.lastModifiedBy = "sipas"
+    workbook.properties.created = fixed
+    workbook.properties.modified = fixed
+    raw = _io.BytesIO()
+    workbook.save(raw)
+    src = zipfile.ZipFile(_io.BytesIO(raw.getvalue()))
+    out = _io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            body = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                body = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:)",
+                              rb"\g<1>2000-01-01T00:00:00Z\g<2>", body)
+            zi = zipfile.ZipInfo(info.filename, date_time=(2000, 1, 1, 0, 0, 0))
+            zi.compress_type = zipfile.ZIP_DEFLATED
+            zi.external_attr = 0o644 << 16
+            dst.writestr(zi, body)
+    return out.getvalue()

@@ -12,10 +12,8 @@ for a survey configuration and writes the annexes Phụ lục 01–04.
 
 from __future__ import annotations
 
-import io as _stdio
 import re
 import unicodedata
-import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -25,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sipas import io as sio
 from sipas.errors import ConfigError, DesignError, InputError
 
 #: Unit-type prefixes left out of the sort key (longest first so "Thị trấn" wins over "Thị").
@@ -1066,23 +1065,6 @@ def _xlsx_value(v: Any) -> Any:
     return v
 
 
-def _deterministic_zip(data: bytes) -> bytes:
-    """Rewrite a zip (XLSX) with fixed entry timestamps so equal content gives equal bytes."""
-    src = zipfile.ZipFile(_stdio.BytesIO(data))
-    buf = _stdio.BytesIO()
-    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            zi = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
-            zi.compress_type = zipfile.ZIP_DEFLATED
-            zi.external_attr = 0o600 << 16
-            body = src.read(info.filename)
-            if info.filename == "docProps/core.xml":  # openpyxl stamps the save time here
-                body = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
-                              rb"\g<1>2000-01-01T00:00:00Z\g<2>", body)
-            dst.writestr(zi, body)
-    return buf.getvalue()
-
-
 def annex_xlsx_bytes(table: pd.DataFrame, *, number: str, title: str | None = None,
                      subtitle: str = "") -> bytes:
     """The XLSX bytes of one annex, ready to print (A4 landscape, fit to width, header row repeated).
@@ -1091,8 +1073,6 @@ def annex_xlsx_bytes(table: pd.DataFrame, *, number: str, title: str | None = No
     :data:`ANNEX_HEADER_ROW`: the Vietnamese column headers, then the data.  Fixed
     document properties and zip timestamps make the bytes deterministic.
     """
-    from datetime import datetime
-
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Border, Font, Side
     from openpyxl.utils import get_column_letter
@@ -1127,14 +1107,7 @@ def annex_xlsx_bytes(table: pd.DataFrame, *, number: str, title: str | None = No
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.freeze_panes = ws.cell(row=ANNEX_HEADER_ROW + 1, column=1)
-    fixed = datetime(2000, 1, 1)
-    wb.properties.creator = "sipas"
-    wb.properties.created = fixed
-    wb.properties.modified = fixed
-    wb.properties.lastModifiedBy = "sipas"
-    buf = _stdio.BytesIO()
-    wb.save(buf)
-    return _deterministic_zip(buf.getvalue())
+    return sio.xlsx_bytes(wb)
 
 
 def read_annex_xlsx(path: str | Path) -> pd.DataFrame:
@@ -1158,7 +1131,7 @@ def write_annex(table: pd.DataFrame, *, number: str, xlsx_path: str | Path, csv_
     openpyxl stores floats in the XLSX with 16 significant digits (``"%.16g"``), which is the
     only difference a round trip can show.
     """
-    from sipas import io as sio
+
 
     x = sio.atomic_write_bytes(xlsx_path, annex_xlsx_bytes(table, number=number, title=title, subtitle=subtitle))
     c = sio.write_csv(table, csv_path)
@@ -1242,7 +1215,7 @@ def draw_sample(config: Any, *, restricted_dir: Path, out_dir: Path) -> SampleRe
         A frame is missing, unreadable or malformed (file, row, column named).
     """
     from sipas import frames as fr
-    from sipas import io as sio
+
 
     restricted_dir, out_dir = Path(restricted_dir), Path(out_dir)
     _check_restricted_dir(restricted_dir, out_dir)

@@ -6,22 +6,18 @@ user-facing text comes from the instrument file or ``data/ui/template.yml``, nev
 
 from __future__ import annotations
 
-import datetime as dt
-import io
-import re
-import zipfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from sipas import io as sio
 from sipas.instrument import DATA_DIR, Instrument
 from sipas.io import atomic_write_bytes
 
 #: Rows of the entry template that carry validation lists (one per form).
 TEMPLATE_ROWS = 5000
-_FIXED_TIME = dt.datetime(2000, 1, 1, 0, 0, 0)
 
 
 @lru_cache(maxsize=1)
@@ -37,26 +33,8 @@ def _t(label: dict[str, str] | None, lang: str) -> str:
 
 
 def _deterministic_xlsx(wb: Any) -> bytes:
-    """Save an openpyxl workbook with fixed timestamps so the same content gives the same bytes."""
-    wb.properties.creator = "sipas"
-    wb.properties.lastModifiedBy = "sipas"
-    wb.properties.created = _FIXED_TIME
-    wb.properties.modified = _FIXED_TIME
-    buf = io.BytesIO()
-    wb.save(buf)
-    src = zipfile.ZipFile(io.BytesIO(buf.getvalue()))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            data = src.read(info.filename)
-            if info.filename == "docProps/core.xml":
-                data = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:)",
-                              rb"\g<1>2000-01-01T00:00:00Z\g<2>", data)
-            zi = zipfile.ZipInfo(info.filename, date_time=(2000, 1, 1, 0, 0, 0))
-            zi.compress_type = zipfile.ZIP_DEFLATED
-            zi.external_attr = 0o600 << 16
-            dst.writestr(zi, data)
-    return out.getvalue()
+    """Save an openpyxl workbook so the same content gives the same bytes (:func:`sipas.io.xlsx_bytes`)."""
+    return sio.xlsx_bytes(wb)
 
 
 def _record(inst: Instrument) -> dict[str, Any]:
