@@ -1,36 +1,233 @@
-"""Stage 3: design weights, nonresponse adjustment, post-stratification.
+"""Stage 3: design weights, nonresponse adjustment, calibration (post-stratification or raking).
 
-Reads only files of earlier stages; writes through :mod:`sipas.io` (atomic, deterministic).
+Reads only files of earlier stages (``forms_clean.csv``) and the raw sample and commune frame;
+writes through :mod:`sipas.io` (atomic, deterministic):
+
+=========================  ==================================================================
+file                       content
+=========================  ==================================================================
+weights.csv                one row per form: ``w_design`` (1/pi), ``w_nr`` (nonresponse-adjusted),
+                           ``w_final`` (calibrated, optionally trimmed)
+weight_summary.csv         ``n, total, min, max, mean, cv, kish_deff, n_eff, weights`` for the
+                           design / nonresponse / final weights
+weight_margins.csv         ``margin, level, population, before, after, n``: the calibration
+                           margins, weighted totals before (``w_nr``) and after (``w_final``)
+weight_diagnostics.csv     the final weights summarised by district
+poststrata_totals.csv      the calibration population (read by the indices stage)
+=========================  ==================================================================
+
+**Calibration, configured in survey.yml** (``weighting:``):
+
+* default -- post-stratification of ``w_nr`` to the district household counts of the commune
+  frame (``poststratify: district``; R ``postStratify(design, ~district, totals)``);
+* ``rake: [district, urban]`` -- raking (iterative proportional fitting, R ``rake()``) to the
+  household totals of each listed margin.  A margin is a column of the commune frame, or
+  ``urban``: ``"urban"`` for communes of type Phường or Thị trấn, ``"rural"`` otherwise
+  (``commune_type``).  Iterations continue until the largest change of the weighted margin
+  table is below ``rake_epsilon`` (default ``1e-12``) times the total weight; a non-converged
+  raking is an error;
+* ``trim: {upper: U, lower: L}`` -- after calibration, weights outside ``[L, U]`` are set to
+  the bound and the trimmed amount is shared equally among the other weights (R
+  ``trimWeights``; the total is kept, the margins then hold only approximately).
+
+The JKn replicate weights (:func:`replicate_weights`, used by the indices stage) repeat the
+calibration (and trimming) on every replicate, so that the variance accounts for it, as R's
+``postStratify``/``rake``/``trimWeights`` on a ``svrep.design`` do.  The calibration
+population is handed to the indices stage in ``poststrata_totals.csv``: district totals
+(``district, households``) for post-stratification; for raking, the commune frame
+(``district, commune, households`` and one column ``rake_<margin>`` per margin in raking
+order, holding the commune's level), plus ``trim_upper``/``trim_lower`` columns when trimming.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from sipas import io as sio
 from sipas.config import SurveyConfig
-from sipas.errors import StageInputMissing
+from sipas.errors import ConfigError, StageInputMissing
 from sipas.pii import pseudonyms
 from sipas.stages._common import StageResult, manifest, need, salt, write_tables
 
+#: Commune types counted as urban (``commune_type`` of the commune frame).
+URBAN_TYPES = ("Phường", "Thị trấn")
+#: Raking control: relative convergence tolerance and iteration limit.
+RAKE_EPSILON = 1e-12
+RAKE_MAX_ITER = 100
+_RAKE_PREFIX = "rake_"
+
+
+def _weighting_cfg(cfg: SurveyConfig) -> dict[str, Any]:
+    wcfg = cfg.extra.get("weighting") or {}
+    if not isinstance(wcfg, dict):
+        raise ConfigError("must be a mapping", file=cfg.path, key="weighting")
+    return wcfg
+
+
+def _trim_bounds(cfg: SurveyConfig) -> tuple[float, float] | None:
+    trim = _weighting_cfg(cfg).get("trim")
+    if not trim:
+        return None
+    if not isinstance(trim, dict) or not set(trim) <= {"upper", "lower"}:
+        raise ConfigError("must be a mapping with 'upper' and/or 'lower'", file=cfg.path, key="weighting.trim")
+    try:
+        upper = float(trim.get("upper", np.inf))
+        lower = float(trim.get("lower", -np.inf))
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"bounds must be numbers: {exc}", file=cfg.path, key="weighting.trim") from None
+    if not lower < upper:
+        raise ConfigError(f"lower ({lower}) must be below upper ({upper})", file=cfg.path, key="weighting.trim")
+    return upper, lower
+
+
+def commune_classes(communes: pd.DataFrame, margins: list[str], *, path: Path | str = "") -> pd.DataFrame:
+    """The commune frame with one ``rake_<margin>`` column per raking margin.
+
+    ``urban`` is derived from ``commune_type`` (``"urban"`` for Phường and Thị trấn, else
+    ``"rural"``); any other margin must be a column of the frame.
+
+    Returns
+    -------
+    DataFrame
+        ``district, commune, households, rake_<m1>, rake_<m2>, ...`` (margins in raking order).
+    """
+    need_cols = {"district", "commune", "households"}
+    missing = need_cols - set(communes.columns)
+    if missing:
+        raise StageInputMissing(f"{path}: commune frame lacks {', '.join(sorted(missing))} (needed for raking)")
+    out = communes[["district", "commune", "households"]].copy()
+    for m in margins:
+        if m == "urban":
+            if "commune_type" not in communes.columns:
+                raise StageInputMissing(f"{path}: commune frame lacks commune_type (needed for the urban margin)")
+            out[_RAKE_PREFIX + m] = np.where(communes["commune_type"].isin(URBAN_TYPES), "urban", "rural")
+        elif m in communes.columns:
+            out[_RAKE_PREFIX + m] = communes[m].astype(str) if m != "district" else communes[m]
+        else:
+            raise StageInputMissing(f"{path}: raking margin {m!r} is neither 'urban' nor a column of the commune frame")
+    return out
+
 
 def poststrata_totals(cfg: SurveyConfig) -> pd.DataFrame | None:
-    """Household counts per district from the commune frame, when ``weighting.poststratify``
-    names ``district`` (the default when the frame has a ``households`` column)."""
-    var = (cfg.extra.get("weighting") or {}).get("poststratify", "district")
-    if not var or "communes" not in cfg.frames:
+    """The calibration population of the survey-year, or None when there is nothing to calibrate to.
+
+    Without ``weighting.rake``: household counts per district from the commune frame, when
+    ``weighting.poststratify`` names ``district`` (the default when the frame has a
+    ``households`` column) -- columns ``district, households``.  With ``weighting.rake``: the
+    commune frame with the raking classes, as :func:`commune_classes`.  With
+    ``weighting.trim``: constant columns ``trim_upper`` and ``trim_lower`` added.
+    """
+    wcfg = _weighting_cfg(cfg)
+    rake = wcfg.get("rake")
+    if "communes" not in cfg.frames:
+        if rake:
+            raise StageInputMissing(f"{cfg.path}: weighting.rake needs frames.communes")
         return None
     com = pd.read_csv(cfg.frames["communes"])
-    if "households" not in com.columns or var not in com.columns:
-        return None
-    return com.groupby(var, sort=True)["households"].sum().reset_index()
+    if rake:
+        if isinstance(rake, str):
+            rake = [rake]
+        if not isinstance(rake, list) or not rake or len(set(rake)) != len(rake):
+            raise ConfigError("must be a list of distinct margins, e.g. [district, urban]", file=cfg.path,
+                              key="weighting.rake")
+        out = commune_classes(com, [str(m) for m in rake], path=cfg.frames["communes"])
+    else:
+        var = wcfg.get("poststratify", "district")
+        if not var or "households" not in com.columns or var not in com.columns:
+            return None
+        out = com.groupby(var, sort=True)["households"].sum().reset_index()
+    bounds = _trim_bounds(cfg)
+    if bounds is not None:
+        out["trim_upper"], out["trim_lower"] = bounds
+    return out
+
+
+def calibration_margins(totals: pd.DataFrame, *, strata: str = "district") -> dict[str, dict[Any, float]]:
+    """``{margin: {level: households}}`` from a :func:`poststrata_totals` table, in raking order."""
+    rake_cols = [c for c in totals.columns if c.startswith(_RAKE_PREFIX)]
+    if rake_cols:
+        return {c[len(_RAKE_PREFIX):]: {k: float(v) for k, v in totals.groupby(c, sort=True)["households"].sum().items()}
+                for c in rake_cols}
+    return {strata: {k: float(v) for k, v in zip(totals[strata], totals["households"])}}
+
+
+def _with_margin_columns(weights: pd.DataFrame, totals: pd.DataFrame) -> pd.DataFrame:
+    """``weights`` with one column per raking margin: the level of the row's commune, looked up in
+    ``totals`` by (district, commune)."""
+    rake_cols = [c for c in totals.columns if c.startswith(_RAKE_PREFIX)]
+    if not rake_cols:
+        return weights
+    frame = pd.MultiIndex.from_frame(totals[["district", "commune"]])
+    if not frame.is_unique:
+        raise StageInputMissing("the commune frame lists a (district, commune) twice")
+    pos = frame.get_indexer(pd.MultiIndex.from_frame(weights[["district", "commune"]]))
+    if (pos < 0).any():
+        bad = weights.loc[pos < 0, ["district", "commune"]].drop_duplicates().head(3).to_dict("records")
+        raise StageInputMissing(f"sampled communes absent from the commune frame: {bad}")
+    out = weights.copy()
+    for c in rake_cols:
+        out[c[len(_RAKE_PREFIX):]] = totals[c].to_numpy()[pos]
+    return out
+
+
+def _calibrate(design, totals: pd.DataFrame, *, strata: str = "district"):
+    """Post-stratify or rake ``design`` (Taylor or replicate) to the ``totals`` margins, then trim."""
+    from sipas import weighting
+
+    margins = calibration_margins(totals, strata=strata)
+    if any(c.startswith(_RAKE_PREFIX) for c in totals.columns):
+        out = weighting.rake(design, margins, max_iter=RAKE_MAX_ITER, epsilon=RAKE_EPSILON, strict=True)
+    else:
+        out = weighting.poststratify(design, margins)
+    if "trim_upper" in totals.columns:
+        upper, lower = float(totals["trim_upper"].iloc[0]), float(totals["trim_lower"].iloc[0])
+        out = trim_design(out, upper=upper, lower=lower)
+    return out
+
+
+def trim_design(design, *, upper: float, lower: float):
+    """R ``trimWeights(design, upper, lower)``: full-sample weights and, for a replicate design,
+    every replicate's weights trimmed the same way (the trimmed amount shared equally among the
+    untrimmed weights of the same column)."""
+    from sipas import weighting
+
+    if not design.is_replicate:
+        return weighting.trim(design, upper=upper, lower=lower)
+    w1 = _trim_columns(np.asarray(design.weights, dtype=float)[:, None], upper=upper, lower=lower)[:, 0]
+    return weighting._replicate_reweight(design, w1, lambda W: _trim_columns(W, upper=upper, lower=lower))
+
+
+def _trim_columns(W: np.ndarray, *, upper: float, lower: float) -> np.ndarray:
+    """One pass of R ``trimWeights`` on every column of ``W``.
+
+    Zero weights (rows of the PSUs a jackknife replicate drops) are left at zero and take no
+    share of the trimmed amount; the other weights are clipped to ``[lower, upper]`` and the
+    trimmed amount is added equally to those that were inside the bounds.
+    """
+    live = W > 0
+    new = np.where(live, np.clip(W, lower, upper), 0.0)
+    outside = live & ((W < lower) | (W > upper))
+    inside = live & ~outside
+    n_in = inside.sum(axis=0)
+    share = np.where(n_in > 0, (W - new).sum(axis=0) / np.maximum(n_in, 1), 0.0)
+    return np.where(inside, new + share[None, :], new)
 
 
 def run_weighting(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
-    """Design weights from the sample's inclusion probabilities, nonresponse-adjusted within cells."""
+    """Design weights from the sample's inclusion probabilities, nonresponse-adjusted within cells,
+    calibrated to the commune frame's household counts (see the module docstring).
+
+    Formulae: ``w_design = 1 / pi``; within nonresponse cell ``c``,
+    ``w_nr = w_design * sum_{sampled in c} w_design / sum_{responding in c} w_design``;
+    post-stratification ``w_final = w_nr * N_g / sum_{g} w_nr``; raking iterates that over the
+    margins (Deming & Stephan 1940).  Diagnostics: Kish (1965) ``deff = n sum w^2 / (sum w)^2``,
+    ``n_eff = (sum w)^2 / sum w^2``.
+    """
     from sipas import weighting
     from sipas.estimation import Design
 
@@ -46,7 +243,7 @@ def run_weighting(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult
     sample = sample.drop_duplicates("respondent_key")
     sample["w_design"] = weighting.design_weights(sample["pi"])
     responded = sample["respondent_key"].isin(set(forms["respondent_key"]))
-    wcfg = cfg.extra.get("weighting") or {}
+    wcfg = _weighting_cfg(cfg)
     cells = wcfg.get("nonresponse_cells", ["district", "commune"])
     sample["w_nr"] = weighting.nonresponse_adjust(sample["w_design"], responded=responded, cells=sample[cells])
     keep = ["respondent_key", "district", "commune", "sample_village", "pi", "w_design", "w_nr"]
@@ -58,45 +255,94 @@ def run_weighting(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult
         raise StageInputMissing(f"forms without a sampled household in {sample_path}: {', '.join(bad)}")
     read = [src, sample_path]
     totals = poststrata_totals(cfg)
+    info: dict[str, Any] = {"calibration": "none"}
     if totals is not None:
         read.append(cfg.frames["communes"])
-        ps = weighting.poststratify(Design(w, weight="w_nr", strata="district", psu="commune"),
-                                    {"district": dict(zip(totals["district"], totals["households"]))})
-        w["w_final"] = np.asarray(ps.weights, dtype=float)
+        data = _with_margin_columns(w, totals)
+        cal = _calibrate(Design(data, weight="w_nr", strata="district", psu="commune"), totals)
+        w["w_final"] = np.asarray(cal.weights, dtype=float)
+        info["calibration"] = ("rake" if any(c.startswith(_RAKE_PREFIX) for c in totals.columns)
+                               else "poststratify")
+        info["margins"] = list(calibration_margins(totals))
+        info["trimmed"] = "trim_upper" in totals.columns
     else:
+        data = w
         w["w_final"] = w["w_nr"]
     summary = pd.concat([
         weighting.weight_summary(w["w_design"]).to_frame().assign(weights="design"),
         weighting.weight_summary(w["w_nr"]).to_frame().assign(weights="nonresponse"),
         weighting.weight_summary(w["w_final"]).to_frame().assign(weights="final"),
     ], ignore_index=True)
-    tables = {"weights": w, "weight_summary": summary}
+    tables = {"weights": w, "weight_summary": summary,
+              "weight_diagnostics": summary_by(w, by="district", weight="w_final")}
     if totals is not None:
+        tables["weight_margins"] = margin_table(data.assign(w_final=w["w_final"].to_numpy()),
+                                                calibration_margins(totals))
         tables["poststrata_totals"] = totals
     written = write_tables(tables, out)
     written.append(manifest(cfg, "weighting", out, read, written, root))
-    return StageResult("weighting", tables, written)
+    return StageResult("weighting", tables, written, info=info)
+
+
+def margin_table(data: pd.DataFrame, margins: Mapping[str, Mapping[Any, float]], *, before: str = "w_nr",
+                 after: str = "w_final") -> pd.DataFrame:
+    """Weighted totals of every calibration margin before and after calibration.
+
+    Returns
+    -------
+    DataFrame
+        ``margin, level, population, before, after, n`` -- ``population`` the frame's household
+        count ``N_l``, ``before = sum_{i in l} w_nr_i``, ``after = sum_{i in l} w_final_i``,
+        ``n`` the respondents in the level.
+    """
+    rows = []
+    for var, pop in margins.items():
+        b = data.groupby(var, sort=False)[before].sum()
+        a = data.groupby(var, sort=False)[after].sum()
+        n = data.groupby(var, sort=False).size()
+        for level, value in pop.items():
+            rows.append({"margin": var, "level": level, "population": float(value),
+                         "before": float(b.get(level, 0.0)), "after": float(a.get(level, 0.0)),
+                         "n": int(n.get(level, 0))})
+    return pd.DataFrame(rows, columns=["margin", "level", "population", "before", "after", "n"])
+
+
+def summary_by(weights: pd.DataFrame, *, by: str = "district", weight: str = "w_final") -> pd.DataFrame:
+    """:func:`sipas.weighting.weight_summary` of ``weight`` within each level of ``by``
+    (columns ``<by>, n, total, min, max, mean, cv, kish_deff, n_eff``)."""
+    from sipas import weighting
+
+    parts = [weighting.weight_summary(g[weight]).to_frame().assign(**{by: key})
+             for key, g in weights.groupby(by, sort=True)]
+    out = pd.concat(parts, ignore_index=True)
+    return out[[by] + [c for c in out.columns if c != by]]
 
 
 def replicate_weights(weights: pd.DataFrame, *, totals: pd.DataFrame | None = None, strata: str = "district",
                       psu: str = "commune"):
-    """JKn replicate weights of the stratified cluster design, post-stratified when ``totals`` is given.
+    """JKn replicate weights of the stratified cluster design, calibrated like the final weights.
 
-    Districts are strata and communes the primary sampling units; each replicate is
-    post-stratified to the same district totals (R ``postStratify`` on a replicate
-    design).  R equivalent::
+    Districts are strata and communes the primary sampling units.  With ``totals`` (the
+    ``poststrata_totals.csv`` table of :func:`poststrata_totals`), each replicate is
+    post-stratified to the district totals, or raked to every margin, and trimmed when the table
+    carries trimming bounds -- R equivalents::
 
         d <- svydesign(ids=~commune, strata=~district, weights=~w_nr, data=w)
         r <- postStratify(as.svrepdesign(d, type="JKn"), ~district, totals)
+        r <- rake(as.svrepdesign(d, type="JKn"), list(~district, ~urban), list(t_district, t_urban))
+        r <- trimWeights(r, upper=U, lower=L)
+
+    ``weights`` needs ``w_nr``, ``district`` and ``commune`` (the raking classes are looked up
+    in ``totals`` by district and commune).
     """
-    from sipas import weighting
     from sipas.estimation import Design
     from sipas.scoring import ReplicateWeights
 
-    design = Design(weights, weight="w_nr", strata=strata, psu=psu)
+    data = weights if totals is None else _with_margin_columns(weights, totals)
+    design = Design(data, weight="w_nr", strata=strata, psu=psu)
     rep = design.replicate("JKn")
     if totals is not None:
-        rep = weighting.poststratify(rep, {strata: dict(zip(totals[strata], totals["households"]))})
+        rep = _calibrate(rep, totals, strata=strata)
     spec = rep._replicates
     return ReplicateWeights(weights=np.asarray(rep.weights, dtype=float),
                             replicates=np.asarray(rep.replicate_weights(), dtype=float),
