@@ -35,3 +35,54 @@ def test_answers_look_real():
     assert f["s2_2a"].isna().mean() > 0.2          # skipped when no administrative procedure
     assert (f["p1_1a"] == 9).any() and f["p1_1a"].isna().any()
     assert f["form_id"].duplicated().any()
+
+
+def test_recheck_file_is_the_20_percent_sample_of_returned_forms():
+    import numpy as np
+
+    from sipas.fieldwork import recheck_sample
+    from sipas.synth import DEMO_SURVEYS, RECHECK_ITEMS
+
+    raw = REPO / "data" / "raw" / DEMO
+    seed = {s[0]: s[2] for s in DEMO_SURVEYS}[DEMO]
+    dist = pd.read_csv(raw / "fieldwork" / "distribution.csv", dtype=str)
+    rech = pd.read_csv(raw / "fieldwork" / "recheck.csv", dtype=str)
+    # form id and answers only: no household id, name, phone or address
+    assert list(rech.columns) == ["form_id", "recheck_date", "visit_confirmed", *RECHECK_ITEMS]
+    returned = dist[dist["returned"] == "1"]
+    expect = recheck_sample(returned, fraction=0.2, strata=["district", "commune"], seed=seed + 10)
+    assert rech["form_id"].tolist() == expect["form_id"].tolist()
+    per = returned.assign(r=returned["form_id"].isin(set(rech["form_id"]))).groupby(["district", "commune"])["r"]
+    assert (per.sum() == np.ceil(0.2 * per.size() - 1e-9)).all()
+    planted = pd.read_csv(raw / "truth" / "recheck_planted.csv", dtype=str)
+    assert set(rech.loc[rech["visit_confirmed"] == "2", "form_id"]) == set(planted["form_id"])
+
+
+def test_second_entry_is_a_10_percent_sample_of_paper_forms():
+    raw = REPO / "data" / "raw" / DEMO
+    forms = pd.read_csv(raw / "responses" / "forms.csv", dtype=str, keep_default_na=False)
+    second = pd.read_csv(raw / "responses" / "forms_second_entry.csv", dtype=str, keep_default_na=False)
+    assert second["form_id"].is_unique
+    assert not {"household_id", "respondent_name", "phone", "address"} & set(second.columns)
+    paper = forms.drop_duplicates("form_id")
+    paper = paper[paper["mode"] == "paper"]
+    assert set(second["form_id"]) <= set(paper["form_id"])
+    assert 0.1 <= len(second) / len(paper) < 0.11
+    planted = pd.read_csv(raw / "truth" / "double_entry_planted.csv", dtype=str, keep_default_na=False)
+    assert set(planted["kind"]) >= {"transposed", "missed_cell", "wrong_key", "transposed_digits"}
+    assert 10 <= len(planted) <= 0.01 * second.size
+    # every planted cell really differs between the two raw entries, and the rest agree
+    first = paper.set_index("form_id").loc[second["form_id"], second.columns[1:]]
+    diff = first.to_numpy() != second.set_index("form_id").to_numpy()
+    assert diff.sum() == len(planted)
+
+
+def test_config_names_the_fieldwork_files():
+    import yaml
+
+    for sid in (DEMO, "demo-laichau-2023"):
+        cfg = yaml.safe_load((REPO / "data" / "raw" / sid / "survey.yml").read_text(encoding="utf-8"))
+        fw = cfg["fieldwork"]
+        for key in ("distribution_log", "recheck", "double_entry"):
+            assert (REPO / "data" / "raw" / sid / fw[key]).is_file(), (sid, key)
+        assert fw["recheck_fail_min_items"] == 2 and "age_group" in fw["recheck_items"]
