@@ -45,15 +45,26 @@ def save(fig: matplotlib.figure.Figure, path_stem: str | Path) -> tuple[Path, Pa
     return out[0], out[1]
 
 
+def _title(fig: matplotlib.figure.Figure, title: str, *, fontsize: float = 12) -> None:
+    """Figure title, left-aligned and wrapped to the figure's width (never clipped by the canvas)."""
+    import textwrap
+
+    width = max(20, int(fig.get_figwidth() * 72 / (0.62 * fontsize)))
+    fig.suptitle(textwrap.fill(title, width=width), x=0.01, ha="left", fontsize=fontsize, fontweight="bold")
+
+
 def index_by_unit(table: pd.DataFrame, *, unit: str, title: str, xlabel: str,
-                  reference: float | None = None, reference_label: str | None = None) -> matplotlib.figure.Figure:
+                  reference: float | None = None, reference_label: str | None = None,
+                  benchmark: float | None = None, benchmark_label: str | None = None) -> matplotlib.figure.Figure:
     """Horizontal bars of an index (in %) per unit with 95% CI whiskers.
 
     ``table`` has columns ``unit``, ``estimate``, ``ci_low``, ``ci_high`` (proportions).
+    ``reference`` (e.g. the province) is drawn as a dashed red line, ``benchmark`` (e.g. a
+    published national average) as a dotted dark line; both are named in a legend below the plot.
     """
-    t = table.sort_values("estimate")
+    t = table.sort_values("estimate", kind="stable")
     with style():
-        fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(t) + 1.4))
+        fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(t) + 1.9))
         y = np.arange(len(t))
         est = 100 * t["estimate"].to_numpy()
         lo = 100 * t["ci_low"].to_numpy()
@@ -65,11 +76,17 @@ def index_by_unit(table: pd.DataFrame, *, unit: str, title: str, xlabel: str,
         ax.set_yticks(y, t[unit].tolist())
         ax.set_xlim(0, 100)
         ax.set_xlabel(xlabel)
-        ax.set_title(title)
+        _title(fig, title)
+        handles = []
         if reference is not None:
-            ax.axvline(100 * reference, color="#c0392b", ls="--", lw=1)
-            if reference_label:
-                ax.text(100 * reference, len(t) - 0.3, reference_label, color="#c0392b", fontsize=8, ha="center")
+            handles.append(ax.axvline(100 * reference, color="#c0392b", ls="--", lw=1.2,
+                                      label=reference_label or ""))
+        if benchmark is not None:
+            handles.append(ax.axvline(100 * benchmark, color="#222222", ls=":", lw=1.6,
+                                      label=benchmark_label or ""))
+        if handles and any(h.get_label() for h in handles):
+            ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.14 - 0.6 / (len(t) + 3)),
+                      ncol=len(handles), frameon=False, fontsize=8)
         fig.tight_layout()
     return fig
 
@@ -86,7 +103,7 @@ def criteria_profile(table: pd.DataFrame, *, title: str, xlabel: str) -> matplot
         ax.set_yticks(y, t["label"].tolist())
         ax.set_xlim(max(0, np.floor(np.nanmin(100 * t["ci_low"]) / 10) * 10 - 5), 100)
         ax.set_xlabel(xlabel)
-        ax.set_title(title)
+        _title(fig, title)
         fig.tight_layout()
     return fig
 
@@ -99,7 +116,7 @@ def heatmap(matrix: pd.DataFrame, *, title: str, cbar_label: str) -> matplotlib.
         fig, ax = plt.subplots(figsize=(1.0 * matrix.shape[1] + 3, 0.4 * matrix.shape[0] + 2))
         sns.heatmap(100 * matrix, annot=True, fmt=".0f", cmap="RdYlGn", vmin=40, vmax=100, ax=ax,
                     cbar_kws={"label": cbar_label}, linewidths=0.5, linecolor="white")
-        ax.set_title(title)
+        _title(fig, title)
         ax.set_xlabel("")
         ax.set_ylabel("")
         plt.setp(ax.get_xticklabels(), rotation=35, ha="right")
@@ -121,7 +138,7 @@ def change_since_last_year(table: pd.DataFrame, *, title: str, xlabel: str) -> m
         ax.axvline(0, color="#222222", lw=0.8)
         ax.set_yticks(y, t["unit"].tolist())
         ax.set_xlabel(xlabel)
-        ax.set_title(title)
+        _title(fig, title)
         fig.tight_layout()
     return fig
 
@@ -138,6 +155,48 @@ def response_profile(table: pd.DataFrame, *, title: str) -> matplotlib.figure.Fi
             ax.set_title(g, fontsize=10)
             ax.grid(axis="y", color="#dddddd")
             ax.set_ylim(0, 100)
-        fig.suptitle(title, fontweight="bold")
+        _title(fig, title)
+        fig.tight_layout()
+    return fig
+
+
+def group_breakdown(table: pd.DataFrame, *, title: str, xlabel: str,
+                    reference: float | None = None, reference_label: str | None = None) -> matplotlib.figure.Figure:
+    """Dot-and-whisker chart of an index by respondent group, one band per grouping variable.
+
+    ``table`` has ``variable_label``, ``level_label``, ``estimate``, ``ci_low``, ``ci_high``
+    (proportions) in display order; rows with a missing estimate (suppressed cells) are
+    listed but not drawn.
+    """
+    t = table.reset_index(drop=True)
+    with style():
+        labels, ys, y, sep = [], [], 0.0, []
+        for i, (var, g) in enumerate(t.groupby("variable_label", sort=False)):
+            if i:
+                y += 0.6
+                sep.append(y - 0.8)
+            for _ in range(len(g)):
+                ys.append(y)
+                y += 1
+        ys_arr = -np.asarray(ys)
+        fig, ax = plt.subplots(figsize=(7.5, 0.38 * len(t) + 1.6))
+        est = 100 * t["estimate"].to_numpy(dtype=float)
+        lo = 100 * t["ci_low"].to_numpy(dtype=float)
+        hi = 100 * t["ci_high"].to_numpy(dtype=float)
+        ok = ~np.isnan(est)
+        ax.errorbar(est[ok], ys_arr[ok], xerr=[est[ok] - lo[ok], hi[ok] - est[ok]], fmt="o", color="#1f5f8b",
+                    ecolor="#555555", capsize=3)
+        labels = [f"{v} · {lv}" for v, lv in zip(t["variable_label"], t["level_label"])]
+        ax.set_yticks(ys_arr, labels)
+        for s_ in sep:
+            ax.axhline(-s_, color="#bbbbbb", lw=0.6)
+        if reference is not None:
+            ax.axvline(100 * reference, color="#c0392b", ls="--", lw=1.2, label=reference_label or "")
+            if reference_label:
+                ax.legend(loc="lower right", frameon=False, fontsize=8)
+        low = np.nanmin(lo) if ok.any() else 50.0
+        ax.set_xlim(max(0, np.floor(low / 10) * 10 - 5), 100)
+        ax.set_xlabel(xlabel)
+        _title(fig, title)
         fig.tight_layout()
     return fig

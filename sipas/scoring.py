@@ -129,7 +129,8 @@ def estimate_indices(indicators: pd.DataFrame, *, instrument, rep: ReplicateWeig
     rep : ReplicateWeights
         Full-sample and replicate weights.
     by : Series, optional
-        Domain of each row (e.g. district).  The whole population is always included
+        Domain of each row (e.g. district, or a respondent group such as an age group);
+        rows whose domain is missing belong to no domain.  The whole population is always included
         (``domain_type`` "province", ``domain`` = ``total_label``).  Domains use the full
         design (weights zeroed outside the domain), never a filtered copy.
     by_type : str
@@ -158,8 +159,9 @@ def estimate_indices(indicators: pd.DataFrame, *, instrument, rep: ReplicateWeig
     W_all = np.column_stack([rep.weights, rep.replicates])
     domains = [("province", total_label, np.ones(len(indicators), dtype=bool))]
     if by is not None:
-        dom = by.to_numpy()
-        domains += [(by_type, d, dom == d) for d in sorted(pd.unique(dom), key=str)]
+        dom = by.to_numpy(dtype=object)
+        present = pd.Series(dom).dropna().unique()
+        domains += [(by_type, d, np.asarray(dom == d, dtype=bool)) for d in sorted(present, key=str)]
     out = []
     for dtype, dname, mask in domains:
         W = W_all * mask[:, None]
@@ -192,15 +194,50 @@ def suppress_small_cells(table: pd.DataFrame, *, min_n: int, n_col: str = "n",
     return t
 
 
-def rank_units(table: pd.DataFrame, *, unit: str = "domain", level: float = 0.95) -> pd.DataFrame:
-    """Rank units by estimate and group those not distinguishable from each other.
+def rank_units(table: pd.DataFrame, *, unit: str = "domain", level: float = 0.95,
+               rank_ci: bool = True, n_draws: int = 20000, seed: int = 0) -> pd.DataFrame:
+    """Rank units by estimate, with a rank interval and groups of units not distinguishable.
 
-    Two units are "not distinguishable" when their 95% CIs overlap (a conservative
-    rule, Goldstein & Healy 1995 would use ~84% intervals for a 5% pairwise test);
-    ``group`` numbers runs of units that all overlap the top unit of the run.
-    Returns the table sorted by estimate (descending) with ``rank`` and ``group``.
+    Parameters
+    ----------
+    table : DataFrame
+        One row per unit with ``estimate``, ``se``, ``ci_low``, ``ci_high`` and optionally ``df``.
+    unit : str
+        Column naming the unit (kept as is).
+    level : float
+        Coverage of the rank interval.
+    rank_ci : bool
+        Add ``rank_low`` and ``rank_high`` (see below).
+    n_draws, seed : int
+        Simulation size and seed of the rank interval (deterministic for a given seed).
+
+    Returns
+    -------
+    DataFrame
+        ``table`` sorted by estimate (descending) with ``rank`` (1 = highest), ``group``
+        and, when ``rank_ci``, ``rank_low``, ``rank_high``.
+
+    Notes
+    -----
+    *Groups.*  Two units are "not distinguishable" when their 95% CIs overlap (a
+    conservative rule; Goldstein & Healy 1995 would use ~84% intervals for a 5% pairwise
+    test); ``group`` numbers runs of units that all overlap the top unit of the run.
+
+    *Rank interval.*  The ranks' sampling distribution is simulated from the units'
+    estimates (Marshall & Spiegelhalter 1998, BMJ 316:1701; Goldstein & Spiegelhalter
+    1996, JRSS A 159:385): in each draw ``d`` every unit gets
+
+        logit(theta_u,d) = logit(theta_u) + t_{df_u} * se_u / (theta_u (1 - theta_u)),
+
+    the same logit-scale approximation as the unit's CI (:func:`logit_ci`), independently
+    across units (valid when units are strata or lie in different strata, as districts
+    do: samples drawn independently).  Units are ranked in each draw; ``rank_low`` and
+    ``rank_high`` are the ``(1-level)/2`` and ``(1+level)/2`` quantiles of a unit's ranks.
+    The jackknife replicates are *not* used for this: a JKn replicate drops one PSU of one
+    stratum, so it moves one district's estimate by about ``se / sqrt(n_h - 1)`` and leaves
+    the others unchanged; the replicate ranks are not draws from the ranks' distribution.
     """
-    t = table.sort_values("estimate", ascending=False).reset_index(drop=True)
+    t = table.sort_values("estimate", ascending=False, kind="stable").reset_index(drop=True)
     t["rank"] = np.arange(1, len(t) + 1)
     group, g, top_low = [], 1, None
     for _, r in t.iterrows():
@@ -211,7 +248,44 @@ def rank_units(table: pd.DataFrame, *, unit: str = "domain", level: float = 0.95
             top_low = r["ci_low"]
         group.append(g)
     t["group"] = group
+    if rank_ci and len(t):
+        lo, hi = rank_intervals(t["estimate"].to_numpy(float), t["se"].to_numpy(float),
+                                df=t["df"].to_numpy(float) if "df" in t else None,
+                                level=level, n_draws=n_draws, seed=seed)
+        t["rank_low"], t["rank_high"] = lo, hi
     return t
+
+
+def rank_intervals(est: np.ndarray, se: np.ndarray, *, df: np.ndarray | None = None, level: float = 0.95,
+                   n_draws: int = 20000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Interval of each unit's rank (1 = highest) by simulation on the logit scale.
+
+    ``logit(theta_d) = logit(theta) + T * se / (theta (1 - theta))`` with ``T ~ t_df``
+    (standard normal when ``df`` is None), independent across units; returns the
+    ``(1-level)/2`` (lower) and ``(1+level)/2`` (higher) quantiles of each unit's rank
+    over ``n_draws`` draws.  See :func:`rank_units` for the source and the assumptions.
+    """
+    est = np.asarray(est, dtype=float)
+    se = np.asarray(se, dtype=float)
+    if est.shape != se.shape or est.ndim != 1:
+        raise EstimationError("est and se must be 1-d arrays of the same length")
+    if not np.all(np.isfinite(est)) or not np.all((est > 0) & (est < 1)) or not np.all(np.isfinite(se)):
+        raise EstimationError("rank intervals need estimates strictly between 0 and 1 and finite SEs")
+    rng = np.random.default_rng(seed)
+    k = len(est)
+    if df is None:
+        z = rng.standard_normal((n_draws, k))
+    else:
+        z = rng.standard_t(np.broadcast_to(np.asarray(df, dtype=float), (k,)), size=(n_draws, k))
+    lg = np.log(est / (1 - est)) + z * (se / (est * (1 - est)))
+    order = np.argsort(-lg, axis=1, kind="stable")
+    ranks = np.empty_like(order)
+    rows = np.arange(n_draws)[:, None]
+    ranks[rows, order] = np.arange(1, k + 1)[None, :]
+    a = (1 - level) / 2
+    lo = np.quantile(ranks, a, axis=0, method="lower").astype(int)
+    hi = np.quantile(ranks, 1 - a, axis=0, method="higher").astype(int)
+    return lo, hi
 
 
 def year_over_year(current: pd.DataFrame, previous: pd.DataFrame, *, level: float = 0.95) -> pd.DataFrame:
@@ -272,3 +346,68 @@ def logit_ci(est: np.ndarray, se: np.ndarray, *, df: float, level: float = 0.95)
         lg = np.log(est / (1 - est))
         half = tq * se / (est * (1 - est))
         return 1 / (1 + np.exp(-(lg - half))), 1 / (1 + np.exp(-(lg + half)))
+
+
+#: Age groups of the report's breakdowns: (lowest age, highest age or None, label).
+AGE_GROUPS: tuple[tuple[int, int | None, str], ...] = ((18, 29, "18-29"), (30, 44, "30-44"),
+                                                       (45, 59, "45-59"), (60, None, "60+"))
+
+#: Commune types counted as urban; every other known type (``Xã``) is rural.
+URBAN_TYPES = ("Phường", "Thị trấn")
+RURAL_TYPES = ("Xã",)
+
+
+def age_group(age: pd.Series) -> pd.Series:
+    """Age group label (:data:`AGE_GROUPS`) per respondent; missing or under-18 ages give NaN."""
+    a = pd.to_numeric(age, errors="coerce")
+    out = pd.Series(np.nan, index=age.index, dtype=object)
+    for low, high, label in AGE_GROUPS:
+        m = (a >= low) if high is None else (a >= low) & (a <= high)
+        out[m] = label
+    return out
+
+
+def urban_rural(commune_type: pd.Series) -> pd.Series:
+    """``"urban"`` for Phường / Thị trấn, ``"rural"`` for Xã, NaN otherwise."""
+    ct = commune_type.astype("string").str.strip()
+    out = pd.Series(np.nan, index=commune_type.index, dtype=object)
+    out[ct.isin(URBAN_TYPES).fillna(False).to_numpy(bool)] = "urban"
+    out[ct.isin(RURAL_TYPES).fillna(False).to_numpy(bool)] = "rural"
+    return out
+
+
+def group_indices(indicators: pd.DataFrame, groups: pd.DataFrame, *, instrument, rep: ReplicateWeights,
+                  psu: pd.Series | None = None, strata: pd.Series | None = None,
+                  levels: tuple[str, ...] = ("overall", "aspect", "criterion"),
+                  level: float = 0.95) -> pd.DataFrame:
+    """Indices by respondent group: one :func:`estimate_indices` domain analysis per column of ``groups``.
+
+    Each group level is a domain of the full design (weights zeroed outside the
+    domain, so SEs and CIs are design-based: Lumley 2010, *Complex Surveys*, §2.3);
+    ``domain_type`` is the column name (e.g. ``sex``, ``age_group``), ``domain`` the
+    level's code as text.  Rows with a missing group value belong to no domain of
+    that column.  The whole-population rows are not repeated.
+
+    Degrees of freedom: respondent groups are cross-classes spread over every stratum,
+    so their CIs keep the design's df (R ``svyby``), unless ``psu`` and ``strata`` are
+    given, in which case the domain rule of :func:`estimate_indices` applies
+    (#PSUs - #strata among the group's rows).  That rule is not the default here: urban
+    respondents live mostly in one commune per district (the administrative centre), which
+    would leave 1 df and a t quantile of 12.7 for a domain of several hundred respondents.
+
+    Returns
+    -------
+    DataFrame
+        As :func:`estimate_indices`, restricted to ``levels``.
+    """
+    out = []
+    for var in groups.columns:
+        g = groups[var]
+        g = g.where(g.isna(), g.astype(str).str.replace(r"\.0$", "", regex=True))
+        t = estimate_indices(indicators, instrument=instrument, rep=rep, by=g, by_type=str(var),
+                             psu=psu, strata=strata, level=level)
+        out.append(t[(t["domain_type"] != "province") & t["level"].isin(levels)])
+    if not out:
+        return pd.DataFrame(columns=["domain_type", "domain", "level", "id", "estimate", "se", "ci_low", "ci_high",
+                                     "df", "n"])
+    return pd.concat(out, ignore_index=True)

@@ -1,4 +1,10 @@
-"""Stage 4: SIPAS indices, rankings, year-over-year change.
+"""Stage 4: SIPAS indices, breakdowns by respondent group, rankings, year-over-year change.
+
+Writes ``indices.csv`` (province and districts, every level), ``indices_published.csv``
+(cells with fewer than ``min_cell_size`` respondents blanked), ``indices_groups.csv`` and
+``indices_groups_published.csv`` (sex, age group, ethnicity, urban/rural; overall, aspect
+and criterion levels), ``ranking.csv`` (rank, rank interval, groups not distinguishable),
+``needs.csv``, ``profile.csv`` and, when the previous year is processed, ``year_over_year.csv``.
 
 Reads only files of earlier stages; writes through :mod:`sipas.io` (atomic, deterministic).
 """
@@ -18,6 +24,41 @@ from sipas.stages._common import StageResult, manifest, need, write_tables
 from sipas.stages.weighting import replicate_weights
 
 PROFILE_VARS = ("sex", "ethnicity", "education")
+#: Respondent groups of the breakdown tables (``indices_groups.csv``), in report order.
+GROUP_VARS = ("sex", "age_group", "ethnicity", "area")
+
+
+def respondent_groups(df: pd.DataFrame, cfg: SurveyConfig) -> tuple[pd.DataFrame, list[Path]]:
+    """Group of each respondent: sex, age group, ethnicity (Kinh / minority) and area (urban / rural).
+
+    ``area`` comes from the commune frame's ``commune_type`` (Phường, Thị trấn = urban;
+    Xã = rural), matched on district and commune; it is left out when the frame is not
+    configured or has no ``commune_type``.  Returns the groups (rows aligned with ``df``)
+    and the frame files read.
+    """
+    from sipas import scoring
+
+    g = pd.DataFrame(index=df.index)
+    read: list[Path] = []
+    if "sex" in df.columns:
+        g["sex"] = pd.to_numeric(df["sex"], errors="coerce").where(lambda s: s.isin([1, 2])).astype("Int64")
+    if "age" in df.columns:
+        g["age_group"] = scoring.age_group(df["age"])
+    if "ethnicity" in df.columns:
+        g["ethnicity"] = pd.to_numeric(df["ethnicity"], errors="coerce").where(lambda s: s.isin([1, 2])).astype("Int64")
+    frame = cfg.frames.get("communes")
+    if frame is not None and Path(frame).is_file():
+        com = pd.read_csv(frame, dtype=str)
+        if {"commune", "commune_type"} <= set(com.columns):
+            keys = ["district", "commune"] if "district" in com.columns and "district" in df.columns else ["commune"]
+            com = com.drop_duplicates(keys)[keys + ["commune_type"]]
+            ct = df[keys].astype(str).merge(com, on=keys, how="left", validate="many_to_one")["commune_type"]
+            g["area"] = scoring.urban_rural(pd.Series(ct.to_numpy(), index=df.index))
+            read.append(Path(frame))
+    g = g.astype(object).where(g.notna(), np.nan)
+    for c in g.columns:
+        g[c] = [np.nan if pd.isna(v) else str(v) for v in g[c]]
+    return g, read
 
 
 def run_indices(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
@@ -42,13 +83,16 @@ def run_indices(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
                                    total_label=cfg.province["vi"], psu=df["commune"], strata=df["district"])
     published = scoring.suppress_small_cells(idx, min_n=cfg.min_cell_size)
     overall = idx[(idx["level"] == "overall") & (idx["domain_type"] == "district")]
-    ranking = scoring.rank_units(overall)
+    ranking = scoring.rank_units(overall, seed=cfg.seed)
+    groups, frames_read = respondent_groups(df, cfg)
+    grp = scoring.group_indices(ind, groups, instrument=inst, rep=rep)
     needs = [c for c in inst.criteria.loc[inst.criteria["aspect"] == "needs", "criterion"]]
     need_tabs = [scoring.estimate_shares(scoring.choice_indicators(df, instrument=inst, criterion=c), rep=rep)
                  .assign(criterion=c) for c in needs]
     tables = {"indices": idx, "indices_published": published, "ranking": ranking,
+              "indices_groups": grp, "indices_groups_published": scoring.suppress_small_cells(grp, min_n=cfg.min_cell_size),
               "needs": pd.concat(need_tabs, ignore_index=True) if need_tabs else pd.DataFrame()}
-    read = [src, wsrc] + ([tsrc] if totals is not None else [])
+    read = [src, wsrc] + ([tsrc] if totals is not None else []) + frames_read
 
     prof = []
     for var in PROFILE_VARS:
