@@ -1,0 +1,118 @@
+"""Charts of the survey weights for the weighting notebook (shared style of :mod:`sipas.charts`).
+
+* :func:`weight_histogram` -- distribution of the design, nonresponse-adjusted and final weights;
+* :func:`margins_chart` -- each calibration margin's weighted total before and after calibration
+  against the population count;
+* :func:`margins_display` -- the margin table with Vietnamese headings and the relative gaps.
+
+Every function takes the tables the weighting stage writes (``weights.csv``,
+``weight_margins.csv``) and returns a ``Figure`` or a DataFrame; nothing is rounded here.
+"""
+
+from __future__ import annotations
+
+import matplotlib
+import numpy as np
+import pandas as pd
+
+from sipas import charts
+
+_KIND_VI = {"w_design": "Trọng số thiết kế (1/π)", "w_nr": "Sau điều chỉnh không trả lời",
+            "w_final": "Trọng số cuối cùng (sau hiệu chỉnh)"}
+_MARGIN_VI = {"district": "Huyện", "urban": "Thành thị/nông thôn"}
+_LEVEL_VI = {"urban": "Thành thị", "rural": "Nông thôn"}
+
+
+def weight_histogram(weights: pd.DataFrame, *, columns: tuple[str, ...] = ("w_design", "w_nr", "w_final"),
+                     bins: int = 40, log: bool = True,
+                     title: str = "Phân bố trọng số (weight distribution)") -> matplotlib.figure.Figure:
+    """Histograms of the weight columns, one panel each, on a shared (log) axis.
+
+    Parameters
+    ----------
+    weights : DataFrame
+        ``weights.csv`` of the weighting stage.
+    columns : tuple of str
+        Weight columns to draw.
+    bins : int
+        Number of bins (log-spaced when ``log``).
+    log : bool
+        Log scale for the weights (survey weights are right-skewed).
+    """
+    import matplotlib.pyplot as plt
+
+    vals = [weights[c].to_numpy(dtype=float) for c in columns]
+    positive = np.concatenate([v[v > 0] for v in vals])
+    lo, hi = float(positive.min()), float(positive.max())
+    edges = np.geomspace(lo, hi, bins + 1) if log and lo > 0 else np.linspace(lo, hi, bins + 1)
+    with charts.style():
+        fig, axes = plt.subplots(len(columns), 1, figsize=(8, 2.2 * len(columns) + 0.8), sharex=True)
+        axes = np.atleast_1d(axes)
+        for ax, c, v in zip(axes, columns, vals):
+            ax.hist(v, bins=edges, color="#4477aa", edgecolor="white", linewidth=0.4)
+            ax.axvline(float(np.mean(v)), color="#cc3311", linewidth=1.2, label="trung bình (mean)")
+            ax.set_title(_KIND_VI.get(c, c), loc="left", fontsize=10)
+            ax.set_ylabel("Số phiếu")
+            if log:
+                ax.set_xscale("log")
+        axes[0].legend(loc="upper right", fontsize=8)
+        axes[-1].set_xlabel("Trọng số (số hộ mà mỗi phiếu đại diện)" + (" – thang log" if log else ""))
+        charts._title(fig, title)
+        fig.tight_layout(rect=(0, 0, 1, 0.93))
+    return fig
+
+
+def margins_display(margins: pd.DataFrame) -> pd.DataFrame:
+    """``weight_margins.csv`` with Vietnamese headings and the relative gap to the population
+    (``before / population - 1`` and ``after / population - 1``)."""
+    return pd.DataFrame({
+        "Biên (margin)": [_MARGIN_VI.get(m, m) for m in margins["margin"]],
+        "Nhóm (level)": [_LEVEL_VI.get(str(v), v) for v in margins["level"]],
+        "Số hộ tổng thể (population)": margins["population"].to_numpy(),
+        "Tổng trọng số trước (before)": margins["before"].to_numpy(),
+        "Tổng trọng số sau (after)": margins["after"].to_numpy(),
+        "Chênh lệch trước (%)": (100.0 * (margins["before"] / margins["population"] - 1.0)).to_numpy(),
+        "Chênh lệch sau (%)": (100.0 * (margins["after"] / margins["population"] - 1.0)).to_numpy(),
+        "Số phiếu (n)": margins["n"].to_numpy() if "n" in margins.columns else np.nan,
+    })
+
+
+def margins_chart(margins: pd.DataFrame, *,
+                  title: str = "Biên hiệu chỉnh: trước và sau (calibration margins)") -> matplotlib.figure.Figure:
+    """Horizontal bars of each margin level's weighted total before (light) and after (dark)
+    calibration, with the population count as a marker; one panel per margin."""
+    import matplotlib.pyplot as plt
+
+    groups = list(dict.fromkeys(margins["margin"]))
+    sizes = [int((margins["margin"] == g).sum()) for g in groups]
+    with charts.style():
+        fig, axes = plt.subplots(len(groups), 1, figsize=(8, 0.45 * sum(sizes) + 1.2 * len(groups) + 0.6),
+                                 gridspec_kw={"height_ratios": sizes}, squeeze=False)
+        for ax, g in zip(axes[:, 0], groups):
+            t = margins[margins["margin"] == g]
+            y = np.arange(len(t))
+            labels = [_LEVEL_VI.get(str(v), str(v)) for v in t["level"]]
+            ax.barh(y - 0.2, t["before"], height=0.38, color="#bbccee", label="trước (before)")
+            ax.barh(y + 0.2, t["after"], height=0.38, color="#4477aa", label="sau (after)")
+            ax.scatter(t["population"], y, marker="|", s=250, color="#cc3311", zorder=3,
+                       label="tổng thể (population)")
+            ax.set_yticks(y, labels)
+            ax.invert_yaxis()
+            ax.set_title(_MARGIN_VI.get(g, g), loc="left", fontsize=10)
+        axes[0, 0].legend(loc="lower right", fontsize=8)
+        axes[-1, 0].set_xlabel("Số hộ")
+        charts._title(fig, title)
+        fig.tight_layout(rect=(0, 0, 1, 0.94))
+    return fig
+
+
+def png(fig: matplotlib.figure.Figure, *, dpi: int = 110) -> bytes:
+    """The figure as PNG bytes without a timestamp (for ``IPython.display.Image``); closes it."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
+    plt.close(fig)
+    return buf.getvalue()
