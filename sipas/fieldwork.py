@@ -14,6 +14,7 @@ All functions take and return tidy DataFrames; none rounds.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -22,6 +23,7 @@ import pandas as pd
 from sipas.errors import InputError
 
 _TRUE = {"1", "1.0", "true", "yes", "có", "co", "x"}
+_INT_TEXT = re.compile(r"-?\d+\.0+")
 
 
 def _require(df: pd.DataFrame, cols: Sequence[str], what: str) -> None:
@@ -138,7 +140,10 @@ def _norm(v: object) -> str:
         return ""
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
-    return str(v).strip()
+    s = str(v).strip()
+    if _INT_TEXT.fullmatch(s):  # "3.0" read as text (e.g. from Excel) is the code 3, as the float 3.0 is
+        return s.split(".")[0]
+    return s
 
 
 def recheck_agreement(original: pd.DataFrame, recheck: pd.DataFrame, *, items: Sequence[str],

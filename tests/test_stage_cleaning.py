@@ -194,3 +194,11 @@ def test_audit_summary_empty_and_order():
     s = audit_summary(audit)
     assert s["rule"].tolist() == ["duplicate_form_id", "missing_code"]
     assert s["entries"].tolist() == [1, 3] and s["forms"].tolist() == [1, 2]
+
+
+def test_text_codes_with_trailing_zero_decimals_equal_integers():
+    # fieldwork._norm fix: "3.0" read as text (Excel) equals "3", as the float 3.0 already did
+    first = pd.DataFrame({"form_id": ["a", "b"], "q1": ["3", "2"], "q2": ["10", "x.0"]})
+    second = pd.DataFrame({"form_id": ["a", "b"], "q1": ["3.0", "2.5"], "q2": ["10.00", "x"]})
+    disc, _ = double_entry_outputs(first, second)
+    assert disc[["form_id", "column"]].values.tolist() == [["b", "q1"], ["b", "q2"]]
