@@ -18,6 +18,13 @@ correlated through ``person[h]``, and districts and communes differ.  Item
 nonresponse, "don't know" answers, unreturned forms, a few invalid forms and
 duplicate entries are added on purpose.  Only the drawn sample's answers are
 written; the population answers are used for the truth and then discarded.
+
+Fieldwork quality assurance (seed 000 §III.1, seed 001 tasks 9-11) is simulated too, from
+streams of their own so that the files above do not change: ``fieldwork/recheck.csv``, the
+recheck (phúc tra) visits of 20% of the returned forms (form id and answers only; three
+forms planted as filled in without a visit, ``truth/recheck_planted.csv``), and
+``responses/forms_second_entry.csv``, a second data entry of 10% of the paper forms with
+planted keying faults (every differing cell in ``truth/double_entry_planted.csv``).
 """
 
 from __future__ import annotations
