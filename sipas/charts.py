@@ -40,7 +40,8 @@ def save(fig: matplotlib.figure.Figure, path_stem: str | Path) -> tuple[Path, Pa
     out = []
     for ext, meta in (("png", {"Software": None}), ("svg", {"Date": None, "Creator": None})):
         buf = io.BytesIO()
-        fig.savefig(buf, format=ext, metadata=meta)
+        with style():  # svg.hashsalt and savefig settings apply at save time
+            fig.savefig(buf, format=ext, metadata=meta)
         out.append(sio.atomic_write_bytes(stem.with_suffix(f".{ext}"), buf.getvalue()))
     return out[0], out[1]
 

@@ -428,7 +428,7 @@ def reliability_table(ctx: ReportContext) -> pd.DataFrame:
         ctx.tr("col.k"): r["k"], ctx.tr("col.n"): r["n"],
         ctx.tr("col.alpha"): [ctx.num(a, 3) for a in r["alpha"]],
         ctx.tr("col.ci"): [ctx.ci(a, b, scale=1, digits=3) for a, b in zip(r["ci_low"], r["ci_high"])],
-        ctx.tr("col.weak_items"): r["weak_items"].fillna("") if "weak_items" in r else "",
+        ctx.tr("col.weak_items"): r["weak_items"].astype("string").fillna("") if "weak_items" in r else "",
     })
 
 
@@ -998,8 +998,8 @@ def to_html(notebook: str | Path, out: str | Path, *, title: str | None = None, 
     """Convert an executed notebook to HTML with no code cells and no prompts.
 
     Adds the report style (:func:`report_css`), the document language and title, and
-    removes scripts loaded from the network (require.js, MathJax: the report has no
-    widgets or formulas to typeset), so the file reads and prints offline.
+    removes scripts that load from the network (require.js, MathJax, mermaid: the report
+    has no widgets, typeset formulas or diagrams), so the file reads and prints offline.
     """
     import nbformat
     from nbconvert import HTMLExporter
@@ -1011,7 +1011,8 @@ def to_html(notebook: str | Path, out: str | Path, *, title: str | None = None, 
     exporter.exclude_output_prompt = True
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title or Path(notebook).stem}})
     body = re.sub(r'<script[^>]*src="https?://[^"]*"[^>]*>\s*</script>\s*', "", body)
-    body = re.sub(r"<script[^>]*>\s*(?:(?!</script>).)*?MathJax(?:(?!</script>).)*</script>\s*", "", body, flags=re.S)
+    body = re.sub(r"<script\b[^>]*>(?:(?!</script>).)*?(?:MathJax|https?://)(?:(?!</script>).)*</script>\s*", "",
+                  body, flags=re.S)
     body = re.sub(r"<html(\s[^>]*)?>", f'<html lang="{lang}">', body, count=1)
     body = body.replace("</head>", f'<style type="text/css">\n{report_css()}\n</style>\n</head>', 1)
     body = body.replace("<body", '<body data-sipas-report="1"', 1)

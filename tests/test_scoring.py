@@ -95,3 +95,115 @@ def test_year_over_year_independent_samples():
     assert y["change"].iloc[0] == pytest.approx(0.04)
     assert y["se_change"].iloc[0] == pytest.approx(0.05)
     assert not y["significant"].iloc[0]
+
+
+# --------------------------------------------------------------------------- respondent groups and rankings
+
+def test_age_groups_and_urban_rural():
+    ages = pd.Series([18, 29, 30, 44, 45, 59, 60, 95, np.nan, 17])
+    assert scoring.age_group(ages).tolist()[:8] == ["18-29", "18-29", "30-44", "30-44", "45-59", "45-59", "60+", "60+"]
+    assert scoring.age_group(ages).iloc[8:].isna().all()
+    ct = pd.Series(["Phường", "Thị trấn", "Xã", None, "Khác"])
+    out = scoring.urban_rural(ct)
+    assert out.tolist()[:3] == ["urban", "urban", "rural"] and out.iloc[3:].isna().all()
+
+
+def test_group_indices_by_hand(inst):
+    """Overall index of each group recomputed by hand; a missing group belongs to no domain."""
+    items = inst.items
+    idx_items = items.loc[items["index"] & items["criterion"].notna(), "item"].tolist()
+    forms = pd.DataFrame({c: [5.0] * 5 for c in idx_items})
+    forms["s2_1a"] = [5, 1, 1, 5, 1]          # criterion 2.1, item a
+    forms["s2_6a"] = [2, 4, np.nan, 4, 5]     # criterion 2.6, item a
+    w = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    ind = scoring.positive_indicators(forms, instrument=inst)
+    rep = _rep(w, np.column_stack([w, w]))
+    groups = pd.DataFrame({"sex": ["1", "2", "1", "2", np.nan]})
+    out = scoring.group_indices(ind, groups, instrument=inst, rep=rep)
+    assert set(out["domain"]) == {"1", "2"} and set(out["domain_type"]) == {"sex"}
+    get = lambda d, lvl, i: out[(out["domain"] == d) & (out["level"] == lvl) & (out["id"] == i)].iloc[0]
+    # group 1 = rows 0 (w 1) and 2 (w 3): item 2.1a positive only in row 0 -> 1/4
+    crit21 = {}
+    c_items = items.loc[items["criterion"] == "2.1", "item"].tolist()
+    crit21["1"] = (1 / 4 + (len(c_items) - 1)) / len(c_items)
+    crit21["2"] = (4 / 6 + (len(c_items) - 1)) / len(c_items)     # rows 1 (w 2, no) and 3 (w 4, yes)
+    c26_items = items.loc[items["criterion"] == "2.6", "item"].tolist()
+    crit26 = {"1": (0.0 + len(c26_items) - 1) / len(c26_items),   # row 0 answers 2 (no), row 2 blank
+              "2": (1.0 + len(c26_items) - 1) / len(c26_items)}
+    for g in ("1", "2"):
+        assert get(g, "criterion", "2.1")["estimate"] == pytest.approx(crit21[g], rel=1e-12)
+        assert get(g, "criterion", "2.6")["estimate"] == pytest.approx(crit26[g], rel=1e-12)
+        assert get(g, "overall", "satisfaction")["estimate"] == pytest.approx((crit21[g] + crit26[g] + 6) / 8,
+                                                                             rel=1e-12)
+        assert get(g, "overall", "satisfaction")["n"] == 2
+    assert "item" not in set(out["level"])
+    # the same numbers as a direct domain analysis
+    direct = scoring.estimate_indices(ind, instrument=inst, rep=rep, by=groups["sex"], by_type="sex")
+    d = direct[(direct["domain"] == "2") & (direct["level"] == "overall")].iloc[0]
+    assert d["estimate"] == pytest.approx(get("2", "overall", "satisfaction")["estimate"], rel=1e-15)
+    assert not (direct["domain"].astype(str) == "nan").any()
+
+
+def test_group_cells_below_minimum_are_suppressed(inst):
+    items = inst.items
+    idx_items = items.loc[items["index"] & items["criterion"].notna(), "item"].tolist()
+    forms = pd.DataFrame({c: [4.0, 2.0, 5.0, 1.0, 4.0] for c in idx_items})
+    w = np.ones(5)
+    ind = scoring.positive_indicators(forms, instrument=inst)
+    out = scoring.group_indices(ind, pd.DataFrame({"area": ["urban", "rural", "rural", "rural", "rural"]}),
+                                instrument=inst, rep=_rep(w, np.column_stack([w, w])))
+    pub = scoring.suppress_small_cells(out, min_n=2)
+    assert pub.loc[pub["domain"] == "urban", "estimate"].isna().all()
+    assert pub.loc[pub["domain"] == "rural", "estimate"].notna().all()
+    assert pub.loc[pub["domain"] == "urban", "n"].eq(1).all()   # n stays visible
+
+
+def test_rank_intervals_separated_units_have_exact_ranks():
+    est = np.array([0.9, 0.5, 0.7])
+    lo, hi = scoring.rank_intervals(est, np.full(3, 1e-4), seed=1)
+    assert lo.tolist() == [1, 3, 2] and hi.tolist() == [1, 3, 2]
+
+
+def test_rank_intervals_indistinguishable_units_span_all_ranks():
+    est = np.array([0.80, 0.79, 0.78, 0.77])
+    lo, hi = scoring.rank_intervals(est, np.full(4, 0.05), df=np.full(4, 20.0), seed=3)
+    assert lo.tolist() == [1, 1, 1, 1] and hi.tolist() == [4, 4, 4, 4]
+
+
+def test_rank_intervals_match_closed_form_for_two_units():
+    """Two units: P(unit B ranks first) = P(Z_B - Z_A > d) with the normal approximation on the logit scale."""
+    from scipy import stats
+
+    est = np.array([0.80, 0.75])
+    se = np.array([0.03, 0.03])
+    sl = se / (est * (1 - est))
+    d = np.log(est[0] / (1 - est[0])) - np.log(est[1] / (1 - est[1]))
+    p_swap = stats.norm.sf(d / np.hypot(*sl))
+    assert 0.025 < p_swap      # so the 95% rank interval of each unit must be 1-2
+    lo, hi = scoring.rank_intervals(est, se, seed=0, n_draws=40000)
+    assert lo.tolist() == [1, 1] and hi.tolist() == [2, 2]
+    lo, hi = scoring.rank_intervals(est, se, seed=0, n_draws=40000, level=1 - 2 * p_swap * 0.8)
+    assert hi[0] == 2 and lo[1] == 1
+
+
+def test_rank_intervals_are_deterministic_and_validate_input():
+    est, se = np.array([0.8, 0.7, 0.75]), np.array([0.03, 0.02, 0.04])
+    a = scoring.rank_intervals(est, se, seed=7)
+    b = scoring.rank_intervals(est, se, seed=7)
+    assert all((x == y).all() for x, y in zip(a, b))
+    from sipas.errors import EstimationError
+    with pytest.raises(EstimationError):
+        scoring.rank_intervals(np.array([0.8, 1.0]), np.array([0.01, 0.01]))
+    with pytest.raises(EstimationError):
+        scoring.rank_intervals(np.array([0.8]), np.array([0.01, 0.01]))
+
+
+def test_rank_units_adds_rank_interval_around_rank():
+    t = pd.DataFrame({"domain": list("ABCD"), "estimate": [0.6, 0.9, 0.85, 0.5], "se": [0.02, 0.02, 0.03, 0.01],
+                      "df": [20.0] * 4})
+    t["ci_low"], t["ci_high"] = scoring.logit_ci(t["estimate"], t["se"], df=20)
+    r = scoring.rank_units(t, seed=0)
+    assert r["domain"].tolist() == ["B", "C", "A", "D"]
+    assert (r["rank_low"] <= r["rank"]).all() and (r["rank"] <= r["rank_high"]).all()
+    assert r["group"].tolist() == [1, 1, 2, 3]
+    assert "rank_low" not in scoring.rank_units(t, rank_ci=False).columns

@@ -1,0 +1,201 @@
+"""The report module on the demo's processed tables: languages, benchmark, optional tables, XLSX, PDF fallback."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import DEMO
+from sipas import report
+from sipas.cleaning import RULES
+from sipas.errors import ConfigError
+
+BENCHMARK = {"label": {"vi": "Trung bình cả nước năm 2023 (Bộ Nội vụ công bố 17/4/2024)",
+                       "en": "National average 2023 (Ministry of Home Affairs, 17/4/2024)"},
+             "value": 0.8266}
+
+
+def _variant(demo_root: Path, tmp_path: Path, **changes) -> Path:
+    """A project root with the demo survey's raw config changed and its processed tables copied."""
+    root = tmp_path / "root"
+    shutil.copytree(demo_root / "data" / "raw" / DEMO, root / "data" / "raw" / DEMO)
+    shutil.copytree(demo_root / "data" / "processed" / DEMO, root / "data" / "processed" / DEMO)
+    (root / "pyproject.toml").write_text("# marker\n")
+    p = root / "data" / "raw" / DEMO / "survey.yml"
+    cfg = yaml.safe_load(p.read_text(encoding="utf-8"))
+    cfg.update(changes)
+    p.write_text(yaml.safe_dump(cfg, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return root
+
+
+def _text(blocks) -> str:
+    return "\n".join(str(v) for k, v in blocks if k in ("md", "html"))
+
+
+@pytest.fixture(scope="module")
+def en_ctx(demo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> report.ReportContext:
+    root = _variant(demo_root, tmp_path_factory.mktemp("en"), language="en", report={"benchmark": BENCHMARK})
+    return report.load_context(DEMO, root=root)
+
+
+@pytest.fixture(scope="module")
+def vi_ctx(demo_root: Path) -> report.ReportContext:
+    return report.load_context(DEMO, root=demo_root)
+
+
+def test_every_text_has_vietnamese_and_english():
+    def walk(node, path):
+        if isinstance(node, dict) and "vi" in node:
+            assert set(node) >= {"vi", "en"}, path
+            assert isinstance(node["vi"], str) and isinstance(node["en"], str), path
+            return
+        assert isinstance(node, dict), path
+        for k, v in node.items():
+            walk(v, f"{path}.{k}")
+    walk(report.texts(), "")
+
+
+def test_every_cleaning_rule_has_a_label(vi_ctx):
+    for rule, action in RULES:
+        assert vi_ctx.has(f"rules.{rule}") and vi_ctx.has(f"actions.{action}")
+    t = report.cleaning_table(vi_ctx)
+    assert "Trùng mã phiếu (loại bản nhập sau)" in set(t.iloc[:, 0])
+    assert "Loại phiếu" in set(t.iloc[:, 1])
+
+
+def test_english_config_renders_english_headings(en_ctx):
+    text = "\n".join(_text(report.section(en_ctx, s)) for s in report.SECTIONS)
+    for heading in ("## 1. Summary for the council", "## 2. Sample design and fieldwork", "## 3. Data cleaning",
+                    "## 4. Reliability of the scales", "## 5. Weighting", "## 6. Satisfaction index results",
+                    "## 7. Ranking of units", "## 8. Comparison with last year",
+                    "## 9. Citizens' needs and expectations", "## 10. Recommendations",
+                    "## Appendix A. Methodology", "## Appendix B. Provenance"):
+        assert heading in text, heading
+    assert "Tóm tắt dành cho Hội đồng" not in text and "Phụ lục A" not in text
+    assert "Table 7.1. Ranking of districts by the overall index" in text
+    assert "Duplicate form ID" in text
+
+
+def test_vietnamese_sections(vi_ctx):
+    text = "\n".join(_text(report.section(vi_ctx, s)) for s in report.SECTIONS)
+    for heading in ("## 1. Tóm tắt dành cho Hội đồng", "## 6. Kết quả chỉ số hài lòng", "## 10. Kiến nghị, đề xuất",
+                    "## Phụ lục A. Phương pháp tính", "## Phụ lục B. Nguồn gốc số liệu"):
+        assert heading in text
+    assert "Khoảng hạng 95%" in text and "Nhóm tuổi" in text and "Thành thị (phường, thị trấn)" in text
+    assert "p_i = Σ_h w_h r_hi y_hi / Σ_h w_h r_hi" in text          # the formula in the appendix
+    assert "1001/QĐ-BNV" in text                                        # and its source
+    assert "seed: " in text and vi_ctx.cfg.survey_id in text            # provenance: config and seed
+    with pytest.raises(report.ReportError):
+        report.section(vi_ctx, "nonexistent")
+
+
+def test_benchmark_in_summary_and_district_chart(en_ctx):
+    o = report.overall(en_ctx)
+    bd = report.benchmark_difference(en_ctx)
+    assert bd["diff"] == pytest.approx(o["estimate"] - 0.8266, abs=1e-15)
+    assert bd["lo"] == pytest.approx(o["ci_low"] - 0.8266, abs=1e-15)
+    text = _text(report.section(en_ctx, "summary"))
+    assert "National average 2023 (Ministry of Home Affairs, 17/4/2024) (82.66%)" in text
+    figs = report.make_figures(en_ctx)
+    svg = figs["districts"].with_suffix(".svg").read_text(encoding="utf-8")
+    assert "National average 2023" in svg and "82.66%" in svg
+    assert {"districts", "criteria", "heatmap", "change", "profile", "groups"} <= set(figs)
+
+
+def test_no_benchmark_without_config(vi_ctx):
+    assert report.benchmark(vi_ctx) is None or "report" in vi_ctx.cfg.extra
+    if report.benchmark(vi_ctx) is None:
+        assert "Trung bình cả nước" not in _text(report.section(vi_ctx, "summary"))
+
+
+@pytest.mark.parametrize("bad", [{"label": "x", "value": 82.66}, {"value": 0.8}, {"label": {"vi": ""}, "value": 0.8},
+                                 "0.8266"])
+def test_bad_benchmark_is_a_config_error(demo_root, tmp_path, bad):
+    root = _variant(demo_root, tmp_path, report={"benchmark": bad})
+    ctx = report.load_context(DEMO, root=root)
+    with pytest.raises(ConfigError, match="report.benchmark"):
+        report.benchmark(ctx)
+
+
+def test_optional_tables_absent_give_a_not_available_line(vi_ctx):
+    ctx = report.ReportContext(**{**vi_ctx.__dict__, "tables": {
+        k: v for k, v in vi_ctx.tables.items()
+        if k not in ("recheck_agreement", "recheck_failed_forms", "double_entry_discrepancies",
+                     "double_entry_summary", "cfa_fit", "weight_margins")}})
+    text = _text(report.section(ctx, "design")) + _text(report.section(ctx, "reliability")) \
+        + _text(report.section(ctx, "weighting"))
+    for what in ("kết quả phúc tra", "kết quả nhập liệu hai lần", "phân tích nhân tố khẳng định",
+                 "cơ cấu trước và sau khi gia quyền"):
+        assert f"Chưa có số liệu ({what})." in text
+    assert set(report.report_tables(ctx)) >= {"1.1", "2.1", "6.4", "6.5", "7.1", "10.1"}
+    assert not {"2.2", "4.3", "5.2"} & set(report.report_tables(ctx))
+
+
+def test_optional_tables_present_are_shown(vi_ctx):
+    extra = {
+        "recheck_agreement": pd.DataFrame({"item": ["s2_1a"], "n": [40], "agreement": [0.95], "kappa": [0.81]}),
+        "recheck_failed_forms": pd.DataFrame({"form_id": ["2024-00007"], "items_disagreeing": [9],
+                                              "share_disagreeing": [0.3]}),
+        "double_entry_summary": pd.DataFrame({"forms_compared": [200], "cells_compared": [10000],
+                                              "cells_differing": [12]}),
+        "double_entry_discrepancies": pd.DataFrame({"form_id": ["2024-00003", "2024-00004"],
+                                                    "column": ["s2_1a", "respondent_name"],
+                                                    "first": ["4", "Nguyễn Văn A"], "second": ["5", "Nguyen Van A"]}),
+        "cfa_fit": pd.DataFrame({"index": ["CFI", "RMSEA"], "value": [0.97, 0.05], "threshold": [">= 0.95", "<= 0.06"],
+                                 "ok": [True, True]}),
+        "weight_margins": pd.DataFrame({"margin": ["district"], "level": ["A"], "population": [100.0],
+                                        "before": [80.0], "after": [100.0], "n": [30]}),
+    }
+    ctx = report.ReportContext(**{**vi_ctx.__dict__, "tables": {**vi_ctx.tables, **extra}})
+    text = _text(report.section(ctx, "design"))
+    assert "Bảng 2.2" in text and "0,81" in text and "95,0" in text
+    assert "2024-00007" in text and "Nhập liệu hai lần: 200 phiếu, 10000 ô được so sánh; 12 ô khác nhau" in text
+    assert "Nguyễn Văn A" not in text and "Nguyen Van A" not in text        # non-item values are masked
+    assert "Bảng 4.3" in _text(report.section(ctx, "reliability"))
+    assert "Bảng 5.2" in _text(report.section(ctx, "weighting"))
+
+
+def test_group_table_suppresses_small_cells(vi_ctx):
+    g = vi_ctx.tables["indices_groups_published"].copy()
+    g.loc[g["domain"] == "60+", ["estimate", "ci_low", "ci_high"]] = float("nan")
+    ctx = report.ReportContext(**{**vi_ctx.__dict__, "tables": {**vi_ctx.tables, "indices_groups_published": g}})
+    t = report.group_table(ctx)
+    row = t[t.iloc[:, 1] == "Từ 60 tuổi"].iloc[0]
+    assert row["SIPAS (%)"] == "—" and row.iloc[4] == "—"
+
+
+def test_xlsx_is_deterministic_and_has_every_table(vi_ctx, tmp_path):
+    from openpyxl import load_workbook
+
+    a = report.export_tables_xlsx(vi_ctx, tmp_path / "a.xlsx").read_bytes()
+    b = report.export_tables_xlsx(vi_ctx, tmp_path / "b.xlsx").read_bytes()
+    assert a == b
+    wb = load_workbook(tmp_path / "a.xlsx", read_only=True)
+    assert {"1.1", "2.1", "3.1", "6.1", "6.4", "6.5", "7.1", "8.1", "9.1", "10.1"} <= set(wb.sheetnames)
+    ws = wb["7.1"]
+    header = [c.value for c in next(ws.iter_rows(max_row=1))]
+    assert "Khoảng hạng 95%" in header
+    wb.close()
+
+
+def test_render_without_chromium_says_so_in_one_line(demo_root, tmp_path, monkeypatch, capsys):
+    nb = demo_root / "reports" / DEMO / "notebooks" / "05_report.ipynb"
+    root = _variant(demo_root, tmp_path)
+    monkeypatch.setattr(report, "run_notebooks", lambda *a, **k: [nb])
+    monkeypatch.setattr(report, "find_chromium", lambda: None)
+    out = report.render(DEMO, root=root)
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if "PDF" in ln]
+    assert len(lines) == 1 and "Chromium not found" in lines[0]
+    assert out.is_file() and not out.with_suffix(".pdf").exists()
+    html = out.read_text(encoding="utf-8")
+    assert '<html lang="vi">' in html and "@page" in html and "cdnjs" not in html
+
+
+def test_to_pdf_failure_is_a_typed_error(demo_root, tmp_path):
+    html = demo_root / "reports" / DEMO / "report.html"
+    with pytest.raises(report.ReportError):
+        report.to_pdf(html, tmp_path / "x.pdf", chromium="/bin/false")

@@ -1,0 +1,145 @@
+"""The rendered report as a reader gets it: HTML in headless Chromium, the PDF through poppler.
+
+Needs ``chromium`` and ``pdftoppm``/``pdftotext`` (Debian: chromium, poppler-utils).  Without them
+the tests are skipped locally and FAIL when the environment variable ``CI`` is set (CI installs them).
+Uses the session fixture ``demo_root`` (one ``sipas report`` run), never renders again.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conftest import DEMO, REPO
+from sipas import report
+
+pytestmark = pytest.mark.browser
+
+HEADINGS_VI = ("1. Tóm tắt dành cho Hội đồng", "2. Thiết kế mẫu và tổ chức khảo sát", "3. Làm sạch dữ liệu",
+               "4. Độ tin cậy của thang đo", "5. Trọng số", "6. Kết quả chỉ số hài lòng", "7. Xếp hạng các đơn vị",
+               "8. So sánh với năm trước", "9. Nhu cầu, mong đợi của người dân", "10. Kiến nghị, đề xuất",
+               "Phụ lục A. Phương pháp tính", "Phụ lục B. Nguồn gốc số liệu")
+FIGURES = ("index_by_district", "criteria_profile", "criteria_by_district", "change_since_last_year",
+           "respondent_profile", "index_by_group")
+
+
+def _need(tool: str | None, name: str) -> str:
+    if tool:
+        return tool
+    if os.environ.get("CI"):
+        pytest.fail(f"{name} is required in CI (environment variable CI is set) but was not found")
+    pytest.skip(f"{name} not installed")
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    return _need(report.find_chromium(), "headless Chromium")
+
+
+@pytest.fixture(scope="module")
+def poppler() -> dict[str, str]:
+    return {n: _need(shutil.which(n), n) for n in ("pdftoppm", "pdftotext")}
+
+
+@pytest.fixture(scope="module")
+def needles() -> set[str]:
+    """Names, phone numbers and household codes of the demo's respondents (must appear nowhere)."""
+    forms = pd.read_csv(REPO / "data" / "raw" / DEMO / "responses" / "forms.csv", dtype=str)
+    contacts = pd.read_csv(REPO / "data" / "raw" / DEMO / "restricted" / "household_contacts.csv", dtype=str)
+    found = set(forms["respondent_name"]) | set(forms["phone"]) | set(contacts["phone"]) | set(forms["household_id"])
+    return {n for n in found if isinstance(n, str) and len(n) >= 7}
+
+
+def _visible(html: str) -> str:
+    html = re.sub(r"<(style|script)[^>]*>.*?</\1>", "", html, flags=re.S)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def _run(cmd: list[str], timeout: float = 180) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+
+
+@pytest.fixture(scope="module")
+def dom(chromium: str, demo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    html = demo_root / "reports" / DEMO / "report.html"
+    profile = tmp_path_factory.mktemp("chromium-dom")
+    res = _run(report.chromium_args(chromium, profile) + ["--dump-dom", html.resolve().as_uri()])
+    assert res.returncode == 0, res.stderr[-2000:]
+    return res.stdout
+
+
+def test_dom_shows_vietnamese_headings_figures_and_no_errors(dom: str):
+    text = _visible(dom)
+    for h in HEADINGS_VI:
+        assert h in text, h
+    for stem in FIGURES:
+        assert f'data-figure="{stem}"' in dom, stem
+    assert len(re.findall(r'<img [^>]*src="data:image/png;base64,', dom)) >= len(FIGURES)
+    assert "No description has been provided" not in dom
+    for bad in ("Traceback", "Error", "Exception", "Warning", "NaN", "nan%", "{", "}"):
+        assert bad not in text, bad
+    assert 'class="jp-InputArea' not in dom and "In&nbsp;[" not in dom        # no code cells or prompts
+
+
+def test_dom_has_no_personal_data(dom: str, needles: set[str]):
+    hits = [n for n in needles if n in dom]
+    assert not hits, hits[:3]
+
+
+def test_screenshot_is_a_rendered_page(chromium: str, demo_root: Path, tmp_path: Path):
+    from PIL import Image, ImageStat
+
+    html = demo_root / "reports" / DEMO / "report.html"
+    png = tmp_path / "shot.png"
+    res = _run(report.chromium_args(chromium, tmp_path / "profile")
+               + ["--hide-scrollbars", "--window-size=1000,1400", f"--screenshot={png}", html.resolve().as_uri()])
+    assert res.returncode == 0 and png.is_file(), res.stderr[-2000:]
+    im = Image.open(png).convert("L")
+    assert im.size == (1000, 1400)
+    stat = ImageStat.Stat(im)
+    assert stat.stddev[0] > 10                     # text and colour, not a blank page
+    dark = sum(im.histogram()[:100]) / (im.size[0] * im.size[1])
+    assert 0.005 < dark < 0.5                      # some dark ink (text), mostly paper
+
+
+def test_pdf_pages_render_with_vietnamese_text(poppler: dict[str, str], chromium: str, demo_root: Path,
+                                              tmp_path: Path, needles: set[str]):
+    from PIL import Image, ImageStat
+
+    pdf = demo_root / "reports" / DEMO / "report.pdf"
+    assert pdf.is_file(), "report.render did not write report.pdf although Chromium is installed"
+    assert pdf.read_bytes()[:5] == b"%PDF-"
+    res = _run([poppler["pdftoppm"], "-png", "-r", "60", "-f", "1", "-l", "2", str(pdf), str(tmp_path / "page")])
+    assert res.returncode == 0, res.stderr
+    pages = sorted(tmp_path.glob("page-*.png"))
+    assert len(pages) == 2
+    for p in pages:
+        im = Image.open(p).convert("L")
+        w, h = im.size
+        assert abs(h / w - 297 / 210) < 0.02       # A4 portrait
+        assert ImageStat.Stat(im).stddev[0] > 5
+    txt = _run([poppler["pdftotext"], "-layout", str(pdf), "-"]).stdout
+    flat = re.sub(r"\s+", " ", txt)
+    for h in HEADINGS_VI:
+        assert h in flat, h
+    assert "Bảng 6.3" in flat and "Bảng 7.1" in flat and "Khoảng hạng 95%" in flat   # figures are images
+    assert "Traceback" not in flat and "Error" not in flat
+    assert not [n for n in needles if n in txt]
+    n_pages = len(re.findall(r"\f", txt))
+    assert 10 <= n_pages <= 60
+
+
+def test_pdf_holds_the_figures(poppler: dict[str, str], demo_root: Path):
+    pdfimages = shutil.which("pdfimages")
+    if not pdfimages:
+        pytest.skip("pdfimages not installed")
+    pdf = demo_root / "reports" / DEMO / "report.pdf"
+    res = _run([pdfimages, "-list", str(pdf)])
+    rows = [ln for ln in res.stdout.splitlines()[2:] if ln.strip()]
+    assert len(rows) >= len(FIGURES)
