@@ -72,8 +72,9 @@ def index_by_unit(table: pd.DataFrame, *, unit: str, title: str, xlabel: str,
         hi = 100 * t["ci_high"].to_numpy()
         ax.barh(y, est, color="#1f5f8b", alpha=0.85, height=0.6)
         ax.errorbar(est, y, xerr=[est - lo, hi - est], fmt="none", ecolor="#222222", capsize=3, lw=1)
-        for yi, e in zip(y, est):
-            ax.text(min(e + 1, 99), yi + 0.3, f"{e:.1f}".replace(".", ","), fontsize=8, va="center")
+        for yi, e, h in zip(y, est, hi):
+            ax.text(1.5, yi, f"{e:.1f}".replace(".", ","), fontsize=8, va="center", color="white",
+                    fontweight="bold")  # inside the bar's base: never on a whisker
         ax.set_yticks(y, t[unit].tolist())
         ax.set_xlim(0, 100)
         ax.set_xlabel(xlabel)

@@ -698,7 +698,9 @@ def make_figures(ctx: ReportContext) -> dict[str, Path]:
     out = {}
     o = overall(ctx)
     b = benchmark(ctx)
-    d = t[(t["domain_type"] == "district") & (t["level"] == "overall")].rename(columns={"domain": "unit"})
+    pub = _idx(ctx)
+    d = pub[(pub["domain_type"] == "district") & (pub["level"] == "overall") & pub["estimate"].notna()]
+    d = d.rename(columns={"domain": "unit"})  # suppressed districts (too few respondents) are not drawn
     fig = charts.index_by_unit(
         d, unit="unit", title=ctx.tr("fig_districts"), xlabel=ctx.tr("axis_index"),
         reference=o["estimate"], reference_label=f"{ctx.tr('legend_province')}: {ctx.pct(o['estimate'])}",
