@@ -92,3 +92,7 @@ class LonelyPSUError(DesignError):
 
 class ConvergenceError(EstimationError):
     """An iterative weighting procedure (raking, bounded calibration) did not converge."""
+
+
+class ReportError(SipasError):
+    """The report cannot be rendered (notebook failure, PDF printing failure)."""

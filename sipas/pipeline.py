@@ -1,20 +1,31 @@
 """The stages of a survey-year's analysis, each reading only earlier stages' files.
 
+The stages live one per module in :mod:`sipas.stages`; this module lists them in order.
+
 =========  ==============================  ===========================================
 stage      reads                           writes (``data/processed/<survey-id>/``)
 =========  ==============================  ===========================================
-cleaning   data/raw/<id> (forms, sample,   forms_clean.csv, forms_invalid.csv,
-           fieldwork log)                  audit_log.csv, cleaning_summary.csv,
-                                           ingest_log.csv, response_rates.csv;
-                                           personal data to ``restricted/<id>/`` only
-reliab.    forms_clean.csv                 reliability_criteria.csv, reliability_items.csv
-weighting  forms_clean.csv, raw sample     weights.csv, weight_summary.csv
-indices    forms_clean.csv, weights.csv,   indices.csv, indices_published.csv,
-           previous year's indices.csv     ranking.csv, year_over_year.csv, profile.csv
+cleaning   data/raw/<id> (forms, sample,   forms_clean, forms_invalid, audit_log,
+           fieldwork log, recheck, second  audit_summary, cleaning_summary, ingest_log,
+           data entry)                     response_rates, recheck_agreement,
+                                           recheck_failed_forms, recheck_summary,
+                                           double_entry_discrepancies,
+                                           double_entry_summary; personal data to
+                                           ``restricted/<id>/`` only
+reliab.    forms_clean                     reliability_criteria, reliability_items,
+                                           cfa_fit, cfa_loadings, factorability,
+                                           parallel_analysis, efa_loadings
+weighting  forms_clean, raw sample,        weights (with psu_population, the stage-1
+           commune frame                   fpc), weight_summary, weight_diagnostics,
+                                           weight_margins, poststrata_totals
+indices    forms_clean, weights,           indices, indices_published, indices_groups,
+           poststrata_totals, commune      indices_groups_published, ranking (rank,
+           frame, previous year's indices  group, rank_low, rank_high), needs, profile,
+                                           year_over_year
 =========  ==============================  ===========================================
 
-Every stage also writes ``manifest_<stage>.json`` with the SHA-256 of what it read
-and wrote.  Outputs are written atomically and deterministically (:mod:`sipas.io`).
+All tables are CSV.  Every stage also writes ``manifest_<stage>.json`` with the SHA-256 of
+what it read and wrote.  Outputs are written atomically and deterministically (:mod:`sipas.io`).
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ import yaml
 from sipas import __version__
 from sipas import io as sio
 from sipas.config import SurveyConfig, find_survey, project_root
-from sipas.errors import ConfigError, SipasError
+from sipas.errors import ConfigError, ReportError
 from sipas.instrument import load_instrument
 
 NOTEBOOKS = ("01_cleaning", "02_reliability", "03_weighting", "04_indices", "05_report")
@@ -43,10 +43,6 @@ GROUP_VARS = ("sex", "age_group", "ethnicity", "area")
 
 #: Executables tried, in order, for printing the HTML to PDF.
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-
-
-class ReportError(SipasError):
-    """The report cannot be rendered (notebook failure, PDF printing failure)."""
 
 
 def texts() -> dict[str, Any]:

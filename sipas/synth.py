@@ -577,6 +577,12 @@ def synthesize(out_dir: str | Path, *, survey_id: str, year: int, seed: int, fra
     }
     if previous_survey:
         config["previous_survey"] = previous_survey
+    bench = NATIONAL_AVERAGE.get(year - 1)
+    if bench is not None:
+        config["report"] = {"benchmark": {
+            "label": {"vi": f"Trung bình cả nước năm {year - 1} (Bộ Nội vụ công bố)",
+                      "en": f"National average {year - 1} (published by the Ministry of Home Affairs)"},
+            "value": bench}}
     text = ("# Survey-year configuration (see sipas/config.py). Written by `sipas synth`.\n"
             + yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
     files.append(sio.atomic_write_text(base / "survey.yml", text))
@@ -585,6 +591,10 @@ def synthesize(out_dir: str | Path, *, survey_id: str, year: int, seed: int, fra
 
 
 #: The demo surveys: (survey id, year, seed, latent year shift, previous survey id).
+#: Published national SIPAS averages (Ministry of Home Affairs, 17/4/2024; shared/METHODOLOGY.md):
+#: a survey-year's report compares with the latest published one, last year's.
+NATIONAL_AVERAGE = {2022: 0.8008, 2023: 0.8266}
+
 DEMO_SURVEYS = (
     ("demo-laichau-2023", 2023, 20230905, -0.12, None),
     ("demo-laichau-2024", 2024, 20240905, 0.0, "demo-laichau-2023"),

@@ -33,10 +33,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sipas import sampling, scoring, synth, weighting
-from sipas.estimation import Design
+from sipas import sampling, scoring, synth
 from sipas.instrument import load_instrument
-from sipas.stages.weighting import replicate_weights
+from sipas.stages.weighting import FPC_COLUMN, replicate_weights
 
 N_SAMPLES = 400
 ANSWER_SEED = 11
@@ -93,28 +92,18 @@ class DemoPopulation:
         return np.concatenate(rows), np.concatenate(pis)
 
     def estimate(self, rows: np.ndarray, pi: np.ndarray, *, poststratify: bool = True,
-                 fpc: bool = False) -> pd.DataFrame:
+                 fpc: bool = True) -> pd.DataFrame:
         """Overall index (province and districts) as the pipeline estimates it.
 
-        ``fpc=True`` (investigation only, not what the pipeline does): JKn replicates
-        with the stage-1 finite population correction ``1 - n_d / N_d`` (communes per
-        district) in their ``rscales``, R ``as.svrepdesign(svydesign(..., fpc=~N_d),
-        type="JKn")``.
+        The pipeline's weights table carries the number of communes of the district
+        (``FPC_COLUMN``), so ``replicate_weights`` builds the JKn with the stage-1 finite
+        population correction, R ``as.svrepdesign(svydesign(..., fpc=~N_d), type="JKn")``.
+        ``fpc=False`` drops that column (investigation: with-replacement JKn).
         """
         w = pd.DataFrame({"district": self.district[rows], "commune": self.commune[rows], "w_nr": 1.0 / pi})
         if fpc:
-            w["n_communes"] = w["district"].map(self.communes_per_district)
-            design = Design(w, weight="w_nr", strata="district", psu="commune", fpc="n_communes")
-            r = design.replicate("JKn")
-            if poststratify:
-                r = weighting.poststratify(r, {"district": dict(zip(self.totals["district"], self.totals["households"]))})
-            spec = r._replicates
-            rep = scoring.ReplicateWeights(weights=np.asarray(r.weights, dtype=float),
-                                           replicates=np.asarray(r.replicate_weights(), dtype=float),
-                                           scale=float(spec.scale), rscales=np.asarray(spec.rscales, dtype=float),
-                                           df=float(design.df), kind="JKn", mse=bool(spec.mse))
-        else:
-            rep = replicate_weights(w, totals=self.totals if poststratify else None)
+            w[FPC_COLUMN] = w["district"].map(self.communes_per_district)
+        rep = replicate_weights(w, totals=self.totals if poststratify else None)
         est = scoring.estimate_indices(self.indicators.iloc[rows].reset_index(drop=True),
                                        instrument=self.instrument, rep=rep, by=w["district"],
                                        psu=w["commune"], strata=w["district"])
@@ -122,13 +111,13 @@ class DemoPopulation:
 
 
 VARIANTS = {
-    "pipeline": {"poststratify": True, "fpc": False},  # what sipas publishes
-    "design_weights": {"poststratify": False, "fpc": False},
-    "pipeline_fpc": {"poststratify": True, "fpc": True},  # investigation: stage-1 fpc in the JKn rscales
+    "pipeline": {"poststratify": True, "fpc": True},  # what sipas publishes
+    "pipeline_no_fpc": {"poststratify": True, "fpc": False},  # investigation: with-replacement JKn
+    "design_weights": {"poststratify": False, "fpc": True},
 }
 
 
-def run(n_samples: int = N_SAMPLES, seed: int = 20240, variants: tuple[str, ...] = ("pipeline", "pipeline_fpc")) -> dict:
+def run(n_samples: int = N_SAMPLES, seed: int = 20240, variants: tuple[str, ...] = ("pipeline",)) -> dict:
     """Coverage of every variant on the same ``n_samples`` samples."""
     from threadpoolctl import threadpool_limits
 
@@ -178,26 +167,20 @@ def montecarlo() -> dict:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=(
-    "measured 98.75% (400 samples): the pipeline's JKn treats the PPS-without-replacement commune "
-    "draw as with replacement (no stage-1 fpc; 3-5 of 7-17 communes per district, f = 0.23-0.43), "
-    "so the SE is ~30% too large (mean SE 0.0110 vs Monte Carlo SD 0.0085); see pipeline_fpc"))
 def test_pipeline_index_ci_coverage(montecarlo):
-    """Issue 5's criterion on the index exactly as the pipeline publishes it."""
+    """Issue 5's criterion on the index exactly as the pipeline publishes it (JKn with stage-1 fpc).
+
+    Measured when written: 97.0% over 400 samples; without the stage-1 fpc the JKn treats the
+    commune draw (3-5 of 7-17 per district) as with replacement and covered 98.75% (SE ~30% too large).
+    """
     assert 0.92 <= montecarlo["pipeline"]["coverage"] <= 0.98
 
 
 @pytest.mark.slow
-def test_pipeline_index_ci_is_not_anticonservative(montecarlo):
+def test_pipeline_index_is_unbiased(montecarlo):
     r = montecarlo["pipeline"]
-    assert r["coverage"] >= 0.92
     assert abs(r["bias"]) < 0.25 * r["mc_sd"]  # HT-type weights from exact pi: no material bias
-
-
-@pytest.mark.slow
-def test_index_ci_coverage_with_stage1_fpc(montecarlo):
-    """With the stage-1 fpc in the JKn rscales the 95% CI covers 92-98% of the time."""
-    assert 0.92 <= montecarlo["pipeline_fpc"]["coverage"] <= 0.98
+    assert 0.8 < r["mean_se"] / r["mc_sd"] < 1.25
 
 
 if __name__ == "__main__":

@@ -38,13 +38,11 @@ from typing import Any
 
 import pandas as pd
 
-from sipas.errors import ConfigError, InputError
-
 from sipas.config import SurveyConfig, project_root
+from sipas.errors import ConfigError, InputError
 from sipas.instrument import load_instrument
 from sipas.pii import pseudonyms
 from sipas.stages._common import StageResult, manifest, salt, write_tables
-
 
 #: Default lower edges of the recheck's age groups (18-29, 30-44, 45-59, 60+).
 DEFAULT_AGE_GROUP_EDGES = (18, 30, 45, 60)

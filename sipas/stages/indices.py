@@ -21,7 +21,7 @@ from sipas.config import SurveyConfig, project_root
 from sipas.errors import StageInputMissing
 from sipas.instrument import load_instrument
 from sipas.stages._common import StageResult, manifest, need, write_tables
-from sipas.stages.weighting import replicate_weights
+from sipas.stages.weighting import FPC_COLUMN, replicate_weights
 
 PROFILE_VARS = ("sex", "ethnicity", "education")
 #: Respondent groups of the breakdown tables (``indices_groups.csv``), in report order.
@@ -70,7 +70,8 @@ def run_indices(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
     wsrc = need(out / "weights.csv", "weighting")
     forms = sio.read_csv(src)
     weights = sio.read_csv(wsrc)
-    df = forms.merge(weights[["form_id", "w_nr", "w_final", "village"]], on="form_id", how="inner",
+    wcols = ["form_id", "w_nr", "w_final", "village"] + [c for c in (FPC_COLUMN,) if c in weights.columns]
+    df = forms.merge(weights[wcols], on="form_id", how="inner",
                      validate="one_to_one")
     inst = load_instrument(cfg.instrument_id, cfg.instrument_version)
     tsrc = out / "poststrata_totals.csv"

@@ -113,6 +113,27 @@ def commune_classes(communes: pd.DataFrame, margins: list[str], *, path: Path | 
     return out
 
 
+#: Column of weights.csv holding the number of communes (first-stage units) in the row's district.
+FPC_COLUMN = "psu_population"
+
+
+def psu_population(cfg: SurveyConfig) -> pd.DataFrame | None:
+    """Number of communes per district in the commune frame (the stage-1 finite population correction).
+
+    Returns ``district, psu_population``, or None without a commune frame.  Used as R's
+    ``fpc=~N_h`` so that the jackknife accounts for drawing 3-5 of a district's 7-17 communes
+    without replacement: JKn ``rscales = (n_h - 1) / n_h * (1 - n_h / N_h)``.  For communes
+    chosen with unequal probabilities this is the usual approximation; the Monte Carlo test on the
+    demo province (tests/test_montecarlo_demo.py) measures its coverage.
+    """
+    if "communes" not in cfg.frames:
+        return None
+    com = pd.read_csv(cfg.frames["communes"])
+    if "district" not in com.columns:
+        return None
+    return com.groupby("district", sort=True).size().rename(FPC_COLUMN).reset_index()
+
+
 def poststrata_totals(cfg: SurveyConfig) -> pd.DataFrame | None:
     """The calibration population of the survey-year, or None when there is nothing to calibrate to.
 
@@ -254,10 +275,16 @@ def run_weighting(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult
         bad = w.loc[w["w_nr"].isna(), "form_id"].tolist()[:5]
         raise StageInputMissing(f"forms without a sampled household in {sample_path}: {', '.join(bad)}")
     read = [src, sample_path]
+    psu_pop = psu_population(cfg)
+    if psu_pop is not None:
+        w = w.merge(psu_pop, on="district", how="left", validate="many_to_one")
+        if cfg.frames["communes"] not in read:
+            read.append(cfg.frames["communes"])
     totals = poststrata_totals(cfg)
     info: dict[str, Any] = {"calibration": "none"}
     if totals is not None:
-        read.append(cfg.frames["communes"])
+        if cfg.frames["communes"] not in read:
+            read.append(cfg.frames["communes"])
         data = _with_margin_columns(w, totals)
         cal = _calibrate(Design(data, weight="w_nr", strata="district", psu="commune"), totals)
         w["w_final"] = np.asarray(cal.weights, dtype=float)
@@ -319,7 +346,7 @@ def summary_by(weights: pd.DataFrame, *, by: str = "district", weight: str = "w_
 
 
 def replicate_weights(weights: pd.DataFrame, *, totals: pd.DataFrame | None = None, strata: str = "district",
-                      psu: str = "commune"):
+                      psu: str = "commune", fpc: str | None = FPC_COLUMN):
     """JKn replicate weights of the stratified cluster design, calibrated like the final weights.
 
     Districts are strata and communes the primary sampling units.  With ``totals`` (the
@@ -333,13 +360,16 @@ def replicate_weights(weights: pd.DataFrame, *, totals: pd.DataFrame | None = No
         r <- trimWeights(r, upper=U, lower=L)
 
     ``weights`` needs ``w_nr``, ``district`` and ``commune`` (the raking classes are looked up
-    in ``totals`` by district and commune).
+    in ``totals`` by district and commune).  When ``weights`` has the ``fpc`` column (communes in
+    the district, :func:`psu_population`), the design carries the stage-1 finite population
+    correction, ``svydesign(..., fpc=~psu_population)`` in R.
     """
     from sipas.estimation import Design
     from sipas.scoring import ReplicateWeights
 
     data = weights if totals is None else _with_margin_columns(weights, totals)
-    design = Design(data, weight="w_nr", strata=strata, psu=psu)
+    use_fpc = fpc if fpc is not None and fpc in data.columns else None
+    design = Design(data, weight="w_nr", strata=strata, psu=psu, fpc=use_fpc)
     rep = design.replicate("JKn")
     if totals is not None:
         rep = _calibrate(rep, totals, strata=strata)
