@@ -117,7 +117,9 @@ def load_context(survey_id: str, *, root: str | Path | None = None) -> ReportCon
     proc = cfg.processed_dir(root)
     tables = {}
     for f in sorted(proc.glob("*.csv")):
-        tables[f.stem] = sio.read_csv(f)
+        # cell values compared as text (a blank cell must not turn the codes into floats "4.0")
+        text_cols = {"first": str, "second": str} if f.stem == "double_entry_discrepancies" else None
+        tables[f.stem] = sio.read_csv(f, dtype=text_cols, keep_default_na=text_cols is None)
     inst = load_instrument(cfg.instrument_id, cfg.instrument_version)
     return ReportContext(cfg=cfg, lang=cfg.language, t=texts(), tables=tables, instrument=inst, processed=proc,
                          reports=cfg.reports_dir(root), root=root)
