@@ -127,3 +127,57 @@ R9_ALPHA_PRINTED = {
                    "V7": 0.75, "V8": 0.76, "V9": 0.77},
     "r_drop": {"V7": 0.40, "V8": 0.34, "V9": 0.28},
 }
+
+# =============================================================================================
+# KMO, Bartlett, fa (minres) -- added by tests/test_reliability_r_extra.py.
+# Input matrices (tests/data/reliability/, see README.md there):
+#   thurstone.csv        psych::Thurstone (9 ability tests, McDonald 1999; n = 213), from
+#                        GitHub vincentarelbundock/Rdatasets, csv/psych/Thurstone.csv
+#                        (commit aa1ee3f77778e95ac0d8909f2f1cf129f5b49bde);
+#   harman_political.csv psych::Harman.political (8 political variables, Harman 1976 p. 166),
+#                        Rdatasets csv/psych/Harman.political.csv
+#                        (commit cc03c29690889dbe83089f5206e2422db8c3f71f).
+# =============================================================================================
+
+# R: example(KMO) in psych -- KMO(Thurstone); KMO(Harman.political)
+# Source: a public GitHub text file transcribing the run of psych's help example for KMO (its first
+#         line cites https://cran.r-project.org/web/packages/psych/refman/psych.html#KMO; file found
+#         in the stored code index under id 52111225465, repository name not exposed by the index).
+#         print.KMO rounds to 2 decimals, so tol = 0.005.
+KMO_THURSTONE = {
+    "command": "KMO(Thurstone)",
+    "tol": 0.005,
+    "overall": 0.88,
+    "msa": {"Sentences": 0.86, "Vocabulary": 0.86, "Sent.Completion": 0.90, "First.Letters": 0.86,
+            "Four.Letter.Words": 0.88, "Suffixes": 0.92, "Letter.Series": 0.85, "Pedigrees": 0.93,
+            "Letter.Group": 0.87},
+}
+KMO_HARMAN_POLITICAL = {
+    "command": "KMO(Harman.political)",
+    "tol": 0.005,
+    "overall": 0.81,
+    "msa": {"Lewis": 0.73, "Roosevelt": 0.76, "Party Voting": 0.84, "Median Rental": 0.87,
+            "Homeownership": 0.53, "Unemployment": 0.93, "Mobility": 0.78, "Education": 0.86},
+}
+
+# R: example(cortest.bartlett) in psych (help page examples, rendered by pkgdown):
+#    f3 <- fa(Thurstone, 3)            # fm = "minres", rotate = "oblimin" (defaults)
+#    f3r <- f3$resid                   # R - L L', uniquenesses on the diagonal
+#    cortest.bartlett(f3r, n = 213, diag = FALSE)   #incorrect
+#    cortest.bartlett(f3r, n = 213, diag = TRUE)    #correct (by default)
+# Sources: https://prism.a2-ai.cloud/docs/psych/2.5.6/reference/cortest.bartlett.html (psych 2.5.6),
+#          https://prism.dev.a2-ai.cloud/docs/psych/2.5.3/reference/cortest.bartlett.html (2.5.3) and
+#          https://personality-project.github.io/psych/reference/cortest.bartlett.html -- the same
+#          four numbers in all three.  (The random-data examples of the same page use R's RNG and the
+#          bfi examples differ between psych versions; not used.)
+# With diag = TRUE, chi2 = -(n - 1 - (2p + 5)/6) log det(resid with unit diagonal) ~ (n - 1 - (2p+5)/6)
+# * sum_{i<j} resid_ij^2, i.e. essentially psych's minres objective: this checks the minres fit itself.
+BARTLETT_THURSTONE_FA3_RESID = {
+    "command": "cortest.bartlett(fa(Thurstone, 3)$resid, n = 213, diag = FALSE / TRUE)",
+    "n": 213,
+    "df": 36,
+    "chisq_diag_false": 2203.356,
+    "p_diag_false": 0.0,
+    "chisq_diag_true": 0.256498,
+    "p_diag_true": 1.0,
+}
