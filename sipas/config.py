@@ -8,6 +8,7 @@ in it is relative to that folder.  Example (the demo survey)::
     year: 2024
     instrument: {id: household, version: "2023.1"}
     structure: three_tier          # province -> district -> commune, or two_tier since 1/7/2025
+    design: {strata: district, psu: commune, report_unit: district}   # the default for three_tier
     frames: {communes: frames/communes.csv, villages: frames/villages.csv, households: frames/households.csv}
     responses: [responses/forms.csv]
     seed: 20240901
@@ -32,10 +33,59 @@ REQUIRED_KEYS = ("survey_id", "province", "year", "instrument", "frames", "respo
 #: Keys a survey.yml may contain.
 OPTIONAL_KEYS = (
     "structure", "min_cell_size", "sampling", "restricted", "truth", "previous_survey", "benchmark",
-    "weighting", "fieldwork", "description", "report",
+    "weighting", "fieldwork", "description", "report", "design",
 )
 LANGUAGES = ("vi", "en")
 STRUCTURES = ("three_tier", "two_tier")
+#: Administrative levels above the village, top down, per structure (the columns identifying a commune).
+UNIT_LEVELS = {"three_tier": ("district", "commune"), "two_tier": ("commune",)}
+#: Default unit hierarchy per structure (``design:`` in survey.yml).
+DEFAULT_DESIGN = {
+    "three_tier": {"strata": "district", "psu": "commune", "report_unit": "district"},
+    "two_tier": {"strata": "commune_type", "psu": "commune", "report_unit": "commune"},
+}
+#: Keys of the ``design:`` section.
+DESIGN_KEYS = ("strata", "psu", "report_unit")
+
+
+@dataclass(frozen=True)
+class Hierarchy:
+    """Which columns play which role in the sample design and the report.
+
+    Attributes
+    ----------
+    structure : str
+        ``"three_tier"`` (province -> district -> commune) or ``"two_tier"`` (province ->
+        commune, since 1/7/2025, Resolution 202/2025/QH15).
+    strata : str
+        Stratum column: ``district`` (three-tier) or a column of the commune frame, e.g.
+        ``commune_type`` (Phường / Xã / Đặc khu) or a province's own ``stratum``.
+    psu : str
+        Primary sampling unit column (``commune``).
+    report_unit : str
+        Unit of the report's tables, charts and ranking: ``district`` or ``commune``.
+    """
+
+    structure: str
+    strata: str
+    psu: str
+    report_unit: str
+
+    @property
+    def unit_keys(self) -> tuple[str, ...]:
+        """Columns identifying a commune: ``(district, commune)`` or ``(commune,)``."""
+        return UNIT_LEVELS[self.structure]
+
+    @property
+    def absent_levels(self) -> tuple[str, ...]:
+        """Administrative levels of the three-tier structure this survey does not have (``district``
+        in a two-tier survey): not expected in its forms or sample list."""
+        return tuple(c for c in UNIT_LEVELS["three_tier"] if c not in self.unit_keys)
+
+    @property
+    def frame_columns(self) -> tuple[str, ...]:
+        """Design columns taken from the commune frame (those that are not unit keys)."""
+        return tuple(dict.fromkeys(c for c in (self.strata, self.psu, self.report_unit) if c not in self.unit_keys))
 
 
 def project_root() -> Path:
@@ -87,6 +137,9 @@ class SurveyConfig:
         The folder holding survey.yml.
     extra : dict
         Optional sections (``sampling``, ``truth``, ``previous_survey``, ...), as written.
+    design : Hierarchy
+        The unit hierarchy (strata, PSU, report unit), from ``design:`` or the structure's default
+        (:data:`DEFAULT_DESIGN`).
     """
 
     survey_id: str
@@ -102,6 +155,7 @@ class SurveyConfig:
     min_cell_size: int
     raw_dir: Path
     extra: dict[str, Any] = field(default_factory=dict)
+    design: Hierarchy = field(default_factory=lambda: Hierarchy("three_tier", **DEFAULT_DESIGN["three_tier"]))
 
     @property
     def path(self) -> Path:
@@ -133,6 +187,38 @@ def _label(value: Any, path: Path, key: str) -> dict[str, str]:
     out = {str(k): str(v) for k, v in value.items()}
     out.setdefault("en", out["vi"])
     return out
+
+
+def _design(raw: Any, structure: str, path: Path) -> Hierarchy:
+    """Validate the ``design:`` section against the structure (missing keys take the defaults)."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise _fail("must be a mapping with strata, psu and report_unit", path, "design")
+    unknown = sorted(set(map(str, raw)) - set(DESIGN_KEYS))
+    if unknown:
+        raise _fail(f"unknown key(s): {', '.join(unknown)}; allowed: {', '.join(DESIGN_KEYS)}", path, "design")
+    values = dict(DEFAULT_DESIGN[structure])
+    for k in DESIGN_KEYS:
+        if k in raw:
+            v = raw[k]
+            if not isinstance(v, str) or not v.strip() or not v.replace("_", "").isalnum():
+                raise _fail(f"must be a column name (letters, digits, '_'), got {v!r}", path, f"design.{k}")
+            values[k] = v
+    levels = UNIT_LEVELS[structure]
+    if values["psu"] != "commune":
+        raise _fail(f"the primary sampling unit must be 'commune', got {values['psu']!r}", path, "design.psu")
+    if values["report_unit"] not in levels:
+        raise _fail(f"must be one of {', '.join(levels)} in a {structure} survey, got {values['report_unit']!r}",
+                    path, "design.report_unit")
+    if structure == "two_tier" and "district" in (values["strata"], values["report_unit"]):
+        raise _fail("a two_tier survey (since 1/7/2025) has no districts; use a column of the commune frame "
+                    "such as commune_type or stratum", path, "design.strata" if values["strata"] == "district"
+                    else "design.report_unit")
+    if values["strata"] in ("commune", "village"):
+        raise _fail(f"strata must group communes (e.g. district, commune_type), got {values['strata']!r}", path,
+                    "design.strata")
+    return Hierarchy(structure=structure, **values)
 
 
 def load_config(path: str | Path, *, check_files: bool = True) -> SurveyConfig:
@@ -196,6 +282,8 @@ def load_config(path: str | Path, *, check_files: bool = True) -> SurveyConfig:
     if structure not in STRUCTURES:
         raise _fail(f"must be one of {', '.join(STRUCTURES)}, got {structure!r}", p, "structure")
 
+    design = _design(raw.get("design"), structure, p)
+
     seed = raw["seed"]
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise _fail(f"must be a non-negative whole number, got {seed!r}", p, "seed")
@@ -228,7 +316,10 @@ def load_config(path: str | Path, *, check_files: bool = True) -> SurveyConfig:
             if not f.is_file():
                 raise _fail(f"response file not found: {f}", p, "responses")
 
-    extra = {k: raw[k] for k in OPTIONAL_KEYS if k in raw and k not in ("structure", "min_cell_size")}
+    if check_files and design.frame_columns:
+        _check_frame_columns(design, frames, p)
+
+    extra = {k: raw[k] for k in OPTIONAL_KEYS if k in raw and k not in ("structure", "min_cell_size", "design")}
     return SurveyConfig(
         survey_id=sid,
         province=_label(raw["province"], p, "province"),
@@ -243,7 +334,28 @@ def load_config(path: str | Path, *, check_files: bool = True) -> SurveyConfig:
         min_cell_size=mcs,
         raw_dir=p.parent.resolve(),
         extra=extra,
+        design=design,
     )
+
+
+def _check_frame_columns(design: Hierarchy, frames: dict[str, Path], path: Path) -> None:
+    """The design columns not identifying a commune must be columns of the commune frame."""
+    key = next((f"design.{k}" for k in ("strata", "report_unit") if getattr(design, k) in design.frame_columns),
+               "design")
+    if "communes" not in frames:
+        raise _fail(f"design column(s) {', '.join(design.frame_columns)} are read from frames.communes, "
+                    "which is not configured", path, key)
+    if frames["communes"].suffix.lower() != ".csv":
+        return  # XLSX frames are checked when read (sipas.frames)
+    import csv
+
+    with open(frames["communes"], encoding="utf-8-sig", newline="") as fh:
+        header = next(csv.reader(fh), [])
+    for k in ("strata", "report_unit"):
+        col = getattr(design, k)
+        if col in design.frame_columns and col not in header:
+            raise _fail(f"column {col!r} not in the commune frame {frames['communes']} "
+                        f"(columns: {', '.join(header)})", path, f"design.{k}")
 
 
 def find_survey(survey_id: str, *, root: Path | None = None) -> SurveyConfig:

@@ -412,6 +412,7 @@ def read_responses(
     salt: str,
     strict: bool = False,
     max_bytes: int = MAX_BYTES,
+    absent: Sequence[str] = (),
 ) -> IngestResult:
     """Read response files into the canonical forms table, splitting off personal data.
 
@@ -428,6 +429,10 @@ def read_responses(
         setting it missing and logging it.
     max_bytes : int
         Refuse files larger than this.
+    absent : sequence of str
+        Context columns of the instrument's record that this survey does not have, e.g.
+        ``("district",)`` in a two-tier survey (since 1/7/2025): neither required nor written
+        (a column of that name in a file is treated as unknown and moved to ``restricted``).
 
     Returns
     -------
@@ -450,6 +455,10 @@ def read_responses(
     if not paths:
         raise InputError("no response files given")
     spec = record_spec(instrument)
+    if absent:
+        from dataclasses import replace
+
+        spec = replace(spec, context=tuple(c for c in spec.context if c.id not in set(absent)))
     items = item_ids(instrument)
     item_labels = _item_labels(instrument)
     forms_parts, restricted_parts, logs, files = [], [], [], []

@@ -6,7 +6,8 @@ Fieldwork quality assurance (seed 000 §III.1; seed 001 tasks 9-11), each step r
 survey configuration's ``fieldwork`` section names its file:
 
 ``distribution_log``
-    Forms distributed and returned per district and commune -> ``response_rates.csv``.
+    Forms distributed and returned per commune (with its district in a three-tier survey: the
+    columns of :attr:`sipas.config.Hierarchy.unit_keys`) -> ``response_rates.csv``.
 ``recheck`` (+ ``recheck_items``, ``recheck_fail_min_items``, ``recheck_age_groups``)
     The recheck (phúc tra) visits of 20% of the returned forms, compared with the form as
     keyed the first time (``data/raw``, not the cleaned data: the recheck judges the
@@ -299,7 +300,8 @@ def run_cleaning(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
 
     out = cfg.processed_dir(root)
     inst = load_instrument(cfg.instrument_id, cfg.instrument_version)
-    res = ingest.read_responses(list(cfg.responses), instrument=inst, salt=salt(cfg))
+    res = ingest.read_responses(list(cfg.responses), instrument=inst, salt=salt(cfg),
+                                absent=cfg.design.absent_levels)
     restricted_dir = (root or project_root()) / "restricted" / cfg.survey_id
     ingest.write_restricted(res, restricted_dir=restricted_dir)
     read = list(cfg.responses)
@@ -324,7 +326,7 @@ def run_cleaning(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
         log = pd.read_csv(log_path, dtype={"household_id": str, "form_id": str})
         log = log.drop(columns=["household_id"])
         log["valid"] = log["form_id"].isin(set(cl.clean["form_id"])).astype(int)
-        by = ["district", "commune"]
+        by = list(cfg.design.unit_keys)
         rr = fieldwork.response_rates(log, by=by)
         valid = fieldwork.response_rates(log, by=by, returned="valid")
         rr = rr.merge(valid[by + ["returned"]].rename(columns={"returned": "valid"}), on=by, how="left")

@@ -1,10 +1,20 @@
 """Stage 4: SIPAS indices, breakdowns by respondent group, rankings, year-over-year change.
 
-Writes ``indices.csv`` (province and districts, every level), ``indices_published.csv``
+Writes ``indices.csv`` (province and report units -- districts, or communes in a two-tier
+survey -- every level), ``indices_published.csv``
 (cells with fewer than ``min_cell_size`` respondents blanked), ``indices_groups.csv`` and
 ``indices_groups_published.csv`` (sex, age group, ethnicity, urban/rural; overall, aspect
 and criterion levels), ``ranking.csv`` (rank, rank interval, groups not distinguishable),
 ``needs.csv``, ``profile.csv`` and, when the previous year is processed, ``year_over_year.csv``.
+
+The units come from the survey's hierarchy (:class:`sipas.config.Hierarchy`): strata and PSUs
+of the replicate design, ``domain_type`` = the report unit (``district`` or ``commune``) in
+every table and the ranking.  When the report unit is the PSU itself (communes of a two-tier
+survey), a commune's index is estimated conditionally on the commune being sampled -- it is its
+own population -- with a second JKn design in which communes are strata and the sampled
+villages the PSUs (ultimate clusters; df = villages - 1 per commune; calibrated like the final
+weights), since the province design, whose PSUs are communes, cannot estimate the variance
+of a one-PSU domain.
 
 Reads only files of earlier stages; writes through :mod:`sipas.io` (atomic, deterministic).
 """
@@ -61,8 +71,54 @@ def respondent_groups(df: pd.DataFrame, cfg: SurveyConfig) -> tuple[pd.DataFrame
     return g, read
 
 
+def unit_indices(df: pd.DataFrame, ind: pd.DataFrame, *, instrument, rep, totals: pd.DataFrame | None,
+                 unit: str, total_label: str, village: str = "village") -> pd.DataFrame:
+    """Province indices from the province design, and indices of each sampled PSU (commune).
+
+    The province rows use ``rep`` (strata x communes).  A commune's own index treats the
+    commune as its population: its variance comes from the stages below it, estimated with a
+    JKn design in which each commune is a stratum and its sampled villages are the PSUs
+    (ultimate-cluster approximation, villages treated as drawn with replacement), the
+    replicates calibrated like the final weights::
+
+        d <- svydesign(ids=~village, strata=~commune, weights=~w_nr, data=w)
+        r <- postStratify(as.svrepdesign(d, type="JKn"), ~commune_type, totals)
+        svyby(~y, ~commune, r, svymean)      # CIs with df = villages - 1 per commune
+
+    Parameters
+    ----------
+    df : DataFrame
+        Forms with weights (``w_nr``, ``unit``, ``village``), rows aligned with ``ind``.
+    ind : DataFrame
+        :func:`sipas.scoring.positive_indicators` of ``df``.
+    rep : ReplicateWeights
+        The province design's replicate weights.
+    totals : DataFrame or None
+        The calibration population (``poststrata_totals.csv``).
+    unit : str
+        The PSU column that is also the report unit (``commune``).
+
+    Returns
+    -------
+    DataFrame
+        As :func:`sipas.scoring.estimate_indices`: the province rows, then ``domain_type ==
+        unit`` rows.
+    """
+    from sipas import scoring
+
+    prov = scoring.estimate_indices(ind, instrument=instrument, rep=rep, total_label=total_label)
+    within = df.assign(_unit_stratum=df[unit].astype(str),
+                       _unit_psu=df[unit].astype(str) + "\x1f" + df[village].astype(str))
+    rep_u = replicate_weights(within, totals=totals, strata="_unit_stratum", psu="_unit_psu", fpc=None)
+    units = scoring.estimate_indices(ind, instrument=instrument, rep=rep_u, by=df[unit], by_type=unit,
+                                     total_label=total_label, psu=within["_unit_psu"],
+                                     strata=within["_unit_stratum"])
+    units = units[units["domain_type"] == unit]
+    return pd.concat([prov, units], ignore_index=True)
+
+
 def run_indices(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
-    """Indices by item, criterion, aspect and overall, province and districts; ranking; change."""
+    """Indices by item, criterion, aspect and overall, province and report units; ranking; change."""
     from sipas import scoring
 
     out = cfg.processed_dir(root)
@@ -70,20 +126,30 @@ def run_indices(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
     wsrc = need(out / "weights.csv", "weighting")
     forms = sio.read_csv(src)
     weights = sio.read_csv(wsrc)
-    wcols = ["form_id", "w_nr", "w_final", "village"] + [c for c in (FPC_COLUMN,) if c in weights.columns]
+    hier = cfg.design
+    wcols = ["form_id", "w_nr", "w_final", "village"] + [c for c in (*hier.frame_columns, FPC_COLUMN)
+                                                           if c in weights.columns and c not in forms.columns]
     df = forms.merge(weights[wcols], on="form_id", how="inner",
                      validate="one_to_one")
+    missing = [c for c in dict.fromkeys((hier.strata, hier.psu, hier.report_unit)) if c not in df.columns]
+    if missing:
+        raise StageInputMissing(f"{wsrc}: design column(s) {', '.join(missing)} missing; rerun the weighting stage")
     inst = load_instrument(cfg.instrument_id, cfg.instrument_version)
     tsrc = out / "poststrata_totals.csv"
     totals = sio.read_csv(tsrc) if tsrc.is_file() else None
-    rep = replicate_weights(df, totals=totals)
+    rep = replicate_weights(df, totals=totals, strata=hier.strata, psu=hier.psu)
     if not np.allclose(rep.weights, df["w_final"].to_numpy(), rtol=1e-9):
         raise StageInputMissing(f"{wsrc}: w_final differs from the re-derived weights; rerun the weighting stage")
     ind = scoring.positive_indicators(df, instrument=inst)
-    idx = scoring.estimate_indices(ind, instrument=inst, rep=rep, by=df["district"], by_type="district",
-                                   total_label=cfg.province["vi"], psu=df["commune"], strata=df["district"])
+    unit = hier.report_unit
+    if unit == hier.psu:
+        idx = unit_indices(df, ind, instrument=inst, rep=rep, totals=totals, unit=unit,
+                           total_label=cfg.province["vi"])
+    else:
+        idx = scoring.estimate_indices(ind, instrument=inst, rep=rep, by=df[unit], by_type=unit,
+                                       total_label=cfg.province["vi"], psu=df[hier.psu], strata=df[hier.strata])
     published = scoring.suppress_small_cells(idx, min_n=cfg.min_cell_size)
-    overall = idx[(idx["level"] == "overall") & (idx["domain_type"] == "district")]
+    overall = idx[(idx["level"] == "overall") & (idx["domain_type"] == unit)]
     ranking = scoring.rank_units(overall, seed=cfg.seed)
     groups, frames_read = respondent_groups(df, cfg)
     grp = scoring.group_indices(ind, groups, instrument=inst, rep=rep)

@@ -18,8 +18,10 @@ poststrata_totals.csv      the calibration population (read by the indices stage
 
 **Calibration, configured in survey.yml** (``weighting:``):
 
-* default -- post-stratification of ``w_nr`` to the district household counts of the commune
-  frame (``poststratify: district``; R ``postStratify(design, ~district, totals)``);
+* default -- post-stratification of ``w_nr`` to the household counts of the design's strata in
+  the commune frame (``poststratify: <strata>``, the ``design.strata`` of survey.yml: districts in
+  a three-tier survey, e.g. ``commune_type`` in a two-tier one; R
+  ``postStratify(design, ~district, totals)``);
 * ``rake: [district, urban]`` -- raking (iterative proportional fitting, R ``rake()``) to the
   household totals of each listed margin.  A margin is a column of the commune frame, or
   ``urban``: ``"urban"`` for communes of type Phường or Thị trấn, ``"rural"`` otherwise
@@ -33,10 +35,17 @@ poststrata_totals.csv      the calibration population (read by the indices stage
 The JKn replicate weights (:func:`replicate_weights`, used by the indices stage) repeat the
 calibration (and trimming) on every replicate, so that the variance accounts for it, as R's
 ``postStratify``/``rake``/``trimWeights`` on a ``svrep.design`` do.  The calibration
-population is handed to the indices stage in ``poststrata_totals.csv``: district totals
+population is handed to the indices stage in ``poststrata_totals.csv``: stratum totals
 (``district, households``) for post-stratification; for raking, the commune frame
-(``district, commune, households`` and one column ``rake_<margin>`` per margin in raking
-order, holding the commune's level), plus ``trim_upper``/``trim_lower`` columns when trimming.
+(``district, commune, households`` -- ``commune, households`` in a two-tier survey -- and one
+column ``rake_<margin>`` per margin in raking order, holding the commune's level), plus
+``trim_upper``/``trim_lower`` columns when trimming.
+
+**Unit hierarchy** (:class:`sipas.config.Hierarchy`, ``design:`` of survey.yml): strata
+(``district``, or a commune-frame column such as ``commune_type`` since 1/7/2025), PSUs
+(communes) and the columns identifying a commune (``district, commune`` or ``commune``) are
+read from the configuration, never assumed.  Strata that are commune-frame columns are copied
+into ``weights.csv`` beside the fpc column.
 """
 
 from __future__ import annotations
@@ -85,22 +94,24 @@ def _trim_bounds(cfg: SurveyConfig) -> tuple[float, float] | None:
     return upper, lower
 
 
-def commune_classes(communes: pd.DataFrame, margins: list[str], *, path: Path | str = "") -> pd.DataFrame:
+def commune_classes(communes: pd.DataFrame, margins: list[str], *, path: Path | str = "",
+                    keys: tuple[str, ...] = ("district", "commune")) -> pd.DataFrame:
     """The commune frame with one ``rake_<margin>`` column per raking margin.
 
     ``urban`` is derived from ``commune_type`` (``"urban"`` for Phường and Thị trấn, else
-    ``"rural"``); any other margin must be a column of the frame.
+    ``"rural"``); any other margin must be a column of the frame.  ``keys`` are the columns
+    identifying a commune (:attr:`sipas.config.Hierarchy.unit_keys`).
 
     Returns
     -------
     DataFrame
-        ``district, commune, households, rake_<m1>, rake_<m2>, ...`` (margins in raking order).
+        ``<keys>, households, rake_<m1>, rake_<m2>, ...`` (margins in raking order).
     """
-    need_cols = {"district", "commune", "households"}
+    need_cols = {*keys, "households"}
     missing = need_cols - set(communes.columns)
     if missing:
         raise StageInputMissing(f"{path}: commune frame lacks {', '.join(sorted(missing))} (needed for raking)")
-    out = communes[["district", "commune", "households"]].copy()
+    out = communes[[*keys, "households"]].copy()
     for m in margins:
         if m == "urban":
             if "commune_type" not in communes.columns:
@@ -118,28 +129,49 @@ FPC_COLUMN = "psu_population"
 
 
 def psu_population(cfg: SurveyConfig) -> pd.DataFrame | None:
-    """Number of communes per district in the commune frame (the stage-1 finite population correction).
+    """Number of PSUs (communes) per stratum in the commune frame (the stage-1 finite population correction).
 
-    Returns ``district, psu_population``, or None without a commune frame.  Used as R's
-    ``fpc=~N_h`` so that the jackknife accounts for drawing 3-5 of a district's 7-17 communes
-    without replacement: JKn ``rscales = (n_h - 1) / n_h * (1 - n_h / N_h)``.  For communes
-    chosen with unequal probabilities this is the usual approximation; the Monte Carlo test on the
-    demo province (tests/test_montecarlo_demo.py) measures its coverage.
+    Returns ``<strata>, psu_population`` (``district`` in a three-tier survey, e.g.
+    ``commune_type`` in a two-tier one: :attr:`sipas.config.Hierarchy.strata`), or None without a
+    commune frame or without the stratum column.  Used as R's ``fpc=~N_h`` so that the jackknife
+    accounts for drawing ``n_h`` of a stratum's ``N_h`` communes without replacement: JKn
+    ``rscales = (n_h - 1) / n_h * (1 - n_h / N_h)``.  For communes chosen with unequal
+    probabilities this is the usual approximation; the Monte Carlo test on the demo province
+    (tests/test_montecarlo_demo.py) measures its coverage.
     """
     if "communes" not in cfg.frames:
         return None
+    strata = cfg.design.strata
     com = pd.read_csv(cfg.frames["communes"])
-    if "district" not in com.columns:
+    if strata not in com.columns:
         return None
-    return com.groupby("district", sort=True).size().rename(FPC_COLUMN).reset_index()
+    return com.groupby(strata, sort=True).size().rename(FPC_COLUMN).reset_index()
+
+
+def commune_design_columns(cfg: SurveyConfig) -> pd.DataFrame | None:
+    """The design columns of each commune that are not unit keys (e.g. the stratum ``commune_type``
+    of a two-tier survey), keyed by :attr:`sipas.config.Hierarchy.unit_keys`; None when there are none."""
+    cols = list(cfg.design.frame_columns)
+    if not cols or "communes" not in cfg.frames:
+        return None
+    keys = list(cfg.design.unit_keys)
+    com = pd.read_csv(cfg.frames["communes"], dtype=str, keep_default_na=False)
+    missing = [c for c in keys + cols if c not in com.columns]
+    if missing:
+        raise StageInputMissing(f"{cfg.frames['communes']}: commune frame lacks {', '.join(missing)} "
+                                f"(design: {cfg.design})")
+    if com.duplicated(keys).any():
+        raise StageInputMissing(f"{cfg.frames['communes']}: a commune ({', '.join(keys)}) is listed twice")
+    return com[keys + cols]
 
 
 def poststrata_totals(cfg: SurveyConfig) -> pd.DataFrame | None:
     """The calibration population of the survey-year, or None when there is nothing to calibrate to.
 
-    Without ``weighting.rake``: household counts per district from the commune frame, when
-    ``weighting.poststratify`` names ``district`` (the default when the frame has a
-    ``households`` column) -- columns ``district, households``.  With ``weighting.rake``: the
+    Without ``weighting.rake``: household counts per stratum from the commune frame, when
+    ``weighting.poststratify`` names a column of it (default: the design's strata,
+    ``cfg.design.strata``, when the frame has a ``households`` column) -- columns
+    ``<strata>, households``.  With ``weighting.rake``: the
     commune frame with the raking classes, as :func:`commune_classes`.  With
     ``weighting.trim``: constant columns ``trim_upper`` and ``trim_lower`` added.
     """
@@ -156,9 +188,10 @@ def poststrata_totals(cfg: SurveyConfig) -> pd.DataFrame | None:
         if not isinstance(rake, list) or not rake or len(set(rake)) != len(rake):
             raise ConfigError("must be a list of distinct margins, e.g. [district, urban]", file=cfg.path,
                               key="weighting.rake")
-        out = commune_classes(com, [str(m) for m in rake], path=cfg.frames["communes"])
+        out = commune_classes(com, [str(m) for m in rake], path=cfg.frames["communes"],
+                              keys=cfg.design.unit_keys)
     else:
-        var = wcfg.get("poststratify", "district")
+        var = wcfg.get("poststratify", cfg.design.strata)
         if not var or "households" not in com.columns or var not in com.columns:
             return None
         out = com.groupby(var, sort=True)["households"].sum().reset_index()
@@ -168,27 +201,33 @@ def poststrata_totals(cfg: SurveyConfig) -> pd.DataFrame | None:
     return out
 
 
-def calibration_margins(totals: pd.DataFrame, *, strata: str = "district") -> dict[str, dict[Any, float]]:
-    """``{margin: {level: households}}`` from a :func:`poststrata_totals` table, in raking order."""
+def calibration_margins(totals: pd.DataFrame, *, strata: str | None = None) -> dict[str, dict[Any, float]]:
+    """``{margin: {level: households}}`` from a :func:`poststrata_totals` table, in raking order.
+
+    For post-stratification the margin is ``strata`` or, when None, the table's first column
+    (the post-stratification variable)."""
     rake_cols = [c for c in totals.columns if c.startswith(_RAKE_PREFIX)]
     if rake_cols:
         return {c[len(_RAKE_PREFIX):]: {k: float(v) for k, v in totals.groupby(c, sort=True)["households"].sum().items()}
                 for c in rake_cols}
+    if strata is None or strata not in totals.columns:
+        strata = str(totals.columns[0])
     return {strata: {k: float(v) for k, v in zip(totals[strata], totals["households"])}}
 
 
 def _with_margin_columns(weights: pd.DataFrame, totals: pd.DataFrame) -> pd.DataFrame:
     """``weights`` with one column per raking margin: the level of the row's commune, looked up in
-    ``totals`` by (district, commune)."""
+    ``totals`` by the columns identifying a commune (``district, commune`` or ``commune``)."""
     rake_cols = [c for c in totals.columns if c.startswith(_RAKE_PREFIX)]
     if not rake_cols:
         return weights
-    frame = pd.MultiIndex.from_frame(totals[["district", "commune"]])
+    keys = [c for c in totals.columns[:totals.columns.get_loc("households")]]
+    frame = pd.MultiIndex.from_frame(totals[keys])
     if not frame.is_unique:
-        raise StageInputMissing("the commune frame lists a (district, commune) twice")
-    pos = frame.get_indexer(pd.MultiIndex.from_frame(weights[["district", "commune"]]))
+        raise StageInputMissing(f"the commune frame lists a ({', '.join(keys)}) twice")
+    pos = frame.get_indexer(pd.MultiIndex.from_frame(weights[keys]))
     if (pos < 0).any():
-        bad = weights.loc[pos < 0, ["district", "commune"]].drop_duplicates().head(3).to_dict("records")
+        bad = weights.loc[pos < 0, keys].drop_duplicates().head(3).to_dict("records")
         raise StageInputMissing(f"sampled communes absent from the commune frame: {bad}")
     out = weights.copy()
     for c in rake_cols:
@@ -196,7 +235,7 @@ def _with_margin_columns(weights: pd.DataFrame, totals: pd.DataFrame) -> pd.Data
     return out
 
 
-def _calibrate(design, totals: pd.DataFrame, *, strata: str = "district"):
+def _calibrate(design, totals: pd.DataFrame, *, strata: str | None = None):
     """Post-stratify or rake ``design`` (Taylor or replicate) to the ``totals`` margins, then trim."""
     from sipas import weighting
 
@@ -265,9 +304,17 @@ def run_weighting(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult
     sample["w_design"] = weighting.design_weights(sample["pi"])
     responded = sample["respondent_key"].isin(set(forms["respondent_key"]))
     wcfg = _weighting_cfg(cfg)
-    cells = wcfg.get("nonresponse_cells", ["district", "commune"])
+    hier = cfg.design
+    keys = list(hier.unit_keys)
+    missing = [c for c in keys if c not in sample.columns]
+    if missing:
+        raise StageInputMissing(f"{sample_path}: sample list lacks {', '.join(missing)} ({cfg.structure} survey)")
+    cells = wcfg.get("nonresponse_cells", keys)
+    if not isinstance(cells, list) or not cells or any(c not in sample.columns for c in cells):
+        raise ConfigError(f"must be a list of columns of the sample list ({', '.join(sample.columns)})",
+                          file=cfg.path, key="weighting.nonresponse_cells")
     sample["w_nr"] = weighting.nonresponse_adjust(sample["w_design"], responded=responded, cells=sample[cells])
-    keep = ["respondent_key", "district", "commune", "sample_village", "pi", "w_design", "w_nr"]
+    keep = ["respondent_key", *keys, "sample_village", "pi", "w_design", "w_nr"]
     w = forms[["form_id", "respondent_key"]].merge(sample[keep], on="respondent_key", how="left",
                                                    validate="one_to_one")
     w = w.rename(columns={"sample_village": "village"})
@@ -275,9 +322,15 @@ def run_weighting(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult
         bad = w.loc[w["w_nr"].isna(), "form_id"].tolist()[:5]
         raise StageInputMissing(f"forms without a sampled household in {sample_path}: {', '.join(bad)}")
     read = [src, sample_path]
+    design_cols = commune_design_columns(cfg)
+    if design_cols is not None:
+        w = w.merge(design_cols, on=keys, how="left", validate="many_to_one")
+        if w[list(hier.frame_columns)].isna().any().any():
+            raise StageInputMissing(f"sampled communes absent from the commune frame {cfg.frames['communes']}")
+        read.append(cfg.frames["communes"])
     psu_pop = psu_population(cfg)
     if psu_pop is not None:
-        w = w.merge(psu_pop, on="district", how="left", validate="many_to_one")
+        w = w.merge(psu_pop, on=hier.strata, how="left", validate="many_to_one")
         if cfg.frames["communes"] not in read:
             read.append(cfg.frames["communes"])
     totals = poststrata_totals(cfg)
@@ -286,7 +339,7 @@ def run_weighting(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult
         if cfg.frames["communes"] not in read:
             read.append(cfg.frames["communes"])
         data = _with_margin_columns(w, totals)
-        cal = _calibrate(Design(data, weight="w_nr", strata="district", psu="commune"), totals)
+        cal = _calibrate(Design(data, weight="w_nr", strata=hier.strata, psu=hier.psu), totals)
         w["w_final"] = np.asarray(cal.weights, dtype=float)
         info["calibration"] = ("rake" if any(c.startswith(_RAKE_PREFIX) for c in totals.columns)
                                else "poststratify")
@@ -301,7 +354,7 @@ def run_weighting(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult
         weighting.weight_summary(w["w_final"]).to_frame().assign(weights="final"),
     ], ignore_index=True)
     tables = {"weights": w, "weight_summary": summary,
-              "weight_diagnostics": summary_by(w, by="district", weight="w_final")}
+              "weight_diagnostics": summary_by(w, by=hier.strata, weight="w_final")}
     if totals is not None:
         tables["weight_margins"] = margin_table(data.assign(w_final=w["w_final"].to_numpy()),
                                                 calibration_margins(totals))
@@ -349,7 +402,9 @@ def replicate_weights(weights: pd.DataFrame, *, totals: pd.DataFrame | None = No
                       psu: str = "commune", fpc: str | None = FPC_COLUMN):
     """JKn replicate weights of the stratified cluster design, calibrated like the final weights.
 
-    Districts are strata and communes the primary sampling units.  With ``totals`` (the
+    ``strata`` and ``psu`` name the design's columns (:class:`sipas.config.Hierarchy`: districts
+    and communes in a three-tier survey; e.g. commune types and communes in a two-tier one).
+    With ``totals`` (the
     ``poststrata_totals.csv`` table of :func:`poststrata_totals`), each replicate is
     post-stratified to the district totals, or raked to every margin, and trimmed when the table
     carries trimming bounds -- R equivalents::
@@ -359,9 +414,9 @@ def replicate_weights(weights: pd.DataFrame, *, totals: pd.DataFrame | None = No
         r <- rake(as.svrepdesign(d, type="JKn"), list(~district, ~urban), list(t_district, t_urban))
         r <- trimWeights(r, upper=U, lower=L)
 
-    ``weights`` needs ``w_nr``, ``district`` and ``commune`` (the raking classes are looked up
-    in ``totals`` by district and commune).  When ``weights`` has the ``fpc`` column (communes in
-    the district, :func:`psu_population`), the design carries the stage-1 finite population
+    ``weights`` needs ``w_nr``, ``strata`` and ``psu`` (the raking classes are looked up in
+    ``totals`` by the columns identifying a commune).  When ``weights`` has the ``fpc`` column
+    (communes in the stratum, :func:`psu_population`), the design carries the stage-1 finite population
     correction, ``svydesign(..., fpc=~psu_population)`` in R.
     """
     from sipas.estimation import Design
@@ -372,7 +427,7 @@ def replicate_weights(weights: pd.DataFrame, *, totals: pd.DataFrame | None = No
     design = Design(data, weight="w_nr", strata=strata, psu=psu, fpc=use_fpc)
     rep = design.replicate("JKn")
     if totals is not None:
-        rep = _calibrate(rep, totals, strata=strata)
+        rep = _calibrate(rep, totals)
     spec = rep._replicates
     return ReplicateWeights(weights=np.asarray(rep.weights, dtype=float),
                             replicates=np.asarray(rep.replicate_weights(), dtype=float),
