@@ -145,3 +145,76 @@ def test_bartlett_on_fa3_residuals(thurstone: pd.DataFrame) -> None:
     assert res.bartlett_chi2 <= expected["chisq_diag_true"]
     assert res.bartlett_p == pytest.approx(expected["p_diag_true"], abs=1e-12)
     assert res.bartlett_chi2 == pytest.approx(bartlett_chi2(unit, n), rel=1e-9)
+
+
+# ---------------------------------------------------------------------------------------------
+# omega (psych::omega, Schmid-Leiman of minres + oblimin, 3 group factors) on Harman74.cor
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def harman74() -> pd.DataFrame:
+    return _read_matrix("harman74.csv")
+
+
+@pytest.fixture(scope="module")
+def harman74_omega(harman74: pd.DataFrame):
+    from sipas.reliability import omega
+
+    x = _data_with_correlation(harman74.to_numpy(), 145, list(harman74.columns))
+    return omega(x, n_factors=3)
+
+
+def test_harman74_transcription(harman74: pd.DataFrame) -> None:
+    m = harman74.to_numpy()
+    assert m.shape == (24, 24)
+    np.testing.assert_array_equal(m, m.T)
+    np.testing.assert_array_equal(np.diag(m), 1.0)
+    # spot values of R's Harman74.cor.R (column-major list) and of the WPS cards (row-major)
+    assert harman74.loc["Cubes", "VisualPerception"] == 0.318
+    assert harman74.loc["Addition", "PaperFormBoard"] == -0.075
+    assert harman74.loc["ObjectNumber", "Cubes"] == 0.005
+    assert harman74.loc["ArithmeticProblems", "SeriesCompletion"] == 0.434
+
+
+def test_omega_harman74_matches_psych_5_decimals(harman74_omega) -> None:
+    """psych's omega_h, alpha and omega.tot exported with 5 decimals: checked to 5e-6 (relative
+    error < 1e-5); sipas agrees to 8e-7, 3e-6 and 3e-7."""
+    expected = ref.OMEGA_HARMAN74
+    tol = expected["tol_5dp"]
+    assert harman74_omega.omega_h == pytest.approx(expected["omega_h"], abs=tol)
+    assert harman74_omega.alpha == pytest.approx(expected["alpha"], abs=tol)
+    assert harman74_omega.omega_t == pytest.approx(expected["omega_tot"], abs=tol)
+    assert harman74_omega.n_factors == 3
+
+
+def test_omega_harman74_general_loadings_3_digits(harman74_omega) -> None:
+    expected = ref.OMEGA_HARMAN74
+    np.testing.assert_allclose(harman74_omega.sl["g"].to_numpy()[:5], expected["g_first5"],
+                               atol=expected["tol_3dp"])
+
+
+def test_omega_harman74_schmid_leiman_table(harman74_omega) -> None:
+    """The printed Schmid-Leiman table (2 decimals, group loadings below 0.2 blanked).
+
+    sipas does not sort the oblimin factors by variance as psych's ``fa`` does, so its group
+    factors are matched to psych's by their marker tests (verbal: WordMeaning; spatial:
+    VisualPerception; speed: Addition) before comparing.
+    """
+    expected = ref.OMEGA_HARMAN74
+    sl = harman74_omega.sl
+    groups = ["F1*", "F2*", "F3*"]
+    marker = {"F1*": "WordMeaning", "F2*": "VisualPerception", "F3*": "Addition"}
+    mapping = {psych: sl.loc[test, groups].abs().idxmax() for psych, test in marker.items()}
+    assert sorted(mapping.values()) == groups
+    tol, cut = expected["tol_2dp"], expected["cut"]
+    for test, (g, loads, h2, u2) in expected["sl"].items():
+        assert sl.loc[test, "g"] == pytest.approx(g, abs=tol), test
+        assert sl.loc[test, "h2"] == pytest.approx(h2, abs=tol), test
+        assert sl.loc[test, "u2"] == pytest.approx(u2, abs=tol), test
+        for psych_factor in groups:
+            value = sl.loc[test, mapping[psych_factor]]
+            if psych_factor in loads:
+                assert value == pytest.approx(loads[psych_factor], abs=tol), (test, psych_factor)
+            else:
+                assert abs(value) < cut + tol, (test, psych_factor)

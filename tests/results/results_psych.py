@@ -181,3 +181,66 @@ BARTLETT_THURSTONE_FA3_RESID = {
     "chisq_diag_true": 0.256498,
     "p_diag_true": 1.0,
 }
+
+# ---------------------------------------------------------------------------------------------
+# omega on Harman's 24 ability tests (R datasets::Harman74.cor$cov, n.obs = 145;
+# tests/data/reliability/harman74.csv).
+# R (run from WPS/SAS PROC R): library(psych); library(GPArotation)
+#    lst <- omega(have)            # have = the 24 x 24 Harman74 correlation matrix; all defaults:
+#                                  # nfactors = 3, fm = "minres", rotate = "oblimin", flip = TRUE
+#    str(lst); print(lst, digits = 2)
+# Source: GitHub rogerjdeangelis/utl-calculate-mcdonalds-omega-estimates-of-general-and-total-
+#         factor-saturation, README.md (commit 52b553cec1445eb22039efc325369e106bfe254b): the input
+#         cards (identical, entry by entry, to R's src/library/datasets/data/Harman74.cor.R), the
+#         5-decimal values exported to the dataset SD1.WANT, str(lst) (3 digits) and the print (2
+#         digits).  In SD1.WANT the STATISTIC labels are shifted against the values (the R code binds
+#         omega_h, omega.lim, alpha, omega.tot, G6 but names them Alpha, G6, Omega_Hierarchical,
+#         Omega_Hasymptotic, Omega_Total); the values are identified by the R code and confirmed by
+#         str(lst): "$ omega_h: num 0.643", "$ omega.lim: num 0.693", "$ alpha: num 0.912",
+#         "$ omega.tot: num 0.929", "$ G6: num 0.937", and by the print (0.64, 0.69, 0.91, 0.93, 0.94).
+# ---------------------------------------------------------------------------------------------
+OMEGA_HARMAN74 = {
+    "command": "omega(Harman74.cor$cov)",
+    "tol_5dp": 5e-6,          # SD1.WANT values, printed with 5 decimals
+    "omega_h": 0.64349,
+    "omega_lim": 0.69273,     # not computed by sipas
+    "alpha": 0.91188,
+    "omega_tot": 0.92891,
+    "G6": 0.93664,            # not computed by sipas
+    # str(lst): ..$ sl : num [1:24, 1:7] 0.517 0.327 0.376 0.421 0.568 ...  (first column = g)
+    "tol_3dp": 5e-4,
+    "g_first5": (0.517, 0.327, 0.376, 0.421, 0.568),
+    # print(lst, digits = 2): "Schmid Leiman Factor loadings greater than 0.2" -- g, h2, u2 for every
+    # test, group loadings only where |loading| >= 0.2 (blank otherwise).  psych's F1* = verbal,
+    # F2* = spatial, F3* = speed.
+    "tol_2dp": 0.005,
+    "cut": 0.2,
+    "sl": {
+        # test: (g, {group factor: loading}, h2, u2)
+        "VisualPerception": (0.52, {"F2*": 0.47}, 0.49, 0.51),
+        "Cubes": (0.33, {"F2*": 0.31}, 0.21, 0.79),
+        "PaperFormBoard": (0.38, {"F2*": 0.39}, 0.33, 0.67),
+        "Flags": (0.42, {"F2*": 0.34}, 0.31, 0.69),
+        "GeneralInformation": (0.57, {"F1*": 0.55}, 0.64, 0.36),
+        "PargraphComprehension": (0.57, {"F1*": 0.58}, 0.67, 0.33),
+        "SentenceCompletion": (0.56, {"F1*": 0.63}, 0.72, 0.28),
+        "WordClassification": (0.56, {"F1*": 0.40}, 0.50, 0.50),
+        "WordMeaning": (0.58, {"F1*": 0.63}, 0.74, 0.26),
+        "Addition": (0.35, {"F3*": 0.78}, 0.74, 0.26),
+        "Code": (0.44, {"F3*": 0.50}, 0.46, 0.54),
+        "CountingDots": (0.36, {"F3*": 0.56}, 0.47, 0.53),
+        "StraightCurvedCapitals": (0.49, {"F2*": 0.25, "F3*": 0.34}, 0.42, 0.58),
+        "WordRecognition": (0.34, {}, 0.17, 0.83),
+        "NumberRecognition": (0.32, {"F2*": 0.20}, 0.16, 0.84),
+        "FigureRecognition": (0.44, {"F2*": 0.42}, 0.37, 0.63),
+        "ObjectNumber": (0.37, {"F3*": 0.27}, 0.24, 0.76),
+        "NumberFigure": (0.43, {"F2*": 0.33, "F3*": 0.30}, 0.39, 0.61),
+        "FigureWord": (0.37, {"F2*": 0.24}, 0.22, 0.78),
+        "Deduction": (0.53, {"F1*": 0.23, "F2*": 0.29}, 0.42, 0.58),
+        "NumericalPuzzles": (0.49, {"F2*": 0.29, "F3*": 0.28}, 0.41, 0.59),
+        "ProblemReasoning": (0.52, {"F1*": 0.22, "F2*": 0.28}, 0.40, 0.60),
+        "SeriesCompletion": (0.59, {"F1*": 0.21, "F2*": 0.34}, 0.50, 0.50),
+        "ArithmeticProblems": (0.53, {"F1*": 0.20, "F3*": 0.40}, 0.49, 0.51),
+    },
+    # "Omega total for total scores and subscales    0.93 0.90 0.82 0.80" (g, F1*, F2*, F3*)
+}
