@@ -198,19 +198,28 @@ def _simulate_answers(rng: np.random.Generator, households: pd.DataFrame, commun
     return pd.DataFrame(out)
 
 
-def true_values(pop: pd.DataFrame, households: pd.DataFrame, instrument) -> pd.DataFrame:
-    """Population item, criterion and overall indices per district and for the province.
+def true_values(pop: pd.DataFrame, households: pd.DataFrame, instrument, *, unit: str = "district",
+                units: list[str] | None = None) -> pd.DataFrame:
+    """Population item, criterion and overall indices per unit (district or commune) and for the province.
 
     Item index = share of positive codes among eligible households (routing applied);
     criterion index = mean of its items; the overall index = mean of the criteria of the
     instrument's ``index.overall`` aspect.  Returned long: ``level`` (item, criterion,
-    overall), ``id``, ``district`` ("" for the province), ``value`` (a proportion).
+    overall), ``id``, ``<unit>`` ("" for the province), ``value`` (a proportion).
+
+    Parameters
+    ----------
+    unit : str
+        Column of ``households`` naming the unit: ``district`` (three-tier demos) or ``commune``.
+    units : list of str, optional
+        Units in output order; default the districts of :data:`DISTRICTS`.
     """
     items = instrument.items
     idx_items = items[items["index"] & items["criterion"].notna()]
     rows = []
     groups = [("", np.ones(len(pop), dtype=bool))]
-    groups += [(d, (households["district"] == d).to_numpy()) for d, *_ in DISTRICTS]
+    names = [d for d, *_ in DISTRICTS] if units is None else list(units)
+    groups += [(d, (households[unit] == d).to_numpy()) for d in names]
     overall_aspect = instrument.raw["index"]["overall"]
     for dname, mask in groups:
         item_val = {}
@@ -219,13 +228,13 @@ def true_values(pop: pd.DataFrame, households: pd.DataFrame, instrument) -> pd.D
             pos = instrument.positive_codes(it["item"])
             valid = v != 0
             item_val[it["item"]] = float(np.isin(v[valid], pos).mean())
-            rows.append({"level": "item", "id": it["item"], "district": dname, "value": item_val[it["item"]]})
+            rows.append({"level": "item", "id": it["item"], unit: dname, "value": item_val[it["item"]]})
         crit_val = {}
         for crit, g in idx_items.groupby("criterion", sort=True):
             crit_val[crit] = float(np.mean([item_val[i] for i in g["item"]]))
-            rows.append({"level": "criterion", "id": crit, "district": dname, "value": crit_val[crit]})
+            rows.append({"level": "criterion", "id": crit, unit: dname, "value": crit_val[crit]})
         aspect_crits = idx_items.loc[idx_items["aspect"] == overall_aspect, "criterion"].unique()
-        rows.append({"level": "overall", "id": overall_aspect, "district": dname,
+        rows.append({"level": "overall", "id": overall_aspect, unit: dname,
                      "value": float(np.mean([crit_val[c] for c in sorted(aspect_crits)]))})
     return pd.DataFrame(rows)
 
@@ -255,12 +264,12 @@ def _other_code(rng: np.random.Generator, codes: list[int], current: object) -> 
     return int(rng.choice(pool))
 
 
-def _recheck_visits(distribution: pd.DataFrame, given: pd.DataFrame, *,
-                    seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _recheck_visits(distribution: pd.DataFrame, given: pd.DataFrame, *, seed: int,
+                    keys: tuple[str, ...] = ("district", "commune")) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The 20% recheck sample of returned forms and what the recheck visit recorded.
 
-    The sample is drawn with :func:`sipas.fieldwork.recheck_sample` (strata district x
-    commune, seed ``seed + 10``).  The visit re-asks :data:`RECHECK_ITEMS`; answers agree
+    The sample is drawn with :func:`sipas.fieldwork.recheck_sample` (strata ``keys``: district x
+    commune, or commune in a two-tier survey; seed ``seed + 10``).  The visit re-asks :data:`RECHECK_ITEMS`; answers agree
     with the form except for small, item-specific disagreement (test-retest changes of
     opinion, a misremembered service use, a neighbouring age group), stream
     ``default_rng(seed + 12)``.  Three forms are planted as "not visited": the household
@@ -271,8 +280,8 @@ def _recheck_visits(distribution: pd.DataFrame, given: pd.DataFrame, *,
     from sipas.stages.cleaning import age_groups
 
     returned = distribution.loc[distribution["returned"] == 1,
-                                ["form_id", "district", "commune", "returned_date"]]
-    chosen = recheck_sample(returned, fraction=RECHECK_FRACTION, strata=["district", "commune"],
+                                ["form_id", *keys, "returned_date"]]
+    chosen = recheck_sample(returned, fraction=RECHECK_FRACTION, strata=list(keys),
                             seed=seed + 10)
     rng = np.random.default_rng(seed + 12)
     orig = given.set_index("form_id").loc[chosen["form_id"]]
@@ -457,21 +466,79 @@ def synthesize(out_dir: str | Path, *, survey_id: str, year: int, seed: int, fra
     probs = sampling.inclusion_probabilities(communes, villages, sel_c, sel_v, sel_h)
     sample = sel_h.drop(columns=["hh_sampling_prob"]).merge(probs, on="household_id", how="left")
 
-    base = Path(out_dir) / survey_id
+    keys = ("district", "commune")
+    config = _base_config(survey_id=survey_id, year=year, seed=seed, keys=keys)
+    config["structure"] = "three_tier"
+    config["sampling"] = {"households_per_village": 30, "also_last_districts": list(ALSO_LAST),
+                          "sample_file": "sample/households_selected.csv"}
+    if previous_survey:
+        config["previous_survey"] = previous_survey
+    bench = NATIONAL_AVERAGE.get(year - 1)
+    if bench is not None:
+        config["report"] = {"benchmark": {
+            "label": {"vi": f"Trung bình cả nước năm {year - 1} (Bộ Nội vụ công bố)",
+                      "en": f"National average {year - 1} (published by the Ministry of Home Affairs)"},
+            "value": bench}}
+    truth = true_values(pop, households, instrument)
+    return _write_survey(Path(out_dir) / survey_id, survey_id=survey_id, year=year, seed=seed,
+                         instrument=instrument, communes=communes, villages=villages, households=households,
+                         hh_frame=hh_frame, sample=sample, pop=pop, truth=truth, config=config, keys=keys)
+
+
+def _base_config(*, survey_id: str, year: int, seed: int, keys: tuple[str, ...]) -> dict:
+    """The survey.yml of a demo, in key order (structure and sampling filled in by the caller)."""
+    return {
+        "survey_id": survey_id,
+        "description": {"vi": "Khảo sát mô phỏng (dữ liệu tổng hợp) theo Kế hoạch đo lường SIPAS của tỉnh Lai Châu "
+                              "năm 2024; không phải số liệu thật.",
+                        "en": "Synthetic demo survey built like Lai Chau's 2024 SIPAS plan; not real data."},
+        "province": {"vi": "Tỉnh Lai Châu (dữ liệu mô phỏng)", "en": "Lai Chau province (synthetic data)"},
+        "year": year,
+        "instrument": {"id": "household", "version": "2023.1"},
+        "structure": None,
+        "frames": {"communes": "frames/communes.csv", "villages": "frames/villages.csv",
+                   "households": "frames/households.csv"},
+        "responses": ["responses/forms.csv"],
+        "seed": seed,
+        "language": "vi",
+        "min_cell_size": 30,
+        "sampling": None,
+        "fieldwork": {"distribution_log": "fieldwork/distribution.csv",
+                      "recheck": "fieldwork/recheck.csv",
+                      "recheck_items": list(RECHECK_ITEMS),
+                      "recheck_age_groups": list(AGE_GROUP_EDGES),
+                      "recheck_fail_min_items": 2,
+                      "double_entry": "responses/forms_second_entry.csv"},
+        "restricted": {"contacts": "restricted/household_contacts.csv", "salt_file": "restricted/salt.txt"},
+        "weighting": {"nonresponse_cells": list(keys)},
+        "truth": "truth/true_values.csv",
+    }
+
+
+def _write_survey(base: Path, *, survey_id: str, year: int, seed: int, instrument, communes: pd.DataFrame,
+                  villages: pd.DataFrame, households: pd.DataFrame, hh_frame: pd.DataFrame, sample: pd.DataFrame,
+                  pop: pd.DataFrame, truth: pd.DataFrame, config: dict, keys: tuple[str, ...]) -> SynthResult:
+    """Write frames, sample, fieldwork, forms, truth and survey.yml of one demo survey under ``base``.
+
+    ``keys`` are the columns identifying a commune (``district, commune`` or ``commune``);
+    ``households`` is the whole province's household frame (rows aligned with ``pop``),
+    ``hh_frame`` the households of the selected communes, as a commune would send them.
+    """
     files: list[Path] = []
 
     # --- frames (households only for the selected communes, as a commune would send them)
     files.append(sio.write_csv(communes, base / "frames" / "communes.csv"))
     files.append(sio.write_csv(villages, base / "frames" / "villages.csv"))
-    files.append(sio.write_csv(hh_frame.drop(columns="district_index"), base / "frames" / "households.csv"))
+    files.append(sio.write_csv(hh_frame.drop(columns="district_index", errors="ignore"),
+                               base / "frames" / "households.csv"))
     contact_rng = np.random.default_rng(seed + 1)
     hh_sex = contact_rng.integers(1, 3, size=len(hh_frame))
     contacts = pd.DataFrame({
         "household_id": hh_frame["household_id"].to_numpy(),
         "head_name": _person_names(contact_rng, hh_sex),
         "phone": [f"09{x:08d}" for x in contact_rng.integers(0, 10**8, size=len(hh_frame))],
-        "address": [f"{h}, {v}, {c}, {d}" for h, v, c, d in zip(hh_frame["hamlet"], hh_frame["village"],
-                                                                hh_frame["commune"], hh_frame["district"])],
+        "address": [", ".join(parts) for parts in zip(hh_frame["hamlet"], hh_frame["village"],
+                                                       *(hh_frame[k] for k in reversed(keys)))],
     })
     files.append(sio.write_csv(contacts, base / "restricted" / "household_contacts.csv"))
     files.append(sio.atomic_write_text(base / "restricted" / "salt.txt",
@@ -487,8 +554,8 @@ def synthesize(out_dir: str | Path, *, survey_id: str, year: int, seed: int, fra
     dist_day = day0 + pd.to_timedelta(frng.integers(0, 10, n_s), unit="D")
     ret_day = dist_day + pd.to_timedelta(frng.integers(1, 12, n_s), unit="D")
     distribution = pd.DataFrame({
-        "form_id": form_ids, "household_id": sample["household_id"], "district": sample["district"],
-        "commune": sample["commune"], "village": sample["sample_village"],
+        "form_id": form_ids, "household_id": sample["household_id"], **{k: sample[k] for k in keys},
+        "village": sample["sample_village"],
         "distributed_date": dist_day.strftime("%Y-%m-%d"), "returned": returned.astype(int),
         "returned_date": np.where(returned, ret_day.strftime("%Y-%m-%d"), ""),
     })
@@ -506,8 +573,8 @@ def synthesize(out_dir: str | Path, *, survey_id: str, year: int, seed: int, fra
         answers.loc[(r >= 0.02) & (r < 0.04) & answers[c].notna(), c] = 9  # don't know
     resp_sex = rows["sex"].to_numpy()
     forms = pd.DataFrame({
-        "form_id": form_ids, "household_id": sample["household_id"], "district": sample["district"],
-        "commune": sample["commune"], "village": sample["sample_village"],
+        "form_id": form_ids, "household_id": sample["household_id"], **{k: sample[k] for k in keys},
+        "village": sample["sample_village"],
         "mode": np.where(frng.random(n_s) < 0.25, "electronic", "paper"),
         "interview_date": ret_day.strftime("%Y-%m-%d"),
         "respondent_name": _person_names(frng, resp_sex),
@@ -537,57 +604,112 @@ def synthesize(out_dir: str | Path, *, survey_id: str, year: int, seed: int, fra
     files.append(sio.write_csv(forms, base / "responses" / "forms.csv"))
 
     # --- the truth
-    truth = true_values(pop, households, instrument)
     files.append(sio.write_csv(truth, base / "truth" / "true_values.csv"))
 
     # --- fieldwork quality assurance (independent streams: the files above are unchanged)
-    recheck, recheck_planted = _recheck_visits(distribution, given, seed=seed)
+    recheck, recheck_planted = _recheck_visits(distribution, given, seed=seed, keys=keys)
     files.append(sio.write_csv(recheck, base / "fieldwork" / "recheck.csv"))
     files.append(sio.write_csv(recheck_planted, base / "truth" / "recheck_planted.csv"))
     second, entry_planted = _second_entry(given, keyed, instrument, seed=seed)
     files.append(sio.write_csv(second, base / "responses" / "forms_second_entry.csv"))
     files.append(sio.write_csv(entry_planted, base / "truth" / "double_entry_planted.csv"))
 
-    config = {
-        "survey_id": survey_id,
-        "description": {"vi": "Khảo sát mô phỏng (dữ liệu tổng hợp) theo Kế hoạch đo lường SIPAS của tỉnh Lai Châu "
-                              "năm 2024; không phải số liệu thật.",
-                        "en": "Synthetic demo survey built like Lai Chau's 2024 SIPAS plan; not real data."},
-        "province": {"vi": "Tỉnh Lai Châu (dữ liệu mô phỏng)", "en": "Lai Chau province (synthetic data)"},
-        "year": year,
-        "instrument": {"id": "household", "version": "2023.1"},
-        "structure": "three_tier",
-        "frames": {"communes": "frames/communes.csv", "villages": "frames/villages.csv",
-                   "households": "frames/households.csv"},
-        "responses": ["responses/forms.csv"],
-        "seed": seed,
-        "language": "vi",
-        "min_cell_size": 30,
-        "sampling": {"households_per_village": 30, "also_last_districts": list(ALSO_LAST),
-                     "sample_file": "sample/households_selected.csv"},
-        "fieldwork": {"distribution_log": "fieldwork/distribution.csv",
-                      "recheck": "fieldwork/recheck.csv",
-                      "recheck_items": list(RECHECK_ITEMS),
-                      "recheck_age_groups": list(AGE_GROUP_EDGES),
-                      "recheck_fail_min_items": 2,
-                      "double_entry": "responses/forms_second_entry.csv"},
-        "restricted": {"contacts": "restricted/household_contacts.csv", "salt_file": "restricted/salt.txt"},
-        "weighting": {"nonresponse_cells": ["district", "commune"]},
-        "truth": "truth/true_values.csv",
-    }
-    if previous_survey:
-        config["previous_survey"] = previous_survey
-    bench = NATIONAL_AVERAGE.get(year - 1)
-    if bench is not None:
-        config["report"] = {"benchmark": {
-            "label": {"vi": f"Trung bình cả nước năm {year - 1} (Bộ Nội vụ công bố)",
-                      "en": f"National average {year - 1} (published by the Ministry of Home Affairs)"},
-            "value": bench}}
     text = ("# Survey-year configuration (see sipas/config.py). Written by `sipas synth`.\n"
             + yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
     files.append(sio.atomic_write_text(base / "survey.yml", text))
     return SynthResult(survey_dir=base, n_households_population=len(households), n_sampled=n_s,
                        n_forms=len(forms), files=tuple(files))
+
+
+#: The two-tier demo's sample design (2025: no districts): communes stratified by type and drawn by
+#: systematic PPS on households, 3 villages per commune by systematic PPS, 30 households per village.
+TWO_TIER_COMMUNES = {"design": "pps_systematic", "strata": "commune_type", "n": {"Phường": 2, "Xã": 26},
+                     "size": "households"}
+TWO_TIER_VILLAGES = {"design": "pps_systematic", "n": 3, "size": "households"}
+
+
+def two_tier_frames(communes: pd.DataFrame, villages: pd.DataFrame,
+                    households: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The synthetic province's frames after 1/7/2025: districts dropped, communes named uniquely.
+
+    Former towns (Thị trấn) become communes (Xã), wards (Phường) stay wards; a commune name
+    that repeats once the district no longer tells them apart gets a number (``"Xã Hua Cang 2"``,
+    in frame order).  Returns ``(communes, villages, households)`` without ``district``
+    (``households`` keeps ``district_index`` for the answer model).
+    """
+    new_names: dict[tuple[str, str], str] = {}
+    seen: dict[str, int] = {}
+    types = []
+    for d, c, t in zip(communes["district"], communes["commune"], communes["commune_type"]):
+        t2 = "Xã" if t == "Thị trấn" else t
+        name = f"{t2} {c.split(' ', 1)[1]}"
+        seen[name] = seen.get(name, 0) + 1
+        new_names[(d, c)] = name if seen[name] == 1 else f"{name} {seen[name]}"
+        types.append(t2)
+
+    def rename(df: pd.DataFrame) -> pd.DataFrame:
+        out = df.copy()
+        out["commune"] = [new_names[k] for k in zip(df["district"], df["commune"])]
+        return out.drop(columns="district")
+
+    com = rename(communes).assign(commune_type=types)
+    com["is_admin_centre"] = 0  # the district centres are ordinary communes now
+    return com, rename(villages), rename(households)
+
+
+def synthesize_two_tier(out_dir: str | Path, *, survey_id: str, year: int, seed: int, frame_seed: int = 2024,
+                        year_shift: float = 0.0) -> SynthResult:
+    """Write a two-tier demo survey (province -> commune -> village, since 1/7/2025) under ``out_dir/<survey_id>``.
+
+    The same synthetic province as the three-tier demos (``frame_seed``; households, villages and
+    the answer model, whose former-district effects remain as geography), with the districts
+    dropped (:func:`two_tier_frames`).  The sample is a probability design made with
+    :mod:`sipas.sampling` exactly as ``sipas sample`` (:func:`sipas.sampling.draw_sample`) makes it:
+    communes stratified by type (Phường / Xã) and drawn by systematic PPS on households
+    (:data:`TWO_TIER_COMMUNES`, Madow 1949: ``pi_i = n_h x_i / X_h``), 3 villages per commune by
+    systematic PPS (:data:`TWO_TIER_VILLAGES`), 30 households per village by systematic
+    sampling within hamlets; ``pi = pi_commune * pi_village * pi_household``.  The truth
+    (``truth/true_values.csv``) holds the population indices per commune (column ``commune``)
+    and for the province (``commune == ""``).
+    """
+    instrument = load_instrument("household", "2023.1")
+    communes3, villages3, households3 = build_frames(np.random.default_rng(frame_seed))
+    rng = np.random.default_rng(seed)
+    pop = _simulate_answers(rng, households3, communes3, instrument, year_shift=year_shift)
+    communes, villages, households = two_tier_frames(communes3, villages3, households3)
+
+    flat = ("", )  # the selection functions key communes by (district, commune); "" = no district
+    com_d = communes.assign(district=flat[0])
+    sel_c = sampling.select_communes_design(com_d, design=TWO_TIER_COMMUNES, seed=seed)
+    sel_keys = set(sel_c["commune"])
+    vil_d = villages.assign(district=flat[0])
+    vil_sel_c = vil_d[vil_d["commune"].isin(sel_keys)]
+    sel_v = sampling.select_villages_design(vil_sel_c, design=TWO_TIER_VILLAGES, seed=seed)
+    hh_frame = households[households["commune"].isin(sel_keys)]
+    sel_h = sampling.select_households(hh_frame.drop(columns="district_index").assign(district=flat[0]), sel_v,
+                                       per_village=30, seed=seed, neighbours=vil_sel_c)
+    probs = sampling.inclusion_probabilities(com_d, vil_d, sel_c, sel_v, sel_h)
+    sample = (sel_h.drop(columns=["hh_sampling_prob", "district"]).merge(probs, on="household_id", how="left"))
+
+    keys = ("commune",)
+    config = _base_config(survey_id=survey_id, year=year, seed=seed, keys=keys)
+    config["description"] = {
+        "vi": "Khảo sát mô phỏng (dữ liệu tổng hợp) sau sắp xếp đơn vị hành chính từ 1/7/2025 (không còn cấp "
+              "huyện): chọn xã, phường theo xác suất tỷ lệ với số hộ; không phải số liệu thật.",
+        "en": "Synthetic demo survey after the 1 July 2025 reorganisation (no districts): communes drawn with "
+              "probability proportional to households; not real data."}
+    config["structure"] = "two_tier"
+    config = {**{k: v for k, v in config.items() if k != "sampling"},
+              "design": {"strata": "commune_type", "psu": "commune", "report_unit": "commune"},
+              "sampling": {"households_per_village": 30, "communes": dict(TWO_TIER_COMMUNES),
+                           "villages": dict(TWO_TIER_VILLAGES), "sample_file": "sample/households_selected.csv"}}
+    order = list(_base_config(survey_id=survey_id, year=year, seed=seed, keys=keys))
+    order.insert(order.index("sampling"), "design")
+    config = {k: config[k] for k in order}
+    truth = true_values(pop, households, instrument, unit="commune", units=list(communes["commune"]))
+    return _write_survey(Path(out_dir) / survey_id, survey_id=survey_id, year=year, seed=seed,
+                         instrument=instrument, communes=communes, villages=villages, households=households,
+                         hh_frame=hh_frame, sample=sample, pop=pop, truth=truth, config=config, keys=keys)
 
 
 #: The demo surveys: (survey id, year, seed, latent year shift, previous survey id).
@@ -598,7 +720,10 @@ NATIONAL_AVERAGE = {2022: 0.8008, 2023: 0.8266}
 DEMO_SURVEYS = (
     ("demo-laichau-2023", 2023, 20230905, -0.12, None),
     ("demo-laichau-2024", 2024, 20240905, 0.0, "demo-laichau-2023"),
+    ("demo-laichau-2025", 2025, 20250905, 0.08, None),
 )
+#: Demo surveys in the two-tier structure (since 1/7/2025), written by :func:`synthesize_two_tier`.
+TWO_TIER_DEMOS = ("demo-laichau-2025",)
 
 
 def synthesize_demo(out_dir: str | Path, *, survey_id: str | None = None) -> list[SynthResult]:
@@ -606,8 +731,11 @@ def synthesize_demo(out_dir: str | Path, *, survey_id: str | None = None) -> lis
     out = []
     for sid, year, seed, shift, prev in DEMO_SURVEYS:
         if survey_id is None or sid == survey_id:
-            out.append(synthesize(out_dir, survey_id=sid, year=year, seed=seed, year_shift=shift,
-                                  previous_survey=prev))
+            if sid in TWO_TIER_DEMOS:
+                out.append(synthesize_two_tier(out_dir, survey_id=sid, year=year, seed=seed, year_shift=shift))
+            else:
+                out.append(synthesize(out_dir, survey_id=sid, year=year, seed=seed, year_shift=shift,
+                                      previous_survey=prev))
     if not out:
         raise ValueError(f"unknown demo survey {survey_id!r}; known: {', '.join(s[0] for s in DEMO_SURVEYS)}")
     return out

@@ -10,7 +10,7 @@ from sipas.synth import ALSO_LAST, synthesize_demo
 
 def test_generator_reproduces_committed_demo(tmp_path: Path):
     synthesize_demo(tmp_path)
-    for sid in ("demo-laichau-2023", "demo-laichau-2024"):
+    for sid in ("demo-laichau-2023", "demo-laichau-2024", "demo-laichau-2025"):
         assert tree_digest(tmp_path / sid) == tree_digest(REPO / "data" / "raw" / sid), sid
 
 
@@ -86,3 +86,29 @@ def test_config_names_the_fieldwork_files():
         for key in ("distribution_log", "recheck", "double_entry"):
             assert (REPO / "data" / "raw" / sid / fw[key]).is_file(), (sid, key)
         assert fw["recheck_fail_min_items"] == 2 and "age_group" in fw["recheck_items"]
+
+
+def test_two_tier_demo_is_a_stratified_pps_sample_without_districts():
+    """2025 demo: no district anywhere; communes by type (PPS on households), 3 villages x 30 households."""
+    import numpy as np
+
+    from sipas.synth import TWO_TIER_COMMUNES
+
+    raw = REPO / "data" / "raw" / "demo-laichau-2025"
+    for rel in ("frames/communes.csv", "frames/villages.csv", "frames/households.csv", "responses/forms.csv",
+                "sample/households_selected.csv", "fieldwork/distribution.csv", "truth/true_values.csv"):
+        assert "district" not in pd.read_csv(raw / rel, nrows=1).columns, rel
+    com = pd.read_csv(raw / "frames" / "communes.csv")
+    assert com["commune"].is_unique and set(com["commune_type"]) == {"Phường", "Xã"}
+    s = pd.read_csv(raw / "sample" / "households_selected.csv")
+    per_type = s.drop_duplicates("commune").merge(com, on="commune")["commune_type"].value_counts()
+    assert per_type.to_dict() == TWO_TIER_COMMUNES["n"]
+    assert (s.groupby("commune")["sample_village"].nunique() == 3).all()
+    assert (s.groupby(["commune", "sample_village"]).size() == 30).all() and len(s) == 2520
+    # PPS: pi_commune = n_h x_i / X_h (no certainty units in this frame)
+    sel = s.drop_duplicates("commune").merge(com, on="commune")
+    X = com.groupby("commune_type")["households"].sum()
+    expect = sel["commune_type"].map(TWO_TIER_COMMUNES["n"]) * sel["households"] / sel["commune_type"].map(X)
+    assert np.allclose(sel["pi_commune"], expect, rtol=1e-12)
+    truth = pd.read_csv(raw / "truth" / "true_values.csv", keep_default_na=False)
+    assert set(truth["commune"]) == {""} | set(com["commune"])

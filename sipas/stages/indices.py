@@ -143,8 +143,10 @@ def run_indices(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
     ind = scoring.positive_indicators(df, instrument=inst)
     unit = hier.report_unit
     if unit == hier.psu:
+        # the sampled village of weights.csv (the forms' own ``village`` makes the merge add suffixes)
+        vcol = "village_y" if "village_y" in df.columns else "village"
         idx = unit_indices(df, ind, instrument=inst, rep=rep, totals=totals, unit=unit,
-                           total_label=cfg.province["vi"])
+                           total_label=cfg.province["vi"], village=vcol)
     else:
         idx = scoring.estimate_indices(ind, instrument=inst, rep=rep, by=df[unit], by_type=unit,
                                        total_label=cfg.province["vi"], psu=df[hier.psu], strata=df[hier.strata])
