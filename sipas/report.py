@@ -79,12 +79,31 @@ class ReportContext:
     figures: dict[str, Path] = field(default_factory=dict)
     root: Path | None = None
 
+    @property
+    def unit(self) -> str:
+        """The report unit (``district``, or ``commune`` in a two-tier survey): ``cfg.design.report_unit``."""
+        return self.cfg.design.report_unit
+
     def tr(self, key: str, **kw: Any) -> str:
-        """Text ``key`` in the report language with placeholders filled."""
-        node = self.t
-        for part in key.split("."):
-            node = node[part]
+        """Text ``key`` in the report language with placeholders filled.
+
+        ``by_unit.<report unit>.<key>`` of the texts is used in place of ``key`` when it exists
+        (e.g. "Xã, phường" rather than "Huyện, thành phố" when the report unit is the commune).
+        """
+        node = self._unit_node(key)
+        if node is None:
+            node = self.t
+            for part in key.split("."):
+                node = node[part]
         return node.get(self.lang, node["vi"]).format(**kw)
+
+    def _unit_node(self, key: str) -> dict[str, str] | None:
+        node: Any = self.t.get("by_unit", {}).get(self.unit)
+        for part in key.split("."):
+            if not isinstance(node, dict) or part not in node:
+                return None
+            node = node[part]
+        return node if isinstance(node, dict) and "vi" in node else None
 
     def has(self, key: str) -> bool:
         """Whether text ``key`` exists."""
@@ -266,9 +285,7 @@ def summary_md(ctx: ReportContext) -> str:
     """Section 1: the summary for the council."""
     o = overall(ctx)
     rank = ctx.tables["ranking"]
-    rr = ctx.tables.get("response_rates")
-    if rr is not None:
-        rr = rr[rr["district"] != "Total"]
+    rr = _response_rates(ctx)
     n_ret = int(rr["returned"].sum()) if rr is not None else len(ctx.tables["forms_clean"])
     n_dist = int(rr["distributed"].sum()) if rr is not None else n_ret
     parts = [f"## {ctx.tr('s_summary')}", ctx.tr(
@@ -317,25 +334,32 @@ def key_figures_table(ctx: ReportContext) -> pd.DataFrame:
         rows.append((ctx.tr("key.change"), f"{ctx.num(100 * r['change'])} "
                                            f"({ctx.ci(r['ci_low_change'], r['ci_high_change'])})"))
     rows.append((ctx.tr("key.n_valid"), str(len(ctx.tables["forms_clean"]))))
-    rr = ctx.tables.get("response_rates")
+    rr = _response_rates(ctx)
     if rr is not None:
-        rr = rr[rr["district"] != "Total"]
         rows.append((ctx.tr("key.return_rate"), ctx.pct(rr["returned"].sum() / rr["distributed"].sum())))
     rows.append((ctx.tr("key.units"), str(len(ctx.tables["ranking"]))))
     return pd.DataFrame(rows, columns=[ctx.tr("col.label"), ctx.tr("col.value")])
 
 
+def _response_rates(ctx: ReportContext) -> pd.DataFrame | None:
+    """``response_rates.csv`` without its total row (the row whose unit columns read ``Total``)."""
+    rr = ctx.tables.get("response_rates")
+    if rr is None:
+        return None
+    return rr[rr[ctx.cfg.design.unit_keys[0]] != "Total"]
+
+
 def response_table(ctx: ReportContext) -> pd.DataFrame:
-    """Table 2.1: distribution, return and valid forms by district."""
-    rr = ctx.tables["response_rates"]
-    rr = rr[rr["district"] != "Total"]
-    g = rr.groupby("district", sort=False)[["distributed", "returned", "valid"]].sum().reset_index()
+    """Table 2.1: distribution, return and valid forms by report unit (district or commune)."""
+    rr = _response_rates(ctx)
+    u = ctx.unit
+    g = rr.groupby(u, sort=False)[["distributed", "returned", "valid"]].sum().reset_index()
     tot = g[["distributed", "returned", "valid"]].sum()
-    g = pd.concat([g, pd.DataFrame([{"district": ctx.tr("legend_province"), **tot.to_dict()}])], ignore_index=True)
+    g = pd.concat([g, pd.DataFrame([{u: ctx.tr("legend_province"), **tot.to_dict()}])], ignore_index=True)
     g["return_rate"] = g["returned"] / g["distributed"]
     g["valid_rate"] = g["valid"] / g["returned"]
     return pd.DataFrame({
-        ctx.tr("col.district"): g["district"],
+        ctx.tr("col.district"): g[u],
         ctx.tr("col.distributed"): g["distributed"], ctx.tr("col.returned"): g["returned"],
         ctx.tr("col.valid"): g["valid"],
         ctx.tr("col.return_rate"): [ctx.num(100 * x) for x in g["return_rate"]],
@@ -346,11 +370,13 @@ def response_table(ctx: ReportContext) -> pd.DataFrame:
 def design_md(ctx: ReportContext) -> str:
     """Section 2 text: the sample."""
     w = ctx.tables["weights"]
-    rr = ctx.tables.get("response_rates")
+    rr = _response_rates(ctx)
+    strata = ctx.cfg.design.strata
     return "\n\n".join([f"## {ctx.tr('s_design')}", ctx.tr(
-        "design_text", n_districts=w["district"].nunique(), n_communes=w["commune"].nunique(),
+        "design_text", n_districts=w["district"].nunique() if "district" in w else 0,
+        n_strata=w[strata].nunique() if strata in w else 0, n_communes=w["commune"].nunique(),
         n_villages=w[["commune", "village"]].drop_duplicates().shape[0],
-        n_sampled=int(rr.loc[rr["district"] != "Total", "distributed"].sum()) if rr is not None else len(w))])
+        n_sampled=int(rr["distributed"].sum()) if rr is not None else len(w))])
 
 
 def recheck_table(ctx: ReportContext) -> pd.DataFrame | None:
@@ -532,18 +558,18 @@ def item_table(ctx: ReportContext) -> pd.DataFrame:
 
 
 def district_table(ctx: ReportContext) -> pd.DataFrame:
-    """Table 6.3: overall index per district (small cells suppressed)."""
+    """Table 6.3: overall index per report unit, district or commune (small cells suppressed)."""
     t = _idx(ctx)
-    t = t[(t["domain_type"] == "district") & (t["level"] == "overall")].sort_values("estimate", ascending=False)
+    t = t[(t["domain_type"] == ctx.unit) & (t["level"] == "overall")].sort_values("estimate", ascending=False)
     return _fmt_index_rows(ctx, t, ctx.tr("col.district"), t["domain"])
 
 
 def district_criteria_table(ctx: ReportContext) -> pd.DataFrame:
-    """Table 6.5: criterion × district indices in % (published: small cells shown as —)."""
+    """Table 6.5: criterion × report unit indices in % (published: small cells shown as —)."""
     t = _idx(ctx)
     lab = _labels(ctx)
     parts = []
-    for dtype in ("province", "district"):
+    for dtype in ("province", ctx.unit):
         parts.append(t[(t["domain_type"] == dtype) & t["level"].isin(["criterion", "overall"])])
     t = pd.concat(parts)
     t = t.assign(_o=(t["level"] == "overall").astype(int))
@@ -697,14 +723,14 @@ def make_figures(ctx: ReportContext) -> dict[str, Path]:
     o = overall(ctx)
     b = benchmark(ctx)
     pub = _idx(ctx)
-    d = pub[(pub["domain_type"] == "district") & (pub["level"] == "overall") & pub["estimate"].notna()]
-    d = d.rename(columns={"domain": "unit"})  # suppressed districts (too few respondents) are not drawn
+    d = pub[(pub["domain_type"] == ctx.unit) & (pub["level"] == "overall") & pub["estimate"].notna()]
+    d = d.rename(columns={"domain": "unit"})  # suppressed units (too few respondents) are not drawn
     fig = charts.index_by_unit(
         d, unit="unit", title=ctx.tr("fig_districts"), xlabel=ctx.tr("axis_index"),
         reference=o["estimate"], reference_label=f"{ctx.tr('legend_province')}: {ctx.pct(o['estimate'])}",
         benchmark=b["value"] if b else None,
         benchmark_label=ctx.tr("legend_benchmark", label=b["label"], value=ctx.pct(b["value"], 2)) if b else None)
-    out["districts"] = charts.save(fig, figdir / "index_by_district")[0]
+    out["districts"] = charts.save(fig, figdir / f"index_by_{ctx.unit}")[0]
     plt.close(fig)
 
     c = t[(t["domain_type"] == "province") & (t["level"] == "criterion")].copy()
@@ -714,11 +740,11 @@ def make_figures(ctx: ReportContext) -> dict[str, Path]:
     plt.close(fig)
 
     h = _idx(ctx)
-    h = h[(h["domain_type"] == "district") & (h["level"] == "criterion")]
+    h = h[(h["domain_type"] == ctx.unit) & (h["level"] == "criterion")]
     mat = h.pivot(index="id", columns="domain", values="estimate")
     mat.index = [lab.get(str(i), str(i)) for i in mat.index]
     fig = charts.heatmap(mat, title=ctx.tr("fig_heatmap"), cbar_label=ctx.tr("axis_index"))
-    out["heatmap"] = charts.save(fig, figdir / "criteria_by_district")[0]
+    out["heatmap"] = charts.save(fig, figdir / f"criteria_by_{ctx.unit}")[0]
     plt.close(fig)
 
     y = ctx.tables.get("year_over_year")

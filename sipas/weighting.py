@@ -124,8 +124,9 @@ def nonresponse_adjust(
         if cells.isna().any().any():
             label = cells.index[int(np.flatnonzero(cells.isna().any(axis=1).to_numpy())[0])]
             raise DesignError(f"adjustment cell missing at row {_fmt(label)}")
-        key = cells.groupby(list(cells.columns), sort=True).ngroup().to_numpy()
-        labels = list(cells.groupby(list(cells.columns), sort=True).groups.keys())
+        by = list(cells.columns) if cells.shape[1] > 1 else cells.columns[0]  # one column: scalar labels
+        key = cells.groupby(by, sort=True).ngroup().to_numpy()
+        labels = list(cells.groupby(by, sort=True).groups.keys())
     else:
         if cells.isna().any():
             label = cells.index[int(np.flatnonzero(cells.isna().to_numpy())[0])]
