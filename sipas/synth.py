@@ -642,7 +642,7 @@ def two_tier_frames(communes: pd.DataFrame, villages: pd.DataFrame,
     types = []
     for d, c, t in zip(communes["district"], communes["commune"], communes["commune_type"]):
         t2 = "Xã" if t == "Thị trấn" else t
-        name = f"{t2} {c.split(' ', 1)[1]}"
+        name = f"{t2} {c[len(t) + 1:]}"  # the commune is named "<commune_type> <name>"
         seen[name] = seen.get(name, 0) + 1
         new_names[(d, c)] = name if seen[name] == 1 else f"{name} {seen[name]}"
         types.append(t2)
