@@ -831,6 +831,58 @@ def _polish_semopy(model: object) -> None:
         model.update_matrices(x0)  # type: ignore[attr-defined]
 
 
+def _canonical_ml_cfa(s: np.ndarray, assign: np.ndarray, n_factors: int, lam0: np.ndarray, psi0: np.ndarray,
+                      phi0: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Maximum-likelihood CFA in a fixed parameterisation, from a rounded start.
+
+    Parameters are, in this order, the loadings ``lambda_i`` (item i on factor ``assign[i]``),
+    ``log psi_i`` (unique variances) and the factor correlations ``phi_fg`` (f > g, row-major),
+    with factor variances fixed to 1 and ``Sigma = Lambda Phi Lambda' + diag(psi)``.  The
+    objective ``F_ML = log|Sigma| + tr(S Sigma^-1)`` (constants dropped) is minimised by BFGS
+    with its analytic gradient (``G = Sigma^-1 - Sigma^-1 S Sigma^-1``;
+    ``dF/dLambda = 2 G Lambda Phi``, ``dF/dPhi_fg = 2 (Lambda' G Lambda)_fg``,
+    ``dF/dpsi_i = G_ii``).
+
+    The start (semopy's solution) is rounded to 4 decimals first: semopy's own optimum varies in
+    about the 9th digit between Python processes (its parameter order follows the hash seed), and
+    from an identical start this deterministic refinement gives identical bits, so the stage's
+    files are byte-identical without rounding any estimate.
+    """
+    from scipy import optimize
+
+    p = len(assign)
+    tril = [(f, g) for f in range(n_factors) for g in range(f)]
+
+    def unpack(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        lam = np.zeros((p, n_factors))
+        lam[np.arange(p), assign] = theta[:p]
+        psi = np.exp(theta[p:2 * p])
+        phi = np.eye(n_factors)
+        for k, (f, g) in enumerate(tril):
+            phi[f, g] = phi[g, f] = theta[2 * p + k]
+        return lam, psi, phi
+
+    def fun(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        lam, psi, phi = unpack(theta)
+        sigma = lam @ phi @ lam.T + np.diag(psi)
+        sign, logdet = np.linalg.slogdet(sigma)
+        if sign <= 0:
+            return np.inf, np.zeros_like(theta)
+        inv = np.linalg.inv(sigma)
+        f = logdet + float(np.sum(s * inv))
+        gmat = inv - inv @ s @ inv
+        d_lam = 2.0 * gmat @ lam @ phi
+        d_phi = lam.T @ gmat @ lam
+        grad = np.concatenate([d_lam[np.arange(p), assign], np.diag(gmat) * psi,
+                               [2.0 * d_phi[f, g] for f, g in tril]])
+        return f, grad
+
+    theta0 = np.round(np.concatenate([lam0, np.log(psi0), [phi0[f, g] for f, g in tril]]), 4)
+    with np.errstate(all="ignore"):
+        res = optimize.minimize(fun, theta0, jac=True, method="BFGS", options={"gtol": 1e-10, "maxiter": 5000})
+    return unpack(res.x)
+
+
 def confirmatory_factor_analysis(
     data: pd.DataFrame,
     groups: Mapping[str, Sequence[str]],
@@ -871,6 +923,7 @@ def confirmatory_factor_analysis(
     lines = []
     excluded = []
     items: list[str] = []
+    factor_of: list[int] = []
     for j, (name, cols) in enumerate(groups.items(), start=1):
         cols = [str(c) for c in cols]
         if len(cols) < 2:
@@ -883,6 +936,7 @@ def confirmatory_factor_analysis(
         if dup:
             raise ReliabilityError(f"items in more than one group: {', '.join(dup)}")
         fname = f"F{j}"
+        factor_of.extend([len(factors)] * len(cols))
         factors[fname] = str(name)
         items.extend(cols)
         lines.append(f"{fname} =~ " + " + ".join(cols))
@@ -909,17 +963,30 @@ def confirmatory_factor_analysis(
     model = semopy.Model("\n".join(lines))
     model.fit(cov=cov, n_samples=n_eff)
     _polish_semopy(model)
-    order = list(model.vars["observed"])
-    idx = [items.index(v) for v in order]
-    s_o = s[np.ix_(idx, idx)]
-    sigma = np.asarray(model.calc_sigma()[0], dtype=float)
-    sign_s, logdet_s = np.linalg.slogdet(s_o)
+    # semopy's solution (standardised) as the start of the canonical refinement
+    est = model.inspect(std_est=True)
+    names = list(factors)
+    fpos = {f: k for k, f in enumerate(names)}
+    load = est[(est["op"] == "~") & est["rval"].isin(names)]
+    std_load = dict(zip(load["lval"].astype(str), load["Est. Std"].astype(float)))
+    assign = np.asarray(factor_of, dtype=int)
+    sd = np.sqrt(np.diag(s))
+    lam0 = np.array([std_load[c] for c in items]) * sd
+    psi0 = np.maximum(np.diag(s) - lam0 ** 2, 1e-4 * np.diag(s))
+    phi0 = np.eye(len(names))
+    cov_f = est[(est["op"] == "~~") & est["lval"].isin(names) & est["rval"].isin(names)]
+    for a, b, v in zip(cov_f["lval"], cov_f["rval"], cov_f["Est. Std"].astype(float)):
+        if a != b:
+            phi0[fpos[a], fpos[b]] = phi0[fpos[b], fpos[a]] = v
+    lam, psi, phi = _canonical_ml_cfa(s, assign, len(names), lam0, psi0, phi0)
+    sigma = lam @ phi @ lam.T + np.diag(psi)
+    sign_s, logdet_s = np.linalg.slogdet(s)
     sign_m, logdet_m = np.linalg.slogdet(sigma)
     if sign_s <= 0 or sign_m <= 0:
         raise ReliabilityError("sample or model covariance matrix is not positive definite")
-    f_ml = logdet_m + np.trace(s_o @ np.linalg.inv(sigma)) - logdet_s - p
+    f_ml = logdet_m + np.trace(s @ np.linalg.inv(sigma)) - logdet_s - p
     chi2 = float(max(n_eff * f_ml, 0.0))
-    base_chi2 = float(n_eff * (np.log(np.diag(s_o)).sum() - logdet_s))
+    base_chi2 = float(n_eff * (np.log(np.diag(s)).sum() - logdet_s))
     base_df = p * (p - 1) // 2
     p_value = float(stats.chi2.sf(chi2, df)) if df > 0 else math.nan
     denom = max(chi2 - df, base_chi2 - base_df, 0.0)
@@ -927,20 +994,21 @@ def confirmatory_factor_analysis(
     tli = (base_chi2 / base_df - chi2 / df) / (base_chi2 / base_df - 1.0) if df > 0 else math.nan
     rmsea = math.sqrt(max(chi2 - df, 0.0) / (n_eff * df)) if df > 0 else math.nan
     lo, hi = _rmsea_ci(chi2, df, n_eff)
-    d = 1.0 / np.sqrt(np.diag(s_o))
-    resid = (s_o - sigma) * np.outer(d, d)
+    d = 1.0 / np.sqrt(np.diag(s))
+    resid = (s - sigma) * np.outer(d, d)
     srmr = float(np.sqrt(np.mean(resid[np.tril_indices(p)] ** 2)))
-    est = model.inspect(std_est=True)
-    load = est[est["op"] == "~"]
-    load = load[load["rval"].isin(factors)]
+    lam_i = lam[np.arange(p), assign]
+    first = {}
+    for i, f in enumerate(assign):
+        first.setdefault(f, lam_i[i])
     loadings = pd.DataFrame(
         {
-            "factor": [factors[f] for f in load["rval"]],
-            "item": load["lval"].astype(str).to_numpy(),
-            "estimate": load["Estimate"].astype(float).to_numpy(),
-            "std_estimate": load["Est. Std"].astype(float).to_numpy(),
+            "factor": [factors[names[f]] for f in assign],
+            "item": items,
+            "estimate": [lam_i[i] / first[f] for i, f in enumerate(assign)],  # marker parameterisation
+            "std_estimate": lam_i / np.sqrt(np.diag(sigma)),
         }
-    ).reset_index(drop=True)
+    )
     return CFAResult(
         chi2=chi2, df=int(df), p_value=p_value, cfi=float(cfi), tli=float(tli), rmsea=float(rmsea),
         rmsea_ci_low=lo, rmsea_ci_high=hi, srmr=srmr, baseline_chi2=base_chi2, baseline_df=int(base_df),

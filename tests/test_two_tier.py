@@ -158,12 +158,9 @@ def test_processed_files_identical_on_rerun(root25, tmp_path):
     from sipas.cli import main
 
     proc = root25 / "data" / "processed" / DEMO25
-    # Known exception, owned by sipas.reliability: on this data semopy's CFA optimum can still differ
-    # across processes in the 6th significant digit that cfa_* keep (see ARCHITECTURE.md).
-    unstable = {"cfa_loadings.csv", "cfa_fit.csv", "manifest_reliability.json"}
 
     def digest() -> dict[str, str]:
-        return {k: v for k, v in tree_digest(proc).items() if k not in unstable}
+        return tree_digest(proc)
 
     before = digest()
     for stage in ("clean", "reliability", "weight", "indices"):

@@ -162,25 +162,6 @@ def _match_factors(load: np.ndarray, item_crit: list[str], crits: list[str]) -> 
     return label
 
 
-#: Significant digits kept of the CFA estimates (see :func:`_stable`).
-CFA_DIGITS = 6
-
-
-def _stable(values: pd.Series) -> pd.Series:
-    """CFA estimates to :data:`CFA_DIGITS` significant digits.
-
-    semopy's optimum (SLSQP, then BFGS) is reproducible only to about 1e-9 across Python
-    processes (its internal parameter order varies between runs), which would make the written
-    files differ byte for byte; the estimates are not meaningful beyond a few digits anyway.
-    This is the only place where the stage limits digits, so that its outputs stay deterministic.
-    """
-    v = values.to_numpy(dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mag = np.where(np.isfinite(v) & (v != 0), np.floor(np.log10(np.abs(v))), 0.0)
-    scale = 10.0 ** (CFA_DIGITS - 1 - mag)
-    return pd.Series(np.where(np.isfinite(v), np.round(v * scale) / scale, v), index=values.index)
-
-
 def structure_tables(data: pd.DataFrame, blocks: Mapping[str, Mapping[str, Sequence[str]]], *,
                      seed: int = 20240618) -> dict[str, pd.DataFrame]:
     """CFA fit and loadings, factorability, parallel analysis and EFA of every block.
@@ -218,9 +199,8 @@ def structure_tables(data: pd.DataFrame, blocks: Mapping[str, Mapping[str, Seque
         crit_of = {i: c for c, cols in groups.items() for i in cols}
         sub = data[items].dropna()
         res = reliability.confirmatory_factor_analysis(sub, groups)
-        fit.append(fit_rows(res, model=model).assign(value=lambda t: _stable(t["value"])))
+        fit.append(fit_rows(res, model=model))
         cl = res.loadings.rename(columns={"factor": "criterion"}).assign(model=model)
-        cl["estimate"], cl["std_estimate"] = _stable(cl["estimate"]), _stable(cl["std_estimate"])
         load.append(cl[["model", "criterion", "item", "estimate", "std_estimate"]])
         f = reliability.factorability(sub)
         fact.append(pd.DataFrame([{"model": model, "n": len(sub), "kmo": f.kmo, "bartlett_chi2": f.bartlett_chi2,
