@@ -35,6 +35,7 @@ from sipas import io as sio
 from sipas.config import SurveyConfig, find_survey, project_root
 from sipas.errors import ConfigError, ReportError
 from sipas.instrument import load_instrument
+from sipas.sampling import vi_sort_key
 
 NOTEBOOKS = ("01_cleaning", "02_reliability", "03_weighting", "04_indices", "05_report")
 
@@ -574,7 +575,8 @@ def district_criteria_table(ctx: ReportContext) -> pd.DataFrame:
     t = pd.concat(parts)
     t = t.assign(_o=(t["level"] == "overall").astype(int))
     mat = t.pivot(index=["_o", "id"], columns="domain", values="estimate").sort_index()
-    cols = [ctx.cfg.province["vi"]] + sorted([c for c in mat.columns if c != ctx.cfg.province["vi"]], key=str)
+    cols = [ctx.cfg.province["vi"]] + sorted([c for c in mat.columns if c != ctx.cfg.province["vi"]],
+                                             key=vi_sort_key)
     mat = mat.reindex(columns=[c for c in cols if c in mat.columns])
     out = pd.DataFrame({ctx.tr("col.criterion"): [("SIPAS — " if o else "") + lab.get(str(i), str(i))
                                                   for o, i in mat.index]})
@@ -742,6 +744,7 @@ def make_figures(ctx: ReportContext) -> dict[str, Path]:
     h = _idx(ctx)
     h = h[(h["domain_type"] == ctx.unit) & (h["level"] == "criterion")]
     mat = h.pivot(index="id", columns="domain", values="estimate")
+    mat = mat[sorted(mat.columns, key=vi_sort_key)]
     mat.index = [lab.get(str(i), str(i)) for i in mat.index]
     fig = charts.heatmap(mat, title=ctx.tr("fig_heatmap"), cbar_label=ctx.tr("axis_index"))
     out["heatmap"] = charts.save(fig, figdir / f"criteria_by_{ctx.unit}")[0]

@@ -34,6 +34,13 @@ from scipy import stats
 from sipas.errors import EstimationError
 
 
+def _unit_order(name: object) -> tuple:
+    """Vietnamese alphabetical order of unit names (ICU ``vi``, prefix left out); others as text."""
+    from sipas.sampling import vi_sort_key
+
+    return (0, vi_sort_key(name)) if isinstance(name, str) else (1, str(name))
+
+
 def positive_indicators(forms: pd.DataFrame, *, instrument) -> pd.DataFrame:
     """0/1 indicator of a positive answer per index item; NaN where no valid answer.
 
@@ -161,7 +168,7 @@ def estimate_indices(indicators: pd.DataFrame, *, instrument, rep: ReplicateWeig
     if by is not None:
         dom = by.to_numpy(dtype=object)
         present = pd.Series(dom).dropna().unique()
-        domains += [(by_type, d, np.asarray(dom == d, dtype=bool)) for d in sorted(present, key=str)]
+        domains += [(by_type, d, np.asarray(dom == d, dtype=bool)) for d in sorted(present, key=_unit_order)]
     out = []
     for dtype, dname, mask in domains:
         W = W_all * mask[:, None]
