@@ -10,7 +10,8 @@ cleaning   data/raw/<id> (forms, sample,   forms_clean, forms_invalid, audit_log
            data entry)                     response_rates, recheck_agreement,
                                            recheck_failed_forms, recheck_summary,
                                            double_entry_discrepancies,
-                                           double_entry_summary; personal data to
+                                           double_entry_summary, forms_clean.sav/.dta
+                                           (labelled, for researchers); personal data to
                                            ``restricted/<id>/`` only
 reliab.    forms_clean                     reliability_criteria, reliability_items,
                                            cfa_fit, cfa_loadings, factorability,

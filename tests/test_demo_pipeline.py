@@ -100,3 +100,17 @@ def test_no_personal_data_in_outputs(demo_root: Path):
                 hits = [n for n in needles if n in text]
                 assert not hits, f"{p} contains personal data, e.g. {hits[:3]}"
     assert (demo_root / "restricted" / DEMO).is_dir()
+
+
+def test_cleaned_forms_exported_as_labelled_spss_and_stata(demo_root: Path):
+    import pyreadstat
+
+    proc = demo_root / "data" / "processed" / DEMO
+    clean = pd.read_csv(proc / "forms_clean.csv")
+    sav, meta = pyreadstat.read_sav(proc / "forms_clean.sav")
+    dta, _ = pyreadstat.read_dta(proc / "forms_clean.dta")
+    assert len(sav) == len(dta) == len(clean)
+    assert sav["form_id"].tolist() == clean["form_id"].tolist()
+    assert meta.variable_value_labels["s2_1a"][5.0] == "Rất hài lòng"
+    assert (sav["s2_1a"].fillna(-1).to_numpy() == clean["s2_1a"].fillna(-1).to_numpy()).all()
+    assert not {"respondent_name", "phone", "address", "household_id"} & set(sav.columns)

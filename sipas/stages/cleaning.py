@@ -335,5 +335,8 @@ def run_cleaning(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
         read.append(log_path)
     _fieldwork_qa(cfg, fw, inst=inst, read=read, tables=tables)
     written = write_tables(tables, out)
+    # the cleaned forms for researchers: labelled SPSS and Stata files (labels in the report language)
+    written.append(ingest.write_sav(cl.clean, out / "forms_clean.sav", instrument=inst, language=cfg.language))
+    written.append(ingest.write_dta(cl.clean, out / "forms_clean.dta", instrument=inst, language=cfg.language))
     written.append(manifest(cfg, "cleaning", out, read, written, root))
     return StageResult("cleaning", tables, written, {"restricted_dir": restricted_dir})
