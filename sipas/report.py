@@ -198,7 +198,8 @@ def img_html(path: str | Path, alt: str = "") -> str:
 
 
 def _table(df: pd.DataFrame | None, caption: str) -> Block:
-    return ("html", html_table(df, caption=caption))
+    wide = df is not None and df.shape[1] > 10
+    return ("html", html_table(df, caption=caption, css_class="sipas-table sipas-wide" if wide else "sipas-table"))
 
 
 # --------------------------------------------------------------------------- labels and lookups
@@ -565,8 +566,16 @@ def district_table(ctx: ReportContext) -> pd.DataFrame:
     return _fmt_index_rows(ctx, t, ctx.tr("col.district"), t["domain"])
 
 
+#: Above this many report units, table 6.5 has units as rows and criterion ids as columns (fits A4).
+WIDE_UNITS = 10
+
+
 def district_criteria_table(ctx: ReportContext) -> pd.DataFrame:
-    """Table 6.5: criterion × report unit indices in % (published: small cells shown as —)."""
+    """Table 6.5: criterion × report unit indices in % (published: small cells shown as —).
+
+    With more than :data:`WIDE_UNITS` units (e.g. communes of a two-tier survey) the table is
+    transposed: one row per unit, one column per criterion id (labels are in table 6.1).
+    """
     t = _idx(ctx)
     lab = _labels(ctx)
     parts = []
@@ -578,6 +587,12 @@ def district_criteria_table(ctx: ReportContext) -> pd.DataFrame:
     cols = [ctx.cfg.province["vi"]] + sorted([c for c in mat.columns if c != ctx.cfg.province["vi"]],
                                              key=vi_sort_key)
     mat = mat.reindex(columns=[c for c in cols if c in mat.columns])
+    if mat.shape[1] > WIDE_UNITS + 1:
+        rows = pd.DataFrame({ctx.tr("col.district"): [ctx.tr("legend_province") if c == ctx.cfg.province["vi"]
+                                                      else str(c) for c in mat.columns]})
+        for (o, i), vals in mat.iterrows():
+            rows["SIPAS" if o else str(i)] = [ctx.num(100 * v) for v in vals]
+        return rows
     out = pd.DataFrame({ctx.tr("col.criterion"): [("SIPAS — " if o else "") + lab.get(str(i), str(i))
                                                   for o, i in mat.index]})
     for c in mat.columns:
@@ -745,7 +760,10 @@ def make_figures(ctx: ReportContext) -> dict[str, Path]:
     h = h[(h["domain_type"] == ctx.unit) & (h["level"] == "criterion")]
     mat = h.pivot(index="id", columns="domain", values="estimate")
     mat = mat[sorted(mat.columns, key=vi_sort_key)]
-    mat.index = [lab.get(str(i), str(i)) for i in mat.index]
+    if mat.shape[1] > WIDE_UNITS:  # many units (communes): units as rows, criterion ids as columns
+        mat = mat.T
+    else:
+        mat.index = [lab.get(str(i), str(i)) for i in mat.index]
     fig = charts.heatmap(mat, title=ctx.tr("fig_heatmap"), cbar_label=ctx.tr("axis_index"))
     out["heatmap"] = charts.save(fig, figdir / f"criteria_by_{ctx.unit}")[0]
     plt.close(fig)
