@@ -1229,6 +1229,14 @@ class Design:
         )
         return des
 
+    def replicate_variance_factors(self) -> tuple[float, np.ndarray, bool]:
+        """``(scale, rscales, mse)`` of a replicate design: ``v = scale * sum_r rscales_r (t_r - c)^2``
+        with ``c`` the full-sample estimate when ``mse`` else the replicate mean (R ``svrVar``)."""
+        r = self._replicates
+        if r is None:
+            raise DesignError("not a replicate design")
+        return float(r.scale), np.asarray(r.rscales, dtype=float).copy(), bool(r.mse)
+
     def replicate_weights(self) -> np.ndarray:
         """The (n × R) matrix of replicate weights of a replicate design."""
         r = self._replicates

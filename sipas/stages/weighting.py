@@ -428,8 +428,7 @@ def replicate_weights(weights: pd.DataFrame, *, totals: pd.DataFrame | None = No
     rep = design.replicate("JKn")
     if totals is not None:
         rep = _calibrate(rep, totals)
-    spec = rep._replicates
+    scale, rscales, mse = rep.replicate_variance_factors()
     return ReplicateWeights(weights=np.asarray(rep.weights, dtype=float),
                             replicates=np.asarray(rep.replicate_weights(), dtype=float),
-                            scale=float(spec.scale), rscales=np.asarray(spec.rscales, dtype=float),
-                            df=float(design.df), kind="JKn", mse=bool(spec.mse))
+                            scale=scale, rscales=rscales, df=float(design.df), kind="JKn", mse=mse)
