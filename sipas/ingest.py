@@ -26,7 +26,7 @@ import datetime as dt
 import io
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -607,19 +607,15 @@ def _read_one(path: Path, *, instrument: Any, spec: RecordSpec, items: list[str]
         else:
             rec["respondent_key"] = pseudonym([_to_str(v) for v in rid_parts], salt=salt) \
                 if len(rid_parts) > 1 else pseudonym(_to_str(rid_parts[0]), salt=salt)
-        for cid in ctx_ids:
-            cs = ctx_spec[cid]
+        converters = [(cid, _context_converter(ctx_spec[cid])) for cid in ctx_ids]
+        converters += [(it, (lambda v, labels=item_labels[it]: _to_int(v, labels))) for it in items]
+        for cid, convert in converters:
             v = cell.get(cid)
             if _is_blank(v):
                 rec[cid] = pd.NA
                 continue
             try:
-                if cs.type == "integer":
-                    val, rule = _to_int(v, cs.labels)
-                elif cs.type == "date":
-                    val, rule = _to_date(v)
-                else:
-                    val, rule = _to_str(v), None
+                val, rule = convert(v)
             except ValueError as exc:
                 bad(rownum, cid, v, str(exc))
                 rec[cid] = pd.NA
@@ -627,21 +623,6 @@ def _read_one(path: Path, *, instrument: Any, spec: RecordSpec, items: list[str]
             rec[cid] = val
             if rule:
                 log.append({"file": fname, "row": rownum, "column": cid, "old": _to_str(v), "new": str(val),
-                            "rule": rule, "note": ""})
-        for it in items:
-            v = cell.get(it)
-            if _is_blank(v):
-                rec[it] = pd.NA
-                continue
-            try:
-                val, rule = _to_int(v, item_labels[it])
-            except ValueError as exc:
-                bad(rownum, it, v, str(exc))
-                rec[it] = pd.NA
-                continue
-            rec[it] = val
-            if rule:
-                log.append({"file": fname, "row": rownum, "column": it, "old": _to_str(v), "new": str(val),
                             "rule": rule, "note": ""})
         records.append(rec)
         p = {"respondent_key": rec["respondent_key"], "form_id": rec["form_id"]}
@@ -675,6 +656,15 @@ def _col_letter(j: int) -> str:
         j, r = divmod(j - 1, 26)
         s = chr(65 + r) + s
     return s
+
+
+def _context_converter(cs: ColumnSpec) -> Callable[[Any], tuple[Any, str | None]]:
+    """The cell converter of a context column: ``value -> (converted, repair rule or None)``."""
+    if cs.type == "integer":
+        return lambda v: _to_int(v, cs.labels)
+    if cs.type == "date":
+        return _to_date
+    return lambda v: (_to_str(v), None)
 
 
 def _typed_forms(records: list[dict[str, Any]], ctx_spec: dict[str, ColumnSpec], ctx_ids: list[str],
