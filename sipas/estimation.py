@@ -39,7 +39,7 @@ Lonely PSUs follow ``options(survey.lonely.psu=)``: ``"fail"`` (default, raises
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace as _dc_replace
+from dataclasses import dataclass
 from typing import Any, Literal, Mapping, Sequence
 
 import numpy as np
@@ -1016,7 +1016,7 @@ class Design:
         by: str | Sequence[str] | None = None,
         level: float | None = None,
         df: float | str | None = None,
-        ci_method: Literal["logit", "beta", "wilson", "wald"] = "logit",
+        ci_method: str = "logit",
     ) -> pd.DataFrame:
         """Proportion of each level of a categorical variable, one row per level (and domain).
 
@@ -1049,7 +1049,9 @@ class Design:
             res, [variable] * L, labels, by_cols, level=level, df=df, scalar=False, extra={"level": list(levels)}
         )
         lvl = self.level if level is None else level
-        lo, hi = _prop_ci(
+        from sipas.propci import prop_interval
+
+        lo, hi = prop_interval(
             frame["estimate"].to_numpy(), frame["se"].to_numpy(), level=lvl, df=frame["df"].to_numpy(),
             method=ci_method, n_rows=frame["n"].to_numpy(),
         )
@@ -1059,19 +1061,16 @@ class Design:
 
     def ciprop(
         self, variable: str, *, level: float | None = None, df: float | str | None = None,
-        ci_method: Literal["logit", "beta", "wilson", "wald"] = "logit",
+        ci_method: str = "logit",
     ) -> Estimate:
         """Proportion of a 0/1 (or logical) variable with an R ``svyciprop`` interval.
 
-        R: ``svyciprop(~I(x == 1), design, method = ci_method)``.
+        R: ``svyciprop(~I(x == 1), design, method = ci_method)``; see
+        :func:`sipas.propci.svyciprop` for the methods and their formulas.
         """
-        est = self.mean(variable, level=level, df=df)
-        lvl = self.level if level is None else level
-        lo, hi = _prop_ci(
-            np.array([est.estimate]), np.array([est.se]), level=lvl, df=np.array([est.df]), method=ci_method,
-            n_rows=np.array([est.n]),
-        )
-        return _dc_replace(est, ci_low=float(lo[0]), ci_high=float(hi[0]))
+        from sipas.propci import svyciprop
+
+        return svyciprop(self, variable, level=level, df=df, ci_method=ci_method)
 
     def contrast(
         self,
@@ -1247,43 +1246,6 @@ class Design:
         if r.psu_factors is not None:
             return r.psu_factors[self._stages[0].cluster] * self._w[:, None]
         return r.row_factors * self._w[:, None]
-
-
-# --------------------------------------------------------------------------- proportion CIs
-def _prop_ci(
-    p: np.ndarray, se: np.ndarray, *, level: float, df: np.ndarray, method: str, n_rows: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Proportion intervals (R ``svyciprop``); ``df`` and ``n_rows`` are per estimate."""
-    alpha = 1.0 - level
-    df = np.asarray(df, dtype=float)
-    n_rows = np.asarray(n_rows, dtype=float)
-    q = _t_quantile(level, df)
-    p = np.asarray(p, dtype=float)
-    se = np.asarray(se, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if method == "wald":
-            return p - q * se, p + q * se
-        if method == "logit":
-            eta = np.log(p / (1 - p))
-            se_eta = se / (p * (1 - p))
-            return 1 / (1 + np.exp(-(eta - q * se_eta))), 1 / (1 + np.exp(-(eta + q * se_eta)))
-        if method == "beta":
-            n_eff = p * (1 - p) / se**2
-            safe_df = np.where(np.isfinite(df), df, 1.0)
-            ratio = stats.t.ppf(alpha / 2, np.maximum(n_rows - 1, 1)) / stats.t.ppf(alpha / 2, safe_df)
-            n_eff = np.where(np.isfinite(df), n_eff * ratio**2, n_eff)
-            lo = stats.beta.ppf(alpha / 2, n_eff * p, n_eff * (1 - p) + 1)
-            hi = stats.beta.ppf(1 - alpha / 2, n_eff * p + 1, n_eff * (1 - p))
-            lo = np.where(p <= 0, 0.0, lo)
-            hi = np.where(p >= 1, 1.0, hi)
-            return lo, hi
-        if method == "wilson":
-            n_eff = p * (1 - p) / se**2
-            z2 = q * q
-            centre = (p + z2 / (2 * n_eff)) / (1 + z2 / n_eff)
-            half = q * np.sqrt(p * (1 - p) / n_eff + z2 / (4 * n_eff**2)) / (1 + z2 / n_eff)
-            return centre - half, centre + half
-    raise EstimationError(f"unknown ci_method {method!r}; use 'logit', 'beta', 'wilson' or 'wald'")
 
 
 # --------------------------------------------------------------------------- replicate weights

@@ -16,7 +16,8 @@ import pandas as pd
 import pytest
 
 from sipas.errors import LonelyPSUError
-from sipas.estimation import Design, _prop_ci
+from sipas.estimation import Design
+from sipas.propci import prop_interval
 from sipas import weighting as W
 from tests.results import results_survey as R
 
@@ -297,7 +298,7 @@ def test_svyciprop_beta_domains(y):
 @pytest.mark.parametrize("case", R.PROPCI_FROM_SE)
 def test_svyciprop_intervals(case):
     p, se, n, df, method, lo, hi = case
-    got_lo, got_hi = _prop_ci(np.array([p]), np.array([se]), level=0.95, df=np.array([float(df)]),
+    got_lo, got_hi = prop_interval(np.array([p]), np.array([se]), level=0.95, df=np.array([float(df)]),
                               method=method, n_rows=np.array([n]))
     assert got_lo[0] == pytest.approx(lo, rel=REL)
     assert got_hi[0] == pytest.approx(hi, rel=REL)
