@@ -387,26 +387,133 @@ def rake(
     return new_design
 
 
+_CALFUNS = ("linear", "raking")
+
+
+def _calfun_g(calfun: str, u: np.ndarray, lower: float, upper: float) -> tuple[np.ndarray, np.ndarray]:
+    """R's ``cal.linear`` / ``cal.raking``: the g-weights ``1 + Fm1(u)`` and ``dF(u)``."""
+    inside = (u < upper - 1.0) & (u > lower - 1.0)
+    if calfun == "linear":
+        return np.clip(u + 1.0, lower, upper), inside.astype(float)
+    with np.errstate(over="ignore"):
+        e = np.exp(u)
+    return np.clip(e, lower, upper), np.where(inside, e, 0.0)
+
+
+def _grake(
+    X: np.ndarray, w0: np.ndarray, t: np.ndarray, calfun: str, lower: float, upper: float,
+    *, epsilon: float, max_iter: int,
+) -> np.ndarray:
+    """Newton–Raphson for the calibration equations, step for step as R's ``survey:::grake``.
+
+    Returns the g-weights; raises :class:`~sipas.errors.ConvergenceError` where R's
+    ``calibrate`` stops with "Calibration failed".
+    """
+    ww = w0.copy()
+    sample_total = X.T @ ww
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scales = t / sample_total
+    scale = None
+    if np.min(scales) > 20:  # R rescales very small weights first (bounds then apply after rescaling)
+        scale = float(np.mean(scales))
+        ww = ww * scale
+        sample_total = sample_total * scale
+    eta = np.zeros(X.shape[1])
+    xeta = X @ eta
+    g, deriv = _calfun_g(calfun, xeta, lower, upper)
+    it = 1
+    while True:
+        T = X.T @ (X * (ww * deriv)[:, None])
+        misfit = t - sample_total - X.T @ (ww * (g - 1.0))
+        deta = np.linalg.pinv(T, rcond=256 * np.finfo(float).eps) @ misfit  # MASS::ginv(tol = 256 eps)
+        eta = eta + deta
+        xeta = X @ eta
+        g, deriv = _calfun_g(calfun, xeta, lower, upper)
+        while it < max_iter and not (np.isfinite(g).all() and np.isfinite(deriv).all()):
+            it += 1  # step halving
+            deta = deta / 2.0
+            eta = eta - deta
+            xeta = X @ eta
+            g, deriv = _calfun_g(calfun, xeta, lower, upper)
+        misfit = t - sample_total - X.T @ (ww * (g - 1.0))
+        achieved = np.abs(misfit) / (1.0 + np.abs(t))
+        if (achieved < epsilon).all():
+            break
+        it += 1
+        if it > max_iter:
+            raise ConvergenceError(
+                f"calibration (calfun={calfun!r}, bounds=({lower:g}, {upper:g})) did not converge: "
+                f"largest relative misfit {float(np.max(achieved)):g} >= epsilon={epsilon:g} after {it} "
+                "iterations (R: 'Calibration failed'); widen the bounds or raise max_iter"
+            )
+    return g * scale if scale is not None else g
+
+
 def calibrate(
     design: Design,
     totals: Mapping[str, float],
     *,
     columns: pd.DataFrame | None = None,
+    calfun: str = "linear",
+    bounds: tuple[float, float] | None = None,
+    max_iter: int = 50,
+    epsilon: float = 1e-7,
 ) -> Design:
-    """Linear (GREG) calibration (R: ``calibrate(design, formula, population)``, ``calfun="linear"``).
+    """Calibration to known totals (R: ``calibrate(design, formula, population, calfun=, bounds=)``).
 
-    :math:`w_j = d_j (1 + x_j^\\top \\lambda)` with :math:`\\lambda` solving
-    :math:`\\sum_j w_j x_j = t_x` (Deville & Särndal 1992).
+    The calibrated weights are :math:`w_j = d_j\\,g_j` with :math:`g_j = F(x_j^\\top \\lambda)`
+    and :math:`\\lambda` solving the calibration equations :math:`\\sum_j w_j x_j = t_x`
+    (Deville & Särndal 1992):
+
+    * ``calfun="linear"`` (GREG): :math:`F(u) = 1 + u`; without bounds the closed form
+      :math:`\\lambda = (\\sum_j d_j x_j x_j^\\top)^{-1}(t_x - \\sum_j d_j x_j)` (R's
+      ``regcalibrate``);
+    * ``calfun="raking"``: :math:`F(u) = e^u` (multiplicative; with categorical
+      ``x`` it gives the raking-ratio weights of :func:`rake`).
+
+    With ``bounds=(L, U)``, :math:`g` is truncated to :math:`[L, U]` (R's
+    ``bounds=c(L, U)``).  Apart from the unbounded linear case the equations are solved
+    by Newton–Raphson exactly as R's ``grake`` (pseudo-inverse at tolerance
+    :math:`256\\,\\epsilon_{mach}`, step halving, stop when every
+    :math:`|t_x - \\hat t_x|/(1 + |t_x|) <` ``epsilon``; weights are first rescaled by the
+    mean of :math:`t_x/\\hat t_x` when all those ratios exceed 20, as R does, so bounds
+    then refer to the rescaled weights).  The Taylor variance uses the residuals of the
+    influence values on :math:`x` (R's ``greg_calibration``).
 
     Parameters
     ----------
+    design:
+        The design to calibrate (Taylor; not a replicate design).
     totals:
         Population totals by column of the model matrix; the key ``"(Intercept)"``
         adds a column of ones (R's naming).
     columns:
         Model matrix (rows aligned with the data); default: the data columns named
         in ``totals`` (plus the intercept).
+    calfun:
+        ``"linear"`` or ``"raking"`` (R's ``calfun=``).
+    bounds:
+        ``(lower, upper)`` bounds on :math:`g = w/d`, ``lower < upper``; ``None`` = unbounded.
+    max_iter, epsilon:
+        Newton iterations and convergence tolerance (R's ``maxit = 50``, ``epsilon = 1e-7``).
+
+    Returns
+    -------
+    Design
+        The calibrated design.
+
+    Raises
+    ------
+    DesignError
+        Unknown ``calfun``, invalid ``bounds``, a missing column or missing values.
+    ConvergenceError
+        The iterations did not reach ``epsilon`` (R stops with "Calibration failed").
     """
+    if calfun not in _CALFUNS:
+        raise DesignError(f"calfun must be one of {_CALFUNS}, got {calfun!r}")
+    lower, upper = (-np.inf, np.inf) if bounds is None else (float(bounds[0]), float(bounds[1]))
+    if not lower < upper:
+        raise DesignError(f"bounds must be (lower, upper) with lower < upper, got {bounds!r}")
     data = design.data
     names = list(totals.keys())
     cols = []
@@ -424,10 +531,15 @@ def calibrate(
         raise DesignError("missing values in calibration variables")
     t = np.asarray([float(totals[k]) for k in names])
     w0 = design._w
-    T = X.T @ (X * w0[:, None])
-    lam = np.linalg.pinv(T) @ (t - X.T @ w0)
-    w1 = w0 * (1.0 + X @ lam)
-    return design.with_weights(w1, calibration=_Calibration(X=X, w0=w0.copy(), w1=w1, kind="greg"))
+    if calfun == "linear" and bounds is None:
+        T = X.T @ (X * w0[:, None])
+        lam = np.linalg.pinv(T) @ (t - X.T @ w0)
+        w1 = w0 * (1.0 + X @ lam)
+        kind = "greg"
+    else:
+        w1 = w0 * _grake(X, w0, t, calfun, lower, upper, epsilon=epsilon, max_iter=max_iter)
+        kind = calfun
+    return design.with_weights(w1, calibration=_Calibration(X=X, w0=w0.copy(), w1=w1, kind=kind))
 
 
 def trim(
