@@ -549,29 +549,76 @@ def trim(
     lower: float = float("-inf"),
     strict: bool = False,
 ) -> Design:
-    """Trim weights with R's ``trimWeights`` semantics.
+    """Trim weights (R: ``trimWeights(design, upper =, lower =, strict =)``).
 
-    Weights above ``upper`` (below ``lower``) are set to the bound; the total
-    amount trimmed is shared out *equally* (additively) among the weights that
-    were inside the bounds, so the total weight is unchanged.  With
-    ``strict=True`` the procedure is repeated until no weight is outside the
-    bounds.  The variance keeps any earlier calibration (R keeps ``postStrata``).
+    Weights outside ``[lower, upper]`` are set to the nearer bound and the total
+    trimmed, :math:`\\sum_j (w_j - \\min(\\max(w_j, L), U))`, is shared out equally
+    (additively) among the :math:`m` weights that were inside the bounds:
+
+    .. math:: w_j^{new} = \\min(\\max(w_j, L), U) + 1_{L \\le w_j \\le U}\\,
+              \\frac{1}{m}\\sum_k (w_k - \\min(\\max(w_k, L), U)),
+
+    so the total weight is unchanged (a weight exactly at a bound is inside).  The
+    shares can push weights past the bounds again; with ``strict=True`` the step is
+    repeated until no weight is outside (R's ``strict = TRUE``).  The new design keeps
+    any earlier calibration, whose adjustment of the Taylor variance then uses the
+    trimmed weights (R keeps ``postStrata``); an uncalibrated design simply gets the
+    new weights.  Matches R survey 4.1-1 to rounding (``tests/test_estimation_r_ciprop_trim.py``).
+
+    Parameters
+    ----------
+    design:
+        A linearisation design (calibrated or not).
+    upper, lower:
+        Bounds on the weights (default: none).
+    strict:
+        Repeat until every weight is within the bounds.
+
+    Returns
+    -------
+    Design
+        ``design`` itself when no weight is outside the bounds, else a new design.
+
+    Raises
+    ------
+    DesignError
+        If ``lower >= upper``; if every weight is outside the bounds (R then only
+        clips them and the total weight changes); with ``strict=True`` if the bounds
+        cannot hold the total, :math:`nL > \\sum w` or :math:`nU < \\sum w` (R recurses
+        until its stack overflows); for a replicate-weight design (trim first, then
+        call :meth:`~sipas.estimation.Design.replicate`; R's ``trimWeights`` for
+        replicate designs leaves the full-sample weights untrimmed).
+    ConvergenceError
+        If ``strict=True`` has not settled after 10 000 rounds.
     """
     if not lower < upper:
         raise DesignError(f"lower ({lower}) must be below upper ({upper})")
+    if design.is_replicate:
+        raise DesignError("trim() needs a linearisation design: trim the weights first, then call .replicate()")
     w = design._w
-    while True:
+    total = float(w.sum())
+    if strict and not (w.size * lower <= total <= w.size * upper):
+        raise DesignError(
+            f"strict trimming to [{lower}, {upper}] is impossible: {w.size} weights with total {total:.10g} "
+            f"must have mean {total / w.size:.10g} inside the bounds"
+        )
+    for _ in range(10_000):
         outside = (w < lower) | (w > upper)
         if not outside.any():
             break
         if outside.all():
-            raise DesignError("every weight is outside the trimming bounds")
+            raise DesignError(
+                f"every weight is outside [{lower}, {upper}]: no weight is left to take the trimmed "
+                "amount (R would only clip them, changing the total weight)"
+            )
         new = np.clip(w, lower, upper)
         trimmings = w - new
         new[~outside] = new[~outside] + trimmings.sum() / (~outside).sum()
         w = new
         if not strict:
             break
+    else:
+        raise ConvergenceError(f"strict trimming to [{lower}, {upper}] did not settle in 10000 rounds")
     if w is design._w:
         return design
     return design.with_weights(w)
