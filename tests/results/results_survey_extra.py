@@ -96,7 +96,7 @@ NOT_FOUND = {
         "design_survey_rep docs/tests; iNZightPlot tests) are stored without output; no "
         "tests/*.Rout.save of cran/survey runs them; no printed ratio 278/1811 = 0.15351 "
         "with an SE was found",
-    "trimWeights": "only calls on private data (summary(weights()) of unpublished samples)",
-    "svyciprop likelihood / xlogit / mean / asin": "man/svyciprop.Rd examples stored without output; "
-        "cran/survey tests/testthat/test-svyciprop.R only checks asymmetry",
 }
+# Closed by running R itself: trimWeights (the ?trimWeights example and uncalibrated designs) and
+# svyciprop with every method are in tests/results/r/survey_ciprop_trim.R (+ .json), tested in
+# tests/test_estimation_r_ciprop_trim.py.
