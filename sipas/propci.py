@@ -106,7 +106,8 @@ def svyciprop(
     The estimate and SE are those of :meth:`Design.mean <sipas.estimation.Design.mean>`
     (R: ``coef`` and ``attr(, "var")`` of the ``svyciprop`` result; for ``"logit"`` and
     ``"likelihood"`` R prints the GLM's :math:`\\operatorname{expit}(\\hat\\beta_0)`, the
-    same number to R's ``glm`` convergence tolerance).  With :math:`q = t_{df,
+    same number to R's ``glm`` convergence tolerance -- except where the GLM cannot
+    converge, :math:`\\hat p \\in \\{0, 1\\}`: R then prints e.g. 2.9e-12 for 0).  With :math:`q = t_{df,
     1-\\alpha/2}` the intervals are
 
     * ``"mean"``/``"wald"``: :math:`\\hat p \\pm q\\,SE`;

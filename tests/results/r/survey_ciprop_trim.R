@@ -40,6 +40,8 @@ ciprop_refs("DOMAIN_M_SCHWIDE", '~I(sch.wide == "Yes")', 'subset(dstrat, stype =
 ciprop_refs("REPDOMAIN_E_SCHWIDE", '~I(sch.wide == "Yes")', 'subset(rclus1, stype == "E")')
 ciprop_refs("CAL_SCHWIDE", '~I(sch.wide == "Yes")', "dclus1g")
 ciprop_refs("CALDOMAIN_E_SCHWIDE", '~I(sch.wide == "Yes")', 'subset(dclus1g, stype == "E")')
+# no high school among the elementary schools: p = 0; R's glm stops after 25 iterations (not converged)
+ciprop_refs("DOMAIN_E_HIGH", '~I(stype == "H")', 'subset(dclus1, stype == "E")', methods = c("logit", "mean"))
 # small domains: 14 high schools in 8 of the 15 districts (degf 7; the replicate subset has rank 8)
 ciprop_refs("DOMAIN_H_SCHWIDE", '~I(sch.wide == "Yes")', 'subset(dclus1, stype == "H")')
 ciprop_refs("REPDOMAIN_H_SCHWIDE", '~I(sch.wide == "Yes")', 'subset(rclus1, stype == "H")', methods = setdiff(METHODS, "likelihood"))
@@ -56,6 +58,11 @@ ciprop_refs("CALDOMAIN_E_AVGED3", "~I(avg.ed > 3)", 'subset(dclus1g, stype == "E
 ciprop_refs("REP_AVGED3", "~I(avg.ed > 3)", "rclus1", ", na.rm = TRUE", methods = setdiff(METHODS, "likelihood"))
 ciprop_refs("REP_ELL0", "~I(ell == 0)", "rclus1", methods = setdiff(METHODS, "likelihood"))
 ref("DEGF_DOMAIN_E", 'c(degf(subset(dclus1, stype == "E")), nrow(subset(dclus1, stype == "E")))')
+
+# R's spline() (method "fmm", Forsythe, Malcolm & Moler), used by the likelihood interval
+ref("SPLINE_FMM_5", "spline(x = c(0, 0.5, 1.5, 2, 3.5), y = c(0, 1, -1, 2, 0.5), n = 12)$y")
+ref("SPLINE_FMM_4", "spline(x = c(-1, 0.2, 1, 4), y = c(2, -1, 0.5, 3), n = 9)$y")
+ref("SPLINE_FMM_3", "spline(x = c(1, 2, 4), y = c(1, 3, 2), n = 7)$y")
 
 # ---------------------------------------------------------------- trimWeights (?trimWeights example)
 ref("CAL_WEIGHTS", "weights(dclus1g)")
