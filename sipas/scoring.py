@@ -18,8 +18,9 @@ Every index is a smooth function of weighted totals, so its variance is estimate
 by replication: the same function is evaluated under each replicate weight vector
 (R survey's ``withReplicates``; JKn by default, Rust & Rao 1996) and
 ``v = scale * sum_r rscale_r (theta_r - theta)^2``.  Confidence intervals are built
-on the logit scale (R ``svyciprop(method="logit")``) with t quantiles on the design's
-degrees of freedom, so they stay inside [0, 1].
+on the logit scale by the delta method (R ``svyciprop(method="xlogit")``, see
+:func:`sipas.propci.prop_interval`) with t quantiles on the design's degrees of freedom,
+so they stay inside [0, 1].
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from sipas.propci import prop_interval
 from sipas.errors import EstimationError
 
 
@@ -342,17 +344,17 @@ def estimate_shares(indicators: pd.DataFrame, *, rep: ReplicateWeights, level: f
 
 
 def logit_ci(est: np.ndarray, se: np.ndarray, *, df: float, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-    """CI for a proportion built on the logit scale (R ``svyciprop(method="logit")``).
+    """CI for a proportion built on the logit scale by the delta method.
 
-    ``logit(p) +- t_{df} * se / (p (1 - p))``, transformed back.
+    ``expit(logit(p) +- t_{df} * se / (p (1 - p)))`` — R ``svyciprop(method="xlogit")``,
+    computed by :func:`sipas.propci.prop_interval` (tested against R there).  With a
+    replicate SE of ``p`` this is not R's ``method="logit"``, which refits a
+    quasi-binomial GLM under each replicate.
     """
     est = np.asarray(est, dtype=float)
     se = np.asarray(se, dtype=float)
-    tq = stats.t.ppf(0.5 + level / 2, df)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        lg = np.log(est / (1 - est))
-        half = tq * se / (est * (1 - est))
-        return 1 / (1 + np.exp(-(lg - half))), 1 / (1 + np.exp(-(lg + half)))
+    return prop_interval(est, se, level=level, df=np.broadcast_to(np.asarray(df, dtype=float), est.shape),
+                         method="xlogit", n_rows=np.ones(est.shape))
 
 
 #: Age groups of the report's breakdowns: (lowest age, highest age or None, label).
