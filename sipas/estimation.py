@@ -1162,18 +1162,102 @@ class Design:
         seed: int | None = None,
         rho: float | None = None,
         mse: bool = False,
+        hadamard: np.ndarray | None = None,
     ) -> "Design":
         """Replicate-weight design with the same estimate methods (R: ``as.svrepdesign``).
 
-        See :mod:`sipas.estimation` ``_make_replicates`` for the weights of each kind.
+        Replicate :math:`r` has weights :math:`w_j a_{rj}` (factors :math:`a_{rj}` set per
+        PSU) and estimate :math:`\\hat\\theta_r`; the variance is R's ``svrVar``
+
+        .. math:: \\hat V = c \\sum_r c_r (\\hat\\theta_r - \\tilde\\theta)^2,
+
+        with :math:`\\tilde\\theta` the mean of the replicates (``mse=False``, R's default)
+        or the full-sample estimate (``mse=True``).  Kinds (:math:`n_h` PSUs in stratum
+        :math:`h`, :math:`f_h` its sampling fraction from ``fpc``, :math:`R` replicates):
+
+        * ``"JK1"`` (R ``type="JK1"``): drop one PSU at a time, the others get
+          :math:`n/(n-1)`; :math:`c = (1-f)(n-1)/n`, :math:`c_r = 1`.  Strata are ignored
+          (R refuses JK1 for a stratified design).
+        * ``"JKn"`` (R ``type="JKn"``): drop one PSU, the others of its stratum get
+          :math:`n_h/(n_h-1)`; :math:`c = 1`, :math:`c_r = (1-f_h)(n_h-1)/n_h`.
+        * ``"BRR"``, ``"Fay"`` (R ``type="BRR"``; ``type="Fay", fay.rho=rho``): exactly two
+          PSUs per stratum.  Row :math:`k+1` of a Hadamard matrix :math:`H` (entries ±1)
+          of order :math:`R > S` serves the :math:`k`-th stratum (:math:`k = 1..S`) and
+          column :math:`r` the replicate: the stratum's first PSU in data order gets
+          :math:`2-\\rho` and the second :math:`\\rho` when :math:`H_{k+1,r} = +1`, the
+          other way round when it is -1 (BRR: :math:`\\rho = 0`; Fay: default
+          :math:`\\rho = 0.3`); :math:`c = 1/(R(1-\\rho)^2)`, :math:`c_r = 1` (McCarthy
+          1969; Judkins 1990; Wolter 2007, ch. 3).  Strata are taken in the order of
+          their labels as text, as R sorts them (``"1" < "10" < "11" < "2"``); sipas
+          compares code points, which is R's order in the C locale and, for labels of
+          digits or of one-case ASCII letters, in every locale.  The default :math:`H`
+          is the matrix R's ``survey:::hadamard(S)`` returns, built from the published
+          constructions (:func:`_hadamard`), so the replicate weights -- and with them
+          the SEs of ratios, means and domains -- are R's.
+        * ``"bootstrap"``: Rao & Wu's rescaled bootstrap, :math:`m_h = n_h - 1` PSUs drawn
+          with replacement in each stratum (Rao & Wu 1988; Rao, Wu & Yue 1992):
+          :math:`a_{hi} = 1 - \\lambda_h + \\lambda_h \\frac{n_h}{m_h} m^*_{hi}`, with
+          :math:`m^*_{hi}` the number of times PSU :math:`i` is drawn and
+          :math:`\\lambda_h = \\sqrt{m_h (1-f_h)/(n_h-1)} = \\sqrt{1-f_h}`;
+          :math:`c = 1/(R-1)`, :math:`c_r = 1`.  The bootstrap variance of a linear
+          statistic then has expectation :math:`(1-f_h)\\frac{n_h}{n_h-1}\\sum_i
+          (z_{hi}-\\bar z_h)^2` summed over strata, the Taylor variance with fpc.
+          Without fpc this is R's ``type="subbootstrap"`` (factors
+          :math:`\\frac{n_h}{n_h-1} m^*_{hi}`; R's subbootstrap has no fpc).  R's
+          ``type="bootstrap"`` is another method, Canty & Davison's (1999): :math:`n_h`
+          draws, factors :math:`m^*_{hi}`, :math:`c = \\frac{\\bar n}{\\bar n-1}\\frac{1}{R-1}`
+          with :math:`\\bar n` the harmonic mean of the :math:`n_h`, and its own
+          resampling when an fpc is given; :meth:`from_replicate_weights` with R's
+          weights and ``scale`` reproduces it.  The draws come from NumPy's generator
+          (``seed``), not from R's.
+
+        Parameters
+        ----------
+        kind:
+            ``"JK1"``, ``"JKn"``, ``"bootstrap"``, ``"BRR"`` or ``"Fay"``.
+        replicates:
+            Number of bootstrap replicates (default 50, as R).
+        seed:
+            Seed of the bootstrap draws.
+        rho:
+            Fay's :math:`\\rho` in ``[0, 1)`` (default 0.3).
+        mse:
+            Centre the squared deviations on the full-sample estimate (R's ``mse=TRUE``).
+        hadamard:
+            BRR/Fay only: a Hadamard matrix (entries ±1, or 1/0 read as +1/-1) of order
+            at least :math:`S+1`, used instead of the default; its columns are the
+            replicates (R's ``hadamard.matrix=``).  R's ``as.svrepdesign`` puts the first
+            PSU in the *other* half-sample for a matrix it is given (where
+            :math:`H_{k+1,r}` is -1 or 0), so R's ``hadamard.matrix=H`` is sipas's
+            ``hadamard=-H`` (±1) or ``hadamard=1-H`` (1/0).
+
+        Returns
+        -------
+        Design
+            A replicate design (``is_replicate``); its ``df`` is R's ``degf``, the rank of
+            the replicate weights minus one.
+
+        Raises
+        ------
+        DesignError
+            Unknown kind; a calibrated design; BRR/Fay without exactly two PSUs per
+            stratum, with an invalid ``hadamard`` or ``rho``; ``hadamard`` for another
+            kind; fewer than 2 bootstrap replicates.
+        LonelyPSUError
+            JKn, or the bootstrap with ``lonely_psu="fail"``, and a single-PSU stratum
+            (other ``lonely_psu`` options: the bootstrap keeps that PSU at factor 1).
         """
         if self._calibrations:
             raise DesignError(
                 "replicate weights for a calibrated design are not supported yet: build replicates "
                 "from the uncalibrated design"
             )
+        if hadamard is not None and kind not in ("BRR", "Fay"):
+            raise DesignError("hadamard= is only used by BRR and Fay replicates")
         new = self._copy()
-        new._replicates = _make_replicates(self, kind, replicates=replicates, seed=seed, rho=rho, mse=mse)
+        new._replicates = _make_replicates(
+            self, kind, replicates=replicates, seed=seed, rho=rho, mse=mse, hadamard=hadamard
+        )
         return new
 
     @classmethod
@@ -1249,39 +1333,220 @@ class Design:
 
 
 # --------------------------------------------------------------------------- replicate weights
-def _hadamard(n: int) -> np.ndarray:
-    """Sylvester Hadamard matrix of the smallest power-of-two order >= n (entries ±1)."""
-    H = np.array([[1.0]])
-    while H.shape[0] < n:
+def _is_prime(m: int) -> bool:
+    if m < 2:
+        return False
+    if m % 2 == 0:
+        return m == 2
+    f = 3
+    while f * f <= m:
+        if m % f == 0:
+            return False
+        f += 2
+    return True
+
+
+def _next_prime_3mod4(lo: int) -> int:
+    """Smallest prime :math:`p \\ge` ``lo`` with :math:`p \\equiv 3 \\pmod 4`."""
+    p = max(3, lo)
+    while not (p % 4 == 3 and _is_prime(p)):
+        p += 1
+    return p
+
+
+def _sylvester(order: int) -> np.ndarray:
+    """Sylvester's matrix of order :math:`2^k`: :math:`H_1 = [1]`, :math:`H_{2m} = [[H_m, H_m], [H_m, -H_m]]`."""
+    H = np.ones((1, 1))
+    while H.shape[0] < order:
         H = np.block([[H, H], [H, -H]])
     return H
 
 
+def _legendre(p: int) -> np.ndarray:
+    """Quadratic character :math:`\\chi_p(x)` for :math:`x = 0..p-1` (0 at 0), ``p`` an odd prime."""
+    chi = -np.ones(p)
+    chi[0] = 0.0
+    chi[(np.arange(1, p) ** 2) % p] = 1.0
+    return chi
+
+
+def _paley(p: int) -> np.ndarray:
+    """Paley's construction I: order :math:`p+1` for a prime :math:`p \\equiv 3 \\pmod 4` (Paley 1933).
+
+    A first row and column of +1 border the core :math:`H_{1+i,1+j} = -\\chi_p(i+j)`
+    (:math:`i, j = 0..p-1`), which is -1 where :math:`i + j \\equiv 0`: the usual skew
+    core :math:`\\chi_p(j-i) - I` with column :math:`j` moved to :math:`-j \\bmod p`, the
+    layout R's ``paley()`` returns.
+    """
+    chi = _legendre(p)
+    chi[0] = 1.0
+    H = np.ones((p + 1, p + 1))
+    H[1:, 1:] = -chi[np.add.outer(np.arange(p), np.arange(p)) % p]
+    return H
+
+
+def _plackett_burman36() -> np.ndarray:
+    """Order 36 from Plackett & Burman's (1946) generator for 35 factors.
+
+    The generator :math:`g_x` (:math:`x \\in Z_{35}`) is the ±1 sequence of the
+    twin-prime difference set of :math:`Z_{5 \\cdot 7}` (Stanton & Sprott 1958):
+    :math:`g_x = \\chi_5(x)\\chi_7(x)` for :math:`x` prime to 35, +1 for
+    :math:`x \\equiv 0 \\pmod 5` (:math:`x \\not\\equiv 0 \\pmod 7`), -1 for
+    :math:`x \\equiv 0 \\pmod 7`.  Rows 2..36 are its cyclic shifts,
+    :math:`H_{1+i,j} = g_{i+j}` (:math:`j < 35`), bordered by a first row of +1 and a
+    last column of -1.
+    """
+    x = np.arange(35)
+    g = _legendre(5)[x % 5] * _legendre(7)[x % 7]
+    g[x % 5 == 0] = 1.0
+    g[x % 7 == 0] = -1.0
+    H = np.ones((36, 36))
+    H[1:, :35] = g[np.add.outer(np.arange(35), np.arange(35)) % 35]
+    H[1:, 35] = -1.0
+    return H
+
+
+def _hadamard_plan(n: int, *, with_order_28: bool = True) -> tuple[str, int, int, int]:
+    """The Hadamard matrix of order > ``n`` that R survey's ``hadamard(n)`` returns.
+
+    Returns ``(kind, base, multiplier, order)``: the matrix is the Kronecker product of
+    Sylvester's matrix of order ``multiplier`` with the base matrix, ``kind`` being
+    ``"sylvester"`` (the whole matrix), ``"paley"`` (``base`` = the prime),
+    ``"pb36"`` or ``"sloane28"`` (R's stored order-28 matrix).  The rule reproduces R
+    survey 4.1-1's choice for every ``n`` from 1 to 600 (checked against R's output;
+    ``tests/test_estimation_r_replicates.py`` keeps the check for 1 to 300).
+    With :math:`N = 4\\lfloor n/4\\rfloor + 4`, the smallest multiple of 4 above ``n``:
+
+    * A: Paley's matrix of order :math:`p+1`, :math:`p` the smallest prime
+      :math:`\\equiv 3 \\pmod 4` with :math:`p+1 > n`;
+    * B: the smallest order :math:`2^k m > n` (:math:`k \\ge 0`) with :math:`m` = 4
+      (Sylvester), 28, 36, or :math:`p+1` for a prime :math:`p \\equiv 3 \\pmod 8`;
+    * A when its order is below B's, or equal to it and above :math:`N`; otherwise B.
+    """
+    N = 4 * (n // 4) + 4
+    p_a = _next_prime_3mod4(n)
+    size_a = p_a + 1
+    bases: list[tuple[int, str]] = [(4, "sylvester"), (36, "pb36")]
+    if with_order_28:
+        bases.append((28, "sloane28"))
+    best = (0, "", 0, 0)
+    for m, kind in bases:
+        k = 1
+        while m * k <= n:
+            k *= 2
+        if best[0] == 0 or m * k < best[0]:
+            best = (m * k, kind, m, k)
+    p = 11
+    while p + 1 < best[0]:
+        if _is_prime(p):
+            k = 1
+            while (p + 1) * k <= n:
+                k *= 2
+            if (p + 1) * k < best[0]:
+                best = ((p + 1) * k, "paley", p + 1, k)
+        p += 8
+    size_b, kind, m, k = best
+    if size_a < size_b or (size_a == size_b and size_a > N):
+        return ("paley", p_a, 1, size_a)
+    if kind == "paley":
+        return ("paley", m - 1, k, size_b)
+    return (kind, m, k, size_b)
+
+
+def _hadamard(n: int) -> np.ndarray:
+    """Hadamard matrix (entries ±1) of order greater than ``n``, as R's ``survey:::hadamard(n)``.
+
+    R survey picks among Sylvester's matrices (Sylvester 1867), Paley's construction I
+    (Paley 1933) expanded by Sylvester doubling :math:`[[H, H], [H, -H]]`, Plackett &
+    Burman's order-36 matrix and an order-28 matrix stored from Sloane's library of
+    Hadamard matrices, as :func:`_hadamard_plan` describes.  sipas builds the first three
+    from their published definitions, which gives R's matrices exactly.  It does not
+    ship the stored order-28 matrix: where R uses it or its doublings (24–27, 48–55,
+    108–111, 220–223 and 444–447 strata) sipas takes the matrix R would choose without
+    it (order 32, 60, 120, 224 and 456: more replicates and the same full orthogonal
+    balance, so linear statistics have R's SEs but ratios and domain means do not).
+    Give R's matrix as ``Design.replicate(hadamard=)`` to reproduce R there.
+
+    References: Wolter (2007) *Introduction to Variance Estimation*, 2nd ed., §3.4 and
+    appendix A; Plackett & Burman (1946) *Biometrika* 33:305–325; Hedayat & Wallis
+    (1978) *Ann. Statist.* 6:1184–1238.
+    """
+    kind, base, mult, order = _hadamard_plan(n)
+    if kind == "sloane28":
+        kind, base, mult, order = _hadamard_plan(n, with_order_28=False)
+    if kind == "sylvester":
+        return _sylvester(order)
+    core = _paley(base) if kind == "paley" else _plackett_burman36()
+    return np.kron(_sylvester(mult), core)
+
+
+def _as_hadamard(H: Any, n_strata: int) -> np.ndarray:
+    """A given Hadamard matrix (R's ``hadamard.matrix=``) as ±1, checked."""
+    H = np.asarray(H, dtype=float)
+    if H.ndim != 2 or H.shape[0] != H.shape[1]:
+        raise DesignError(f"hadamard must be a square matrix, got shape {H.shape}")
+    vals = set(np.unique(H).tolist())
+    if vals <= {0.0, 1.0}:
+        H = 2.0 * H - 1.0
+    elif not vals <= {-1.0, 1.0}:
+        raise DesignError("hadamard entries must be all +1/-1 or all 1/0")
+    m = H.shape[0]
+    if m < n_strata + 1:
+        raise DesignError(f"hadamard has order {m}; {n_strata} strata need at least {n_strata + 1}")
+    if not np.array_equal(H @ H.T, m * np.eye(m)):
+        raise DesignError("hadamard is not a Hadamard matrix: its rows are not orthogonal")
+    return H
+
+
+def _r_text(label: Any) -> Any:
+    """A stratum label as R's ``as.character`` writes it (whole floats without ``.0``)."""
+    if isinstance(label, tuple):
+        return tuple(_r_text(x) for x in label)
+    if isinstance(label, (bool, np.bool_)):
+        return "TRUE" if label else "FALSE"
+    if isinstance(label, (float, np.floating)) and np.isfinite(label) and float(label).is_integer():
+        return str(int(label))
+    return str(label)
+
+
 def _make_replicates(
-    design: Design, kind: str, *, replicates: int | None, seed: int | None, rho: float | None, mse: bool
+    design: Design,
+    kind: str,
+    *,
+    replicates: int | None,
+    seed: int | None,
+    rho: float | None,
+    mse: bool,
+    hadamard: np.ndarray | None = None,
 ) -> _Replicates:
+    """Replicate factors of each kind (formulas in :meth:`Design.replicate`)."""
     st = design._stages[0]
     C, S = st.n_clusters, st.n_strata
     n_h = st.n_h
     f_h = np.zeros(S) if st.popsize is None else st.n_h / st.popsize  # sampling fraction
     cs = st.cluster_stratum
+    # PSUs (and strata) in order of first appearance in the data: R's replicate order
+    first_row = np.full(C, design.n_rows, dtype=np.int64)
+    np.minimum.at(first_row, st.cluster, np.arange(design.n_rows))
     if kind == "JK1":
         # R jk1weights: delete one PSU at a time ignoring strata; scale (1-f)(n-1)/n
         F = np.full((C, C), C / (C - 1.0))
-        np.fill_diagonal(F, 0.0)
+        F[np.argsort(first_row, kind="stable"), np.arange(C)] = 0.0
         fpc = 0.0 if st.popsize is None else float(f_h[0]) if S == 1 else 0.0
         return _Replicates("JK1", scale=(1 - fpc) * (C - 1.0) / C, rscales=np.ones(C), mse=mse, psu_factors=F)
     if kind == "JKn":
+        stratum_first = np.full(S, design.n_rows, dtype=np.int64)
+        np.minimum.at(stratum_first, cs, first_row)
         F = np.ones((C, C))
         rscales = np.empty(C)
-        for i in range(C):  # C×C construction; cheap compared with estimation
+        for col, i in enumerate(np.lexsort((first_row, stratum_first[cs]))):  # C×C; cheap next to estimation
             h = cs[i]
             same = cs == h
             if n_h[h] < 2:
                 raise LonelyPSUError(f"stratum ({st.stratum_labels[h]}) has one PSU: JKn needs >= 2", stratum=st.stratum_labels[h])
-            F[same, i] = n_h[h] / (n_h[h] - 1.0)
-            F[i, i] = 0.0
-            rscales[i] = (n_h[h] - 1.0) / n_h[h] * (1.0 - f_h[h])
+            F[same, col] = n_h[h] / (n_h[h] - 1.0)
+            F[i, col] = 0.0
+            rscales[col] = (n_h[h] - 1.0) / n_h[h] * (1.0 - f_h[h])
         return _Replicates("JKn", scale=1.0, rscales=rscales, mse=mse, psu_factors=F)
     if kind == "bootstrap":
         R = 50 if replicates is None else int(replicates)
@@ -1306,17 +1571,22 @@ def _make_replicates(
         return _Replicates("bootstrap", scale=1.0 / (R - 1.0), rscales=np.ones(R), mse=mse, psu_factors=F)
     if kind in ("BRR", "Fay"):
         if not np.all(n_h == 2):
-            raise DesignError("BRR/Fay need exactly 2 PSUs per stratum")
+            h = int(np.flatnonzero(n_h != 2)[0])
+            raise DesignError(
+                f"BRR/Fay need exactly 2 PSUs per stratum; stratum ({st.stratum_labels[h]}) has {int(n_h[h])}"
+            )
         r = 0.0 if kind == "BRR" else (0.3 if rho is None else float(rho))
         if not 0 <= r < 1:
             raise DesignError("rho must be in [0, 1)")
-        H = _hadamard(S + 1)
-        R = H.shape[0]
-        sel = H[:, 1 : S + 1]  # (R, S): +1 -> first PSU of stratum in the half-sample
+        H = _hadamard(S) if hadamard is None else _as_hadamard(hadamard, S)
+        R = H.shape[1]
+        # strata in the order of their labels as text, PSUs in order of first appearance (R)
+        order = sorted(range(S), key=lambda h: _r_text(st.stratum_labels[h]))
         F = np.empty((C, R))
-        for h in range(S):
+        for k, h in enumerate(order):
             idx = np.flatnonzero(cs == h)
-            first = sel[:, h] > 0
+            idx = idx[np.argsort(first_row[idx], kind="stable")]
+            first = H[k + 1] > 0
             F[idx[0]] = np.where(first, 2.0 - r, r)
             F[idx[1]] = np.where(first, r, 2.0 - r)
         return _Replicates(kind, scale=1.0 / (R * (1.0 - r) ** 2), rscales=np.ones(R), mse=mse, psu_factors=F)
