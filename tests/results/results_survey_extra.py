@@ -90,12 +90,10 @@ B,204,6,1,45660.7,121.91
 """
 
 # ---------------------------------------------------------------- still not found (searched, nothing printed)
+# (scd BRR/Fay -- the svrepdesign example and as.svrepdesign BRR/Fay/JKn on scdnofpc -- were
+# not found printed; they are now produced by R itself: tests/results/r/survey_replicates.R,
+# checked in tests/test_estimation_r_replicates.py.)
 NOT_FOUND = {
-    "scd BRR/Fay (svrepdesign example, as.svrepdesign BRR/Fay/JKn on scdnofpc)":
-        "the examples (man/svrepdesign.Rd, as.svrepdesign.Rd, scd.Rd, svyratio.Rd; srvyr "
-        "design_survey_rep docs/tests; iNZightPlot tests) are stored without output; no "
-        "tests/*.Rout.save of cran/survey runs them; no printed ratio 278/1811 = 0.15351 "
-        "with an SE was found",
 }
 # Closed by running R itself: trimWeights (the ?trimWeights example and uncalibrated designs) and
 # svyciprop with every method are in tests/results/r/survey_ciprop_trim.R (+ .json), tested in
