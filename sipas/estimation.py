@@ -1021,15 +1021,20 @@ class Design:
         """Proportion of each level of a categorical variable, one row per level (and domain).
 
         Estimates are means of level indicators (R: ``svymean(~factor(x))``); rows with
-        a missing value are dropped.  Intervals (R: ``svyciprop``):
+        a missing value are dropped.  Intervals come from each level's estimate, SE and
+        degrees of freedom (:func:`sipas.propci.prop_interval`; R: ``svyciprop``):
 
-        * ``"logit"`` (R default): :math:`\\operatorname{expit}(\\operatorname{logit}\\hat p
-          \\pm t_{df}\\, SE(\\hat p)/(\\hat p(1-\\hat p)))`;
+        * ``"logit"`` (R default) and ``"likelihood"``: R's intervals from the
+          quasi-binomial GLM of each level's indicator in each domain
+          (:func:`sipas.propci.svyciprop`), with this table's degrees of freedom;
+        * ``"xlogit"``: :math:`\\operatorname{expit}(\\operatorname{logit}\\hat p
+          \\pm t_{df}\\, SE(\\hat p)/(\\hat p(1-\\hat p)))` (delta method);
         * ``"beta"`` (Korn & Graubard 1998): Clopper–Pearson with effective sample size
           :math:`n^* = \\hat p(1-\\hat p)/\\hat V \\cdot (t_{n-1}/t_{df})^2`;
+        * ``"asin"``, ``"mean"``: R's arcsine and Wald intervals;
         * ``"wilson"``: Wilson score interval with the effective sample size
           :math:`\\hat p(1-\\hat p)/\\hat V` and the t quantile (not in R);
-        * ``"wald"``: :math:`\\hat p \\pm t_{df} SE`.
+        * ``"wald"``: :math:`\\hat p \\pm t_{df} SE` (same as ``"mean"``).
         """
         if variable not in self._data.columns:
             raise EstimationError(f"variable {variable!r} not in data")
@@ -1049,12 +1054,28 @@ class Design:
             res, [variable] * L, labels, by_cols, level=level, df=df, scalar=False, extra={"level": list(levels)}
         )
         lvl = self.level if level is None else level
-        from sipas.propci import prop_interval
+        from sipas.propci import glm_interval, prop_interval
 
-        lo, hi = prop_interval(
-            frame["estimate"].to_numpy(), frame["se"].to_numpy(), level=lvl, df=frame["df"].to_numpy(),
-            method=ci_method, n_rows=frame["n"].to_numpy(),
-        )
+        if ci_method in ("logit", "likelihood"):
+            # R svyciprop: the quasi-binomial GLM of each level's indicator, per domain
+            row_dom = np.zeros(len(frame), dtype=np.int64)
+            if labels is not None:
+                keys = {tuple(r): i for i, r in enumerate(labels.itertuples(index=False))}
+                row_dom = np.array([keys[tuple(r)] for r in frame[by_cols].itertuples(index=False)])
+            lo = np.full(len(frame), np.nan)
+            hi = np.full(len(frame), np.nan)
+            for j, lev in enumerate(levels):
+                rows = np.flatnonzero((frame["level"] == lev).to_numpy())
+                y = np.where(observed, (codes == j).astype(float), np.nan)
+                dfs = np.full(D, np.nan)
+                dfs[row_dom[rows]] = frame["df"].to_numpy(dtype=float)[rows]
+                lo_l, hi_l = glm_interval(self, y, dom, D, level=lvl, df=dfs, method=ci_method)
+                lo[rows], hi[rows] = lo_l[row_dom[rows]], hi_l[row_dom[rows]]
+        else:
+            lo, hi = prop_interval(
+                frame["estimate"].to_numpy(), frame["se"].to_numpy(), level=lvl, df=frame["df"].to_numpy(),
+                method=ci_method, n_rows=frame["n"].to_numpy(),
+            )
         frame["ci_low"] = lo
         frame["ci_high"] = hi
         return frame

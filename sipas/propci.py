@@ -202,7 +202,7 @@ def svyciprop(
     if df_arg == "domain":  # R's degf of each subset (replicate designs: rank of its weights - 1)
         dfs = degf
     if ci_method in _GLM_METHODS:
-        lo, hi = _glm_interval(design, y, dom, D, level=lvl, df=dfs, method=ci_method)
+        lo, hi = glm_interval(design, y, dom, D, level=lvl, df=dfs, method=ci_method)
     else:
         lo, hi = prop_interval(
             p, se, level=lvl, df=dfs, method=ci_method, n_rows=_r_nrow(design, dom, D, by is not None),
@@ -464,10 +464,15 @@ def _domain_glms(design: "Design", y: np.ndarray, dom: np.ndarray, D: int) -> li
     return out
 
 
-def _glm_interval(
+def glm_interval(
     design: "Design", y: np.ndarray, dom: np.ndarray, D: int, *, level: float, df: np.ndarray, method: str
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``"logit"`` / ``"likelihood"`` intervals per domain (R ``svyglm`` + ``confint.svyglm``)."""
+    """``"logit"`` / ``"likelihood"`` intervals per domain (R ``svyglm`` + ``confint.svyglm``).
+
+    ``y`` is the 0/1 variable (NaN = missing), ``dom`` the domain code of each row
+    (``-1`` outside every domain), ``D`` the number of domains and ``df`` the degrees of
+    freedom of each domain's interval.  Formulas in :func:`svyciprop`.
+    """
     if method == "likelihood" and design.is_replicate:
         raise EstimationError(
             "ci_method='likelihood' is not available for replicate-weight designs: R survey 4.1-1 "
