@@ -1197,8 +1197,8 @@ class Design:
         :math:`h`, :math:`f_h` its sampling fraction from ``fpc``, :math:`R` replicates):
 
         * ``"JK1"`` (R ``type="JK1"``): drop one PSU at a time, the others get
-          :math:`n/(n-1)`; :math:`c = (1-f)(n-1)/n`, :math:`c_r = 1`.  Strata are ignored
-          (R refuses JK1 for a stratified design).
+          :math:`n/(n-1)`; :math:`c = (1-f)(n-1)/n`, :math:`c_r = 1`.  Unstratified
+          designs only (:class:`~sipas.errors.DesignError` otherwise, as R refuses).
         * ``"JKn"`` (R ``type="JKn"``): drop one PSU, the others of its stratum get
           :math:`n_h/(n_h-1)`; :math:`c = 1`, :math:`c_r = (1-f_h)(n_h-1)/n_h`.
         * ``"BRR"``, ``"Fay"`` (R ``type="BRR"``; ``type="Fay", fay.rho=rho``): exactly two
@@ -1550,10 +1550,15 @@ def _make_replicates(
     first_row = np.full(C, design.n_rows, dtype=np.int64)
     np.minimum.at(first_row, st.cluster, np.arange(design.n_rows))
     if kind == "JK1":
-        # R jk1weights: delete one PSU at a time ignoring strata; scale (1-f)(n-1)/n
+        if S > 1:
+            raise DesignError(
+                "JK1 deletes PSUs ignoring strata and overstates the variance of a stratified design "
+                "(R: \"Can't use JK1 for a stratified design\"); use kind='JKn'"
+            )
+        # R jk1weights: delete one PSU at a time; scale (1-f)(n-1)/n
         F = np.full((C, C), C / (C - 1.0))
         F[np.argsort(first_row, kind="stable"), np.arange(C)] = 0.0
-        fpc = 0.0 if st.popsize is None else float(f_h[0]) if S == 1 else 0.0
+        fpc = 0.0 if st.popsize is None else float(f_h[0])
         return _Replicates("JK1", scale=(1 - fpc) * (C - 1.0) / C, rscales=np.ones(C), mse=mse, psu_factors=F)
     if kind == "JKn":
         stratum_first = np.full(S, design.n_rows, dtype=np.int64)

@@ -147,10 +147,13 @@ def test_replicate_design_by_domain_with_missing_items():
     df = _toy(7)
     df.loc[::6, "item1"] = np.nan
     des = Design(df, weight="w", strata="district", psu="commune")
+    unstratified = Design(df, weight="w", psu="commune")
+    with pytest.raises(DesignError, match="JK1"):
+        des.replicate("JK1")
     for kind in ["JK1", "JKn", "bootstrap"]:
-        rep = des.replicate(kind, replicates=100, seed=3)
+        rep = (unstratified if kind == "JK1" else des).replicate(kind, replicates=100, seed=3)
+        taylor = (unstratified if kind == "JK1" else des).mean(["item1", "item2"], by="sex")
         out = rep.mean(["item1", "item2"], by="sex")
-        taylor = des.mean(["item1", "item2"], by="sex")
         np.testing.assert_allclose(out["estimate"], taylor["estimate"], rtol=1e-12)
         assert np.all(out["se"] > 0)
         # matrix form equals the row-level replicate path
