@@ -1026,10 +1026,36 @@ def _correlation(
     weights: pd.Series | np.ndarray | Sequence[float] | None,
     missing: str,
 ) -> tuple[pd.DataFrame, int, float]:
-    """(Weighted) correlation matrix, respondents used and effective n."""
-    df, _, cov, n, n_eff = _prepare(items, weights, missing)
-    sd = np.sqrt(np.diag(cov))
-    r = cov / np.outer(sd, sd)
+    """(Weighted) correlation matrix, respondents used and effective n.
+
+    Listwise: the correlation matrix of the complete rows.  Pairwise: every ``r_ij`` is the
+    correlation of items ``i`` and ``j`` over the respondents who answered both (means and
+    standard deviations over those respondents too), as R ``cor(x, use = "pairwise")``, which
+    psych's ``fa``, ``fa.parallel``, ``omega``, ``KMO`` and ``cortest.bartlett`` use on raw data.
+    (This is not ``cov2cor`` of the pairwise covariance matrix, whose variances come from all
+    respondents who answered the item; that one is what ``psych::alpha`` standardises.)
+    """
+    df, w, cov, n, n_eff = _prepare(items, weights, missing)
+    if missing == "listwise":
+        sd = np.sqrt(np.diag(cov))
+        r = cov / np.outer(sd, sd)
+    else:
+        x = df.to_numpy()
+        k = x.shape[1]
+        obs = ~np.isnan(x)
+        if w is not None:
+            obs &= (w > 0)[:, None]
+        r = np.eye(k)
+        for i in range(k):
+            for j in range(i + 1, k):
+                rows = obs[:, i] & obs[:, j]
+                c = _cov_complete(x[rows][:, [i, j]], None if w is None else w[rows])
+                if not (c[0, 0] > 0 and c[1, 1] > 0):
+                    raise ReliabilityError(
+                        f"{df.columns[i]!r} or {df.columns[j]!r} has no variance among the respondents "
+                        "who answered both"
+                    )
+                r[i, j] = r[j, i] = c[0, 1] / math.sqrt(c[0, 0] * c[1, 1])
     return pd.DataFrame(r, index=df.columns, columns=df.columns), n, n_eff
 
 
@@ -1060,7 +1086,8 @@ def factorability(
     ``Q = -D^-1/2 R^-1 D^-1/2`` (``D = diag(R^-1)``) holds the partial correlations;
     ``KMO = sum r_ij^2 / (sum r_ij^2 + sum q_ij^2)`` over ``i != j`` and ``MSA_i`` the same
     sums over row ``i``.  Bartlett: ``chi2 = -(n - 1 - (2p + 5)/6) log|R|`` on ``p(p-1)/2`` df
-    (``n`` = Kish's effective size when weighted).
+    (``n`` = Kish's effective size when weighted).  ``missing="pairwise"`` uses pairwise-complete
+    correlations, as psych does on raw data (R ``cor(x, use = "pairwise")``).
 
     References
     ----------
@@ -1202,7 +1229,9 @@ def parallel_analysis(
     of ``n_iter`` correlation matrices of independent standard-normal data of the same size
     (``n`` = respondents used, or Kish's effective ``n`` rounded when weighted).  The suggested
     number of factors is the number of leading observed eigenvalues above the random means
-    (at least 1).  Deterministic for a given ``seed``.
+    (at least 1).  Deterministic for a given ``seed``.  The observed eigenvalues are those of
+    psych's ``fa.parallel(x)$pc.values`` (pairwise-complete correlations with
+    ``missing="pairwise"``).
 
     Returns
     -------
@@ -1247,6 +1276,12 @@ def exploratory_factor_analysis(
     """Exploratory factor analysis: minres extraction (:func:`_minres`) and direct oblimin.
 
     ``n_factors=None`` takes the number suggested by :func:`parallel_analysis`.
+    ``missing="pairwise"`` factors the pairwise-complete correlation matrix (R
+    ``cor(x, use = "pairwise")``, psych's default on raw data).
+
+    psych orders the rotated factors by the variance they account for (``diag(Phi L'L)``); here
+    they stay in extraction order, so columns may be permuted (and, as in psych, each factor is
+    keyed so that its loadings sum to a positive number).
 
     References
     ----------
@@ -1298,12 +1333,19 @@ class OmegaResult:
     n: int
 
 
-def _schmid_leiman(r: np.ndarray, nf: int) -> tuple[np.ndarray, np.ndarray]:
-    """General-factor and group-factor loadings (psych ``schmid``)."""
+def _schmid_leiman(r: np.ndarray, nf: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """General-factor and group-factor loadings (psych ``schmid``) and the communalities.
+
+    The communalities are those of the oblique factor model, ``diag(F Phi F')`` (= ``diag(L L')``
+    of the unrotated minres loadings ``L``), as psych's ``schmid()$sl[, "h2"]``.  They equal
+    ``g^2 + sum_j s_j^2`` only when the one-factor model of ``Phi`` fits exactly (up to three
+    group factors).
+    """
     lo, _ = _minres(r, nf)
+    h2 = np.sum(lo**2, axis=1)
     pattern, phi = _oblimin(lo)
     if nf == 1:
-        return pattern[:, 0], np.zeros((r.shape[0], 0))
+        return pattern[:, 0], np.zeros((r.shape[0], 0)), h2
     if nf == 2:
         gload = np.full(2, math.sqrt(max(phi[0, 1], 0.0)))
     else:
@@ -1311,7 +1353,7 @@ def _schmid_leiman(r: np.ndarray, nf: int) -> tuple[np.ndarray, np.ndarray]:
         gload = gl[:, 0]
     g = pattern @ gload
     group = pattern * np.sqrt(np.clip(1.0 - gload**2, 0.0, None))
-    return g, group
+    return g, group, h2
 
 
 def omega(
@@ -1331,7 +1373,13 @@ def omega(
     (psych ``flip = TRUE``).  Then with ``V = sum_ij R_ij`` (keyed):
 
     ``omega_h = (sum_i |g_i|)^2 / V`` and ``omega_t = 1 - sum_i u2_i / V``,
-    ``u2_i = 1 - g_i^2 - sum_j s_ij^2``.
+    ``u2_i = 1 - h2_i`` with ``h2_i = (F Phi F')_ii`` the communality of the oblique factor model
+    (psych ``schmid()$sl[, "h2"]``).  With up to three group factors the one-factor model of
+    ``Phi`` fits exactly (barring a Heywood case) and ``h2_i = g_i^2 + sum_j s_ij^2``; with more it does not, and the
+    Schmid-Leiman loadings reproduce the communalities only approximately.
+
+    ``missing="pairwise"`` uses pairwise-complete correlations (R ``cor(x, use = "pairwise")``,
+    psych's default on raw data).
 
     References
     ----------
@@ -1345,12 +1393,11 @@ def omega(
         raise ReliabilityError(f"n_factors must be between 1 and {p - 1}, got {n_factors}")
     if n_factors >= 3 and p < 2 * n_factors:
         raise ReliabilityError(f"{p} items are too few for {n_factors} group factors")
-    g, group = _schmid_leiman(r, n_factors)
+    g, group, h2 = _schmid_leiman(r, n_factors)
     key = np.where(g < 0, -1.0, 1.0)
     rk = r * np.outer(key, key)
     g = g * key
     group = group * key[:, None]
-    h2 = g**2 + np.sum(group**2, axis=1)
     u2 = 1.0 - h2
     v = rk.sum()
     omega_h = float(g.sum() ** 2 / v)
