@@ -294,8 +294,12 @@ class Design:
         (R's rule).
     lonely_psu:
         Treatment of strata with a single PSU (R's ``options(survey.lonely.psu=)``):
-        ``"fail"`` (default), ``"remove"``, ``"certainty"``, ``"adjust"``,
-        ``"average"``.
+        ``"fail"`` (default), ``"remove"``, ``"certainty"`` (no variance from the
+        stratum), ``"adjust"`` (the lonely PSU's total is centred at the grand mean of
+        all PSU totals of the stage instead of its stratum mean, as R survey >= 4.2:
+        for totals this gives ``cran/survey`` ``tests/lonely.psu.R``'s 127579.8, where
+        survey 4.1-1 centred at 0 and gave 562225), ``"average"`` (the variance of
+        the other strata scaled up by #strata / #strata with several PSUs).
     level:
         Default confidence level of intervals.
 
@@ -522,8 +526,21 @@ class Design:
                     stage=stage_idx + 1,
                 )
             if self.lonely_psu == "adjust":
+                # centre a lonely PSU at the grand mean of the stage's PSU totals (within the
+                # parent cluster at later stages) instead of its stratum mean (R survey >= 4.2;
+                # survey 4.1-1 centred at 0, which differs for totals, not for means or ratios)
+                if stage_idx == 0:
+                    group = np.zeros(st.n_clusters, dtype=np.int64)
+                else:
+                    first_row = np.full(st.n_clusters, self.n_rows, dtype=np.int64)
+                    np.minimum.at(first_row, st.cluster, np.arange(self.n_rows))
+                    group = self._stages[stage_idx - 1].cluster[first_row]
+                G = int(group.max()) + 1
+                sums = np.zeros((G, zc.shape[1]))
+                np.add.at(sums, group, zc)
+                grand = sums / np.bincount(group, minlength=G)[:, None]
                 lonely_cl = lonely[st.cluster_stratum]
-                centred[lonely_cl] = zc[lonely_cl]
+                centred[lonely_cl] = zc[lonely_cl] - grand[group[lonely_cl]]
         ss = agg @ (centred * centred)  # (S, m)
         ss = ss * scale[:, None]
         if lonely.any() and self.lonely_psu == "average":

@@ -164,8 +164,16 @@ def test_lonely_psu_full_precision(apiclus1, option):
     e = des.mean("api00")
     close(e.estimate, "LONELY_MEAN_API00")
     close(e.se, f"LONELY_{option.upper()}_SE")
-    if option in ("adjust", "average"):
-        close(des.total("enroll").se, f"LONELY_{option.upper()}_TOTAL_SE")
+    if option == "average":
+        close(des.total("enroll").se, "LONELY_AVERAGE_TOTAL_SE")
+    if option == "adjust":
+        # survey 4.1-1 centred a lonely PSU's total at 0; sipas, as R survey >= 4.2, at the
+        # grand mean of all PSU totals (see test_lonely_psu_adjust_total_follows_current_r):
+        # v_sipas = v_R4.1 - sum over lonely PSUs of [t^2 - (t - mean t)^2]
+        t = (apiclus1["pw"] * apiclus1["enroll"]).to_numpy()  # id = ~1: every row is a PSU
+        lonely = apiclus1.groupby("dnum")["dnum"].transform("size").to_numpy() == 1
+        shift = float(np.sum(t[lonely] ** 2 - (t[lonely] - t.mean()) ** 2))
+        assert des.total("enroll").se ** 2 == pytest.approx(ref("LONELY_ADJUST_TOTAL_SE").value ** 2 - shift, rel=1e-9)
     assert des.df == ref("DEGF_LONELY").value
 
 
@@ -177,13 +185,35 @@ def test_lonely_psu_certainty_by_fpc(apiclus1, option):
     close(des.mean("api00").se, f"LONELY_FPC_{option.upper()}_SE")
 
 
-@pytest.mark.parametrize("option", ["remove", "certainty", "adjust", "average"])
+SINGLETON = pd.DataFrame({"Stratum": [1, 1, 2, 2, 3], "PSU": [1, 2, 3, 4, 5],
+                          "Design_Weight": [10.5, 10.5, 20, 20, 15], "Age": [30.5, 40.5, 35, 52, 44]})
+
+
+@pytest.mark.parametrize("option", ["remove", "certainty", "average"])
 def test_lonely_psu_singleton_total(option):
     """cran/survey tests/lonely.psu.R's five-row design (survey 4.1-1 numbers)."""
-    d = pd.DataFrame({"Stratum": [1, 1, 2, 2, 3], "PSU": [1, 2, 3, 4, 5],
-                      "Design_Weight": [10.5, 10.5, 20, 20, 15], "Age": [30.5, 40.5, 35, 52, 44]})
-    des = Design(d, weight="Design_Weight", strata="Stratum", psu="PSU", lonely_psu=option)
+    des = Design(SINGLETON, weight="Design_Weight", strata="Stratum", psu="PSU", lonely_psu=option)
     close(des.total("Age").se ** 2, f"SINGLETON_{option.upper()}_VAR")
+
+
+def test_lonely_psu_adjust_total_follows_current_r():
+    """"adjust" centres the lonely PSU at the grand mean of the PSU totals (R survey >= 4.2).
+
+    Published reference: cran/survey tests/lonely.psu.R (current CRAN) —
+    ``options(survey.lonely.psu = "adjust"); stopifnot(all.equal(target = 127579.8,
+    current = as.numeric(vcov(svytotal(~Age, design_w_singleton))), scale = 127579.8,
+    tolerance = 0.000001))``.  Debian's survey 4.1-1 centred at 0 instead
+    (SINGLETON_ADJUST_VAR = 562225 = 126625 + 660^2); the difference is exactly that
+    centring, which the second assertion pins down.
+    """
+    des = Design(SINGLETON, weight="Design_Weight", strata="Stratum", psu="PSU", lonely_psu="adjust")
+    var = des.total("Age").se ** 2
+    assert var == pytest.approx(127579.8, rel=1e-6)
+    lonely_total, grand_mean = 15 * 44, (10.5 * 30.5 + 10.5 * 40.5 + 20 * 35 + 20 * 52 + 15 * 44) / 5
+    r41 = ref("SINGLETON_ADJUST_VAR").value
+    assert r41 - lonely_total**2 == pytest.approx(var - (lonely_total - grand_mean) ** 2, rel=1e-12)
+    # means and ratios are unchanged: their PSU totals sum to zero, so the grand mean is 0
+    close(des.mean("Age").se ** 2, "SINGLETON_ADJUST_MEAN_VAR")
 
 
 # ------------------------------------------------------------------ ratios

@@ -57,6 +57,7 @@ ref("SINGLETON_REMOVE_VAR", "with_lonely('remove', vcov(svytotal(~Age, dsingle))
 ref("SINGLETON_CERTAINTY_VAR", "with_lonely('certainty', vcov(svytotal(~Age, dsingle)))")
 ref("SINGLETON_ADJUST_VAR", "with_lonely('adjust', vcov(svytotal(~Age, dsingle)))")
 ref("SINGLETON_AVERAGE_VAR", "with_lonely('average', vcov(svytotal(~Age, dsingle)))")
+ref("SINGLETON_ADJUST_MEAN_VAR", "with_lonely('adjust', vcov(svymean(~Age, dsingle)))")
 
 # ---------------------------------------------------------------- ratios
 ref("DSTRAT_RATIO", "coef(svyratio(~api00, ~api99, dstrat))")
