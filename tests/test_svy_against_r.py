@@ -44,8 +44,9 @@ Disagreements (svy vs R; each is an xfail below)
       from R's in general (25 strata: order 32 vs R's 28), so BRR/Fay SEs of ratios
       differ by -2.5% to +2.5% (11 strata 0.00659126 vs 0.0067576).
     * Lonely PSU ``center`` on a total: svy centres the lonely PSU's total at the mean
-      PSU total; R 4.1-1 ("adjust") leaves it uncentred.  Singleton example: variance
-      127579.81 vs 562225; apiclus1 by district total enroll SE 162001.916 vs 161998.581.
+      PSU total, as R survey >= 4.2 and sipas do (cran/survey tests/lonely.psu.R: 127579.8);
+      Debian's survey 4.1-1 ("adjust") left it uncentred (562225).  Tested against the
+      current-R value, not counted as an svy disagreement.
     * A certainty stratum (one PSU, N_h = 1, so f = 1) counts as a singleton in svy: with
       no singleton rule svy raises ``SingletonError`` where R returns SE 5.734396, and
       ``scale`` inflates by 15/14: 5.935663 vs 5.734396 (+3.5%).
@@ -408,9 +409,6 @@ def _lonely(api, rule, fpc=False):
     ("center", "LONELY_ADJUST_SE", "mean", "api00", False),
     ("scale", "LONELY_AVERAGE_SE", "mean", "api00", False),
     ("scale", "LONELY_AVERAGE_TOTAL_SE", "total", "enroll", False),
-    pytest.param("center", "LONELY_ADJUST_TOTAL_SE", "total", "enroll", False, marks=xfail(
-        "lonely PSU 'center' on a total centres the PSU total at the mean PSU total, R 4.1-1 'adjust' leaves it "
-        "uncentred: SE 162001.916 vs 161998.581")),
     ("skip", "LONELY_FPC_REMOVE_SE", "mean", "api00", True),
     ("center", "LONELY_FPC_ADJUST_SE", "mean", "api00", True),
     pytest.param("scale", "LONELY_FPC_AVERAGE_SE", "mean", "api00", True, marks=xfail(
@@ -431,15 +429,32 @@ def test_lonely_psu(api, rule, name, stat, var, fpc):
 
 @pytest.mark.parametrize("rule, name", [
     ("skip", "SINGLETON_REMOVE_VAR"), ("skip", "SINGLETON_CERTAINTY_VAR"), ("scale", "SINGLETON_AVERAGE_VAR"),
-    pytest.param("center", "SINGLETON_ADJUST_VAR", marks=xfail(
-        "lonely PSU 'center' on a total: variance 127579.81 vs 562225 (R adds the lonely PSU total squared, "
-        "660^2; svy its deviation from the mean PSU total, (660 - 629.1)^2)")),
 ])
 def test_singleton_strata(rule, name):
     data = pl.DataFrame({"Stratum": [1, 1, 2, 2, 3], "PSU": [1, 2, 3, 4, 5],
                          "Design_Weight": [10.5, 10.5, 20, 20, 15], "Age": [30.5, 40.5, 35, 52, 44]})
     s = svy.Sample(data, svy.Design(stratum="Stratum", psu="PSU", wgt="Design_Weight", singleton=rule))
     check(one(s.estimation.total("Age"), "se") ** 2, TAYLOR[name])
+
+
+def test_lonely_center_on_totals_follows_current_r(api):
+    """svy's ``center`` = R survey >= 4.2's "adjust" (sipas too); survey 4.1-1 differs.
+
+    cran/survey tests/lonely.psu.R (current CRAN): ``options(survey.lonely.psu = "adjust");
+    all.equal(127579.8, as.numeric(vcov(svytotal(~Age, design_w_singleton))), tolerance = 1e-6)``.
+    For apiclus1 by district: survey 4.1-1's variance minus, per lonely PSU,
+    t^2 - (t - mean t)^2 (the change of centring).
+    """
+    data = pl.DataFrame({"Stratum": [1, 1, 2, 2, 3], "PSU": [1, 2, 3, 4, 5],
+                         "Design_Weight": [10.5, 10.5, 20, 20, 15], "Age": [30.5, 40.5, 35, 52, 44]})
+    s = svy.Sample(data, svy.Design(stratum="Stratum", psu="PSU", wgt="Design_Weight", singleton="center"))
+    assert one(s.estimation.total("Age"), "se") ** 2 == pytest.approx(127579.8, rel=1e-6)
+    d = api["apiclus1"].to_pandas()
+    t = (d["pw"] * d["enroll"]).to_numpy()
+    lonely = d.groupby("dnum")["dnum"].transform("size").to_numpy() == 1
+    want = TAYLOR["LONELY_ADJUST_TOTAL_SE"].value ** 2 - float(np.sum(t[lonely] ** 2 - (t[lonely] - t.mean()) ** 2))
+    got = one(_lonely(api, "center").estimation.total("enroll"), "se") ** 2
+    assert got == pytest.approx(want, rel=1e-9)
 
 
 # ------------------------------------------------------------------ post-stratification, raking, calibration
