@@ -52,12 +52,18 @@ def texts() -> dict[str, Any]:
 
 
 def fmt_num(x: float, *, digits: int = 1, lang: str = "vi") -> str:
-    """A number with ``digits`` decimals; decimal comma and dot thousands in Vietnamese."""
+    """A number with ``digits`` decimals; decimal comma and dot thousands in Vietnamese.
+
+    Negative numbers take the minus sign U+2212, so that a range such as
+    ``−3,2 – 3,9`` cannot be read as a dash between two numbers.
+    """
     if x is None or pd.isna(x):
         return "—"
     s = f"{x:,.{digits}f}"
     if lang == "vi":
         s = s.replace(",", "\u2009").replace(".", ",").replace("\u2009", ".")
+    if s.startswith("-"):
+        s = "\u2212" + s[1:] if s.strip("-0,.") else s[1:]  # "-0,0" is shown as "0,0"
     return s
 
 
