@@ -787,9 +787,9 @@ def make_figures(ctx: ReportContext) -> dict[str, Path]:
     if p is not None and len(p):
         prof = ctx.instrument.raw.get("profile", [])
         vlab = {v["id"]: v["text"].get(ctx.lang, v["text"]["vi"]) for v in prof}
-        llab = {(v["id"], int(k)): l.get(ctx.lang, l["vi"]) for v in prof for k, l in (v.get("codes") or {}).items()}
+        llab = {(v["id"], int(k)): lab.get(ctx.lang, lab["vi"]) for v in prof for k, lab in (v.get("codes") or {}).items()}
         pp = p.assign(variable_label=[vlab.get(v, v) for v in p["variable"]],
-                      level_label=[llab.get((v, int(l)), str(l)) for v, l in zip(p["variable"], p["level"])])
+                      level_label=[llab.get((v, int(lv)), str(lv)) for v, lv in zip(p["variable"], p["level"])])
         fig = charts.response_profile(pp, title=ctx.tr("fig_profile"))
         out["profile"] = charts.save(fig, figdir / "respondent_profile")[0]
         plt.close(fig)
@@ -964,11 +964,32 @@ SECTIONS = ("summary", "design", "cleaning", "reliability", "weighting", "result
             "recommendations", "methodology", "provenance")
 
 
+_TABLE_CAPTION = re.compile(r"<caption>(Bảng|Table) \d+\.\d+\.")
+
+
 def section(ctx: ReportContext, name: str) -> list[Block]:
-    """The blocks of section ``name`` (one of :data:`SECTIONS`)."""
+    """The blocks of section ``name`` (one of :data:`SECTIONS`).
+
+    Tables are numbered ``<section>.1``, ``.2``, ... in the order they are shown, so
+    that a table left out (nothing to show) leaves no gap; the XLSX export numbers
+    its sheets the same way (:func:`report_tables`).
+    """
     if name not in SECTIONS:
         raise ReportError(f"unknown report section {name!r}; expected one of {', '.join(SECTIONS)}")
-    return globals()[f"section_{name}"](ctx)
+    blocks = globals()[f"section_{name}"](ctx)
+    number = SECTIONS.index(name) + 1
+    count = 0
+
+    def renumber(m: re.Match[str]) -> str:
+        return f"<caption>{m.group(1)} {number}.{count}."
+
+    out: list[Block] = []
+    for kind, value in blocks:
+        if kind == "html" and _TABLE_CAPTION.search(value):
+            count += 1
+            value = _TABLE_CAPTION.sub(renumber, value, count=1)
+        out.append((kind, value))
+    return out
 
 
 # --------------------------------------------------------------------------- XLSX
@@ -983,11 +1004,20 @@ def report_tables(ctx: ReportContext) -> dict[str, pd.DataFrame]:
         "4.1": reliability_table(ctx) if "reliability_criteria" in ctx.tables else None,
         "4.2": reliability_items_table(ctx), "4.3": cfa_table(ctx),
         "5.1": weight_table(ctx), "5.2": margins_table(ctx),
-        "6.1": aspect_table(ctx), "6.2": item_table(ctx), "6.3": district_table(ctx), "6.4": group_table(ctx),
-        "6.5": district_criteria_table(ctx), "7.1": ranking_table(ctx), "8.1": yoy_table(ctx),
+        "6.1": aspect_table(ctx), "6.2": district_table(ctx), "6.3": district_criteria_table(ctx),
+        "6.4": group_table(ctx), "6.5": item_table(ctx), "7.1": ranking_table(ctx), "8.1": yoy_table(ctx),
         "9.1": needs_table(ctx), "10.1": recommendations_table(ctx),
     }
-    return {k: v for k, v in sheets.items() if v is not None}
+    # numbered as shown: tables with nothing to show are left out and the rest renumbered
+    out: dict[str, pd.DataFrame] = {}
+    counts: dict[str, int] = {}
+    for key, table in sheets.items():
+        if table is None or not len(table):
+            continue
+        sec = key.split(".")[0]
+        counts[sec] = counts.get(sec, 0) + 1
+        out[f"{sec}.{counts[sec]}"] = table
+    return out
 
 
 def export_tables_xlsx(ctx: ReportContext, path: str | Path | None = None) -> Path:

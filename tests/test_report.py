@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import shutil
 from pathlib import Path
 
@@ -155,7 +156,8 @@ def test_optional_tables_present_are_shown(vi_ctx):
     assert "Bảng 2.2" in text and "0,81" in text and "95,0" in text
     assert "2024-00007" in text and "Nhập liệu hai lần: 200 phiếu, 10000 ô được so sánh; 12 ô khác nhau" in text
     assert "Nguyễn Văn A" not in text and "Nguyen Van A" not in text        # non-item values are masked
-    assert "Bảng 4.3" in _text(report.section(ctx, "reliability"))
+    rel = _text(report.section(ctx, "reliability"))  # 4.2 or 4.3: after the items table when it is shown
+    assert "Bảng 4.2. Chỉ số phù hợp của mô hình CFA" in rel or "Bảng 4.3. Chỉ số phù hợp của mô hình CFA" in rel
     assert "Bảng 5.2" in _text(report.section(ctx, "weighting"))
 
 
@@ -199,3 +201,43 @@ def test_to_pdf_failure_is_a_typed_error(demo_root, tmp_path):
     html = demo_root / "reports" / DEMO / "report.html"
     with pytest.raises(report.ReportError):
         report.to_pdf(html, tmp_path / "x.pdf", chromium="/bin/false")
+
+
+def _caption_numbers(ctx: report.ReportContext) -> list[tuple[int, str, int, int]]:
+    """(section number, kind, a, b) for every "Bảng a.b"/"Hình a.b" caption in display order."""
+    import re
+
+    out = []
+    pat = re.compile(r"^(Bảng|Hình|Table|Figure) (\d+)\.(\d+)\.")
+    for i, name in enumerate(report.SECTIONS[:10], start=1):  # sections 1-10; appendices have no numbers
+        for kind, value in report.section(ctx, name):
+            caption = None
+            if kind == "html":
+                m = re.search(r"<caption>(.*?)</caption>", value, flags=re.S)
+                caption = html.unescape(m.group(1)) if m else None
+            elif kind == "img":
+                caption = value[1]
+            if caption and (m := pat.match(caption)):
+                table = m.group(1) in ("Bảng", "Table")
+                out.append((i, "table" if table else "figure", int(m.group(2)), int(m.group(3))))
+    return out
+
+
+@pytest.mark.parametrize("which", ["vi_ctx", "en_ctx"])
+def test_tables_and_figures_are_numbered_in_display_order(which, request):
+    """Within each section, tables and figures are numbered <section>.1, .2, ... as they appear."""
+    ctx = request.getfixturevalue(which)
+    if not ctx.figures:
+        report.make_figures(ctx)
+    seen = _caption_numbers(ctx)
+    assert len([s for s in seen if s[1] == "figure"]) >= 5 and len(seen) >= 20
+    for kind in ("table", "figure"):
+        expected: dict[int, int] = {}
+        for sec, k, a, b in seen:
+            if k != kind:
+                continue
+            assert a == sec, f"{kind} {a}.{b} shown in section {sec}"
+            expected[sec] = expected.get(sec, 0) + 1
+            assert b == expected[sec], f"{kind} {a}.{b} is number {expected[sec]} in section {sec}"
+    shown = {f"{a}.{b}" for _, k, a, b in seen if k == "table"}
+    assert set(report.report_tables(ctx)) == shown  # XLSX sheets carry the numbers the report shows
