@@ -51,6 +51,38 @@ def texts() -> dict[str, Any]:
     return yaml.safe_load((resources.files("sipas") / "resources" / "report_text.yml").read_text(encoding="utf-8"))
 
 
+def notebook_text(key: str, *, lang: str = "vi", **fields: Any) -> str:
+    """Text ``notebooks.<key>`` of ``resources/report_text.yml`` in ``lang``, placeholders filled.
+
+    The stage notebooks (``notebooks/01``–``04``) take every sentence they show from here, e.g.
+    ``notebook_text("cleaning.no_recheck", lang=cfg.language)`` (``cfg.language`` is the survey's
+    report language).  A text without a version in ``lang`` falls back to Vietnamese, as
+    :meth:`ReportContext.tr` does.
+
+    Parameters
+    ----------
+    key : str
+        Dotted key under ``notebooks:``, ``"<notebook>.<text>"``.
+    lang : str
+        ``"vi"`` or ``"en"``.
+    **fields
+        Values of the text's ``{placeholders}``, already formatted.
+
+    Raises
+    ------
+    ReportError
+        When the key does not name a text.
+    """
+    node: Any = texts().get("notebooks", {})
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            raise ReportError(f"report_text.yml has no text notebooks.{key}")
+        node = node[part]
+    if not (isinstance(node, dict) and "vi" in node):
+        raise ReportError(f"report_text.yml has no text notebooks.{key}")
+    return node.get(lang, node["vi"]).format(**fields)
+
+
 def fmt_num(x: float, *, digits: int = 1, lang: str = "vi") -> str:
     """A number with ``digits`` decimals; decimal comma and dot thousands in Vietnamese.
 

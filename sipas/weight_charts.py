@@ -3,13 +3,18 @@
 * :func:`weight_histogram` -- distribution of the design, nonresponse-adjusted and final weights;
 * :func:`margins_chart` -- each calibration margin's weighted total before and after calibration
   against the population count;
-* :func:`margins_display` -- the margin table with Vietnamese headings and the relative gaps.
+* :func:`margins_display` -- the margin table with Vietnamese headings and the relative gaps;
+* :func:`calibration_note` and :func:`margins_section` -- the notebook's sentence on the calibration
+  and its margin table (or the note that there was none), texts from ``report_text.yml``.
 
 Every function takes the tables the weighting stage writes (``weights.csv``,
-``weight_margins.csv``) and returns a ``Figure`` or a DataFrame; nothing is rounded here.
+``weight_margins.csv``) and returns a ``Figure``, a DataFrame or Markdown; nothing is rounded here.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
 
 import matplotlib
 import numpy as np
@@ -75,6 +80,47 @@ def margins_display(margins: pd.DataFrame) -> pd.DataFrame:
         "Chênh lệch sau (%)": (100.0 * (margins["after"] / margins["population"] - 1.0)).to_numpy(),
         "Số phiếu (n)": margins["n"].to_numpy() if "n" in margins.columns else np.nan,
     })
+
+
+def calibration_note(info: Mapping[str, Any], *, lang: str = "vi"):
+    """The weighting notebook's sentence naming the calibration method and its margins (Markdown).
+
+    Parameters
+    ----------
+    info : mapping
+        ``StageResult.info`` of the weighting stage: ``calibration`` (method) and ``margins``
+        (margin variables; absent or empty when there are none).
+    lang : str
+        Report language (``cfg.language``); texts ``notebooks.weighting.calibration`` and
+        ``notebooks.weighting.no_margins``.
+    """
+    from IPython.display import Markdown
+
+    from sipas.report import notebook_text
+
+    margins = ", ".join(info.get("margins", [])) or notebook_text("weighting.no_margins", lang=lang)
+    return Markdown(notebook_text("weighting.calibration", lang=lang, method=info["calibration"], margins=margins))
+
+
+def margins_section(tables: Mapping[str, pd.DataFrame], *, lang: str = "vi"):
+    """The margin table of :func:`margins_display` when the weighting stage wrote
+    ``weight_margins``, otherwise the note that the weights were not calibrated (Markdown,
+    text ``notebooks.weighting.no_calibration``).
+
+    Parameters
+    ----------
+    tables : mapping
+        ``StageResult.tables`` of the weighting stage.
+    lang : str
+        Report language (``cfg.language``).
+    """
+    if "weight_margins" in tables:
+        return margins_display(tables["weight_margins"])
+    from IPython.display import Markdown
+
+    from sipas.report import notebook_text
+
+    return Markdown(notebook_text("weighting.no_calibration", lang=lang))
 
 
 def margins_chart(margins: pd.DataFrame, *,

@@ -1,0 +1,193 @@
+"""The notebooks stay thin: a code cell calls sipas and shows the result.
+
+Every code cell of ``notebooks/*.ipynb`` is checked for what belongs in the package or in data:
+no Vietnamese letters (texts a reader sees live in ``resources/report_text.yml``), no loops
+(``for``/``while``, comprehensions) and no ``def``/``lambda``/``class``.  The display and count
+functions the notebooks call instead are tested below.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import unicodedata
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from IPython.display import Markdown
+
+from sipas import reliability, report, weight_charts
+from sipas.config import find_survey
+from sipas.errors import ReportError
+from sipas.instrument import load_instrument
+
+REPO = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
+
+#: Combining marks of Vietnamese letters (NFD): grave, acute, circumflex, tilde, breve, hook above, horn, dot below.
+_VI_MARKS = {"\u0300", "\u0301", "\u0302", "\u0303", "\u0306", "\u0309", "\u031b", "\u0323"}
+
+#: Syntax that makes a cell a program rather than a call.
+_LOGIC = {ast.For: "for loop", ast.AsyncFor: "for loop", ast.While: "while loop", ast.comprehension: "comprehension",
+          ast.FunctionDef: "def", ast.AsyncFunctionDef: "def", ast.Lambda: "lambda", ast.ClassDef: "class"}
+
+
+def _vietnamese_letters(text: str) -> list[str]:
+    """Letters of ``text`` that are Vietnamese: đ/Đ, or a Latin letter with a Vietnamese diacritic."""
+    found = []
+    for ch in text:
+        decomposed = unicodedata.normalize("NFD", ch)
+        if ch in "đĐ" or (decomposed[0].isascii() and decomposed[0].isalpha()
+                          and any(m in _VI_MARKS for m in decomposed[1:])):
+            found.append(ch)
+    return found
+
+
+def _logic(source: str) -> list[str]:
+    """Loops and definitions in a cell's Python source (IPython magics and shell lines are skipped)."""
+    code = "\n".join("" if re.match(r"\s*[%!]", line) else line for line in source.splitlines())
+    return sorted({name for node in ast.walk(ast.parse(code)) for kind, name in _LOGIC.items()
+                   if isinstance(node, kind)})
+
+
+def _code_cells(path: Path) -> list[tuple[int, str]]:
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    return [(i, "".join(c["source"])) for i, c in enumerate(nb["cells"]) if c["cell_type"] == "code"]
+
+
+def test_notebooks_found():
+    names = {p.stem for p in NOTEBOOKS}
+    assert set(report.NOTEBOOKS) <= names
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_code_cells_hold_no_text_loop_or_definition(path: Path):
+    problems = []
+    for i, source in _code_cells(path):
+        letters = _vietnamese_letters(source)
+        if letters:
+            problems.append(f"cell {i}: Vietnamese letters {''.join(dict.fromkeys(letters))!r} "
+                            "(put the text in sipas/resources/report_text.yml)")
+        logic = _logic(source)
+        if logic:
+            problems.append(f"cell {i}: {', '.join(logic)} (move it into a sipas function)")
+    assert not problems, f"{path.name}:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebooks_are_committed_without_outputs(path: Path):
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    assert nb["nbformat"] == 4
+    for i, c in enumerate(nb["cells"]):
+        if c["cell_type"] == "code":
+            assert c["outputs"] == [] and c["execution_count"] is None, f"{path.name} cell {i}"
+
+
+def test_the_checks_catch_what_they_should():
+    assert _vietnamese_letters('Markdown("Không hiệu chỉnh.")') == ["ô", "ệ", "ỉ"]
+    assert _vietnamese_letters('res.tables["cleaning_summary"]  # x · y') == []
+    assert _logic("for s in x:\n    display(s)") == ["for loop"]
+    assert _logic("while True:\n    break") == ["while loop"]
+    assert _logic("[f(v) for v in x]") == ["comprehension"]
+    assert _logic("f = lambda v: v\ndef g():\n    pass") == ["def", "lambda"]
+    assert _logic("%matplotlib inline\nres.tables.get('x', None)") == []
+
+
+# --------------------------------------------------------------------------- texts
+
+def test_notebook_text_in_both_languages():
+    assert report.notebook_text("cleaning.no_recheck") == "Chưa cấu hình phúc tra (fieldwork.recheck)."
+    assert report.notebook_text("cleaning.no_recheck", lang="en") == "No recheck is configured (fieldwork.recheck)."
+    assert (report.notebook_text("reliability.criterion_heading", lang="vi", criterion="1.1", label="Quan tâm")
+            == "Tiêu chí 1.1 · Quan tâm")
+    for notebook, keys in report.texts()["notebooks"].items():
+        for key in keys:
+            assert report.notebook_text(f"{notebook}.{key}", lang="en", criterion="", label="", own=0, items=0,
+                                        method="", margins="")
+
+
+def test_notebook_text_unknown_key():
+    with pytest.raises(ReportError, match="notebooks.cleaning.nope"):
+        report.notebook_text("cleaning.nope")
+    with pytest.raises(ReportError):
+        report.notebook_text("cleaning")
+
+
+# --------------------------------------------------------------------------- reliability displays
+
+def _efa(own: dict[tuple[str, str], bool], factors: int = 2) -> pd.DataFrame:
+    rows = []
+    for (model, item), flag in own.items():
+        for f in range(factors):
+            rows.append({"model": model, "item": item, "criterion": "1.1", "factor": f"{f + 1}.1",
+                         "loading": 0.1 * (f + 1), "own_factor": flag})
+    return pd.DataFrame(rows)
+
+
+def test_own_factor_count():
+    efa = _efa({("all", "a1"): True, ("all", "a2"): False, ("all", "a3"): True, ("used_admin", "b1"): True})
+    assert reliability.own_factor_count(efa) == (3, 4)
+    # read back from CSV the flags may be text
+    assert reliability.own_factor_count(efa.assign(own_factor=efa["own_factor"].astype(str))) == (3, 4)
+    assert reliability.own_factor_count(_efa({("all", "a1"): False})) == (0, 1)
+
+
+def test_own_factor_note():
+    efa = _efa({("all", "a1"): True, ("all", "a2"): False})
+    note = reliability.own_factor_note(efa)
+    assert isinstance(note, Markdown)
+    assert note.data == "Câu hỏi tải mạnh nhất lên nhân tố của chính tiêu chí mình: **1 / 2**."
+    assert reliability.own_factor_note(efa, lang="en").data.endswith("**1 / 2**.")
+
+
+def test_efa_displays():
+    efa = _efa({("all", "a1"): True, ("all", "a2"): True, ("used_admin", "b1"): False})
+    shown = reliability.efa_displays(efa)
+    assert isinstance(shown, reliability.Displays) and len(shown) == 4
+    assert [d.data for d in shown[::2]] == ["### Mọi hộ được khảo sát", "### Hộ đã thực hiện thủ tục hành chính"]
+    assert list(shown[1].index.get_level_values("item")) == ["a1", "a2"]
+    assert list(shown[3].columns) == ["Nhân tố 1.1", "Nhân tố 2.1"]
+
+
+def test_criterion_displays():
+    cfg = find_survey("demo-laichau-2024", root=REPO)
+    inst = load_instrument(cfg.instrument_id, cfg.instrument_version)
+    criteria = pd.DataFrame([{"criterion": "1.1", "k": 2, "n": 100, "alpha": 0.78, "std_alpha": 0.78,
+                              "ci_low": 0.7, "ci_high": 0.84}])
+    items = pd.DataFrame([{"criterion": "1.1", "item": item, "n": 100, "mean": 3.9, "sd": 0.9, "item_total_r": 0.64,
+                           "alpha_if_deleted": float("nan"), "flag": None} for item in ("p1_1a", "p1_1b")])
+    shown = reliability.criterion_displays(criteria, items, inst)
+    assert len(shown) == 3
+    assert shown[0].data == "### Tiêu chí 1.1 · Quan tâm đến chính sách công"
+    assert len(shown[1]) == 1 and list(shown[2]["Câu hỏi"]) == ["p1_1a", "p1_1b"]
+    assert reliability.criterion_displays(criteria, items, inst, lang="en")[0].data == \
+        "### Criterion 1.1 · Interest in public policy"
+
+
+def test_displays_show_each_object(monkeypatch):
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda *objs: shown.extend(objs))
+    reliability.Displays([Markdown("a"), "b"])._ipython_display_()
+    assert [getattr(o, "data", o) for o in shown] == ["a", "b"]
+
+
+# --------------------------------------------------------------------------- weighting displays
+
+def test_calibration_note():
+    note = weight_charts.calibration_note({"calibration": "raking", "margins": ["district", "urban"]})
+    assert note.data == "Phương pháp hiệu chỉnh: **raking**; biên: district, urban."
+    assert weight_charts.calibration_note({"calibration": "none"}).data == \
+        "Phương pháp hiệu chỉnh: **none**; biên: không có."
+    assert weight_charts.calibration_note({"calibration": "none", "margins": []}, lang="en").data == \
+        "Calibration: **none**; margins: none."
+
+
+def test_margins_section():
+    margins = pd.DataFrame({"margin": ["district"], "level": ["A"], "population": [100.0], "before": [90.0],
+                            "after": [100.0], "n": [10]})
+    table = weight_charts.margins_section({"weight_margins": margins})
+    assert isinstance(table, pd.DataFrame) and table["Chênh lệch sau (%)"].iloc[0] == 0
+    assert weight_charts.margins_section({}).data == "Không hiệu chỉnh."
+    assert weight_charts.margins_section({}, lang="en").data == "No calibration."
