@@ -18,7 +18,8 @@ import pandas as pd
 import pytest
 from IPython.display import Markdown
 
-from sipas import reliability, report, weight_charts
+from sipas import report, weight_charts
+from sipas.stages import reliability as stage_rel
 from sipas.config import find_survey
 from sipas.errors import ReportError
 from sipas.instrument import load_instrument
@@ -128,24 +129,24 @@ def _efa(own: dict[tuple[str, str], bool], factors: int = 2) -> pd.DataFrame:
 
 def test_own_factor_count():
     efa = _efa({("all", "a1"): True, ("all", "a2"): False, ("all", "a3"): True, ("used_admin", "b1"): True})
-    assert reliability.own_factor_count(efa) == (3, 4)
+    assert stage_rel.own_factor_count(efa) == (3, 4)
     # read back from CSV the flags may be text
-    assert reliability.own_factor_count(efa.assign(own_factor=efa["own_factor"].astype(str))) == (3, 4)
-    assert reliability.own_factor_count(_efa({("all", "a1"): False})) == (0, 1)
+    assert stage_rel.own_factor_count(efa.assign(own_factor=efa["own_factor"].astype(str))) == (3, 4)
+    assert stage_rel.own_factor_count(_efa({("all", "a1"): False})) == (0, 1)
 
 
 def test_own_factor_note():
     efa = _efa({("all", "a1"): True, ("all", "a2"): False})
-    note = reliability.own_factor_note(efa)
+    note = stage_rel.own_factor_note(efa)
     assert isinstance(note, Markdown)
     assert note.data == "Câu hỏi tải mạnh nhất lên nhân tố của chính tiêu chí mình: **1 / 2**."
-    assert reliability.own_factor_note(efa, lang="en").data.endswith("**1 / 2**.")
+    assert stage_rel.own_factor_note(efa, lang="en").data.endswith("**1 / 2**.")
 
 
 def test_efa_displays():
     efa = _efa({("all", "a1"): True, ("all", "a2"): True, ("used_admin", "b1"): False})
-    shown = reliability.efa_displays(efa)
-    assert isinstance(shown, reliability.Displays) and len(shown) == 4
+    shown = stage_rel.efa_displays(efa)
+    assert isinstance(shown, stage_rel.Displays) and len(shown) == 4
     assert [d.data for d in shown[::2]] == ["### Mọi hộ được khảo sát", "### Hộ đã thực hiện thủ tục hành chính"]
     assert list(shown[1].index.get_level_values("item")) == ["a1", "a2"]
     assert list(shown[3].columns) == ["Nhân tố 1.1", "Nhân tố 2.1"]
@@ -158,18 +159,18 @@ def test_criterion_displays():
                               "ci_low": 0.7, "ci_high": 0.84}])
     items = pd.DataFrame([{"criterion": "1.1", "item": item, "n": 100, "mean": 3.9, "sd": 0.9, "item_total_r": 0.64,
                            "alpha_if_deleted": float("nan"), "flag": None} for item in ("p1_1a", "p1_1b")])
-    shown = reliability.criterion_displays(criteria, items, inst)
+    shown = stage_rel.criterion_displays(criteria, items, inst)
     assert len(shown) == 3
     assert shown[0].data == "### Tiêu chí 1.1 · Quan tâm đến chính sách công"
     assert len(shown[1]) == 1 and list(shown[2]["Câu hỏi"]) == ["p1_1a", "p1_1b"]
-    assert reliability.criterion_displays(criteria, items, inst, lang="en")[0].data == \
+    assert stage_rel.criterion_displays(criteria, items, inst, lang="en")[0].data == \
         "### Criterion 1.1 · Interest in public policy"
 
 
 def test_displays_show_each_object(monkeypatch):
     shown = []
     monkeypatch.setattr("IPython.display.display", lambda *objs: shown.extend(objs))
-    reliability.Displays([Markdown("a"), "b"])._ipython_display_()
+    stage_rel.Displays([Markdown("a"), "b"])._ipython_display_()
     assert [getattr(o, "data", o) for o in shown] == ["a", "b"]
 
 

@@ -328,3 +328,89 @@ def efa_matrix(efa_loadings: pd.DataFrame, model: str) -> pd.DataFrame:
     m = e.pivot(index=["criterion", "item"], columns="factor", values="loading")
     m.columns = [f"Nhân tố {c}" for c in m.columns]
     return m
+
+
+# --------------------------------------------------------------------------------------------
+# displays of the reliability notebook (notebooks/02_reliability.ipynb)
+# --------------------------------------------------------------------------------------------
+
+
+class Displays(list):
+    """Objects a notebook shows one after another, each as its own output, when a cell ends with
+    this list (IPython calls :meth:`_ipython_display_`)."""
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(*self)
+
+
+def criterion_displays(criteria: pd.DataFrame, items: pd.DataFrame, instrument, *, lang: str = "vi") -> Displays:
+    """Section 1 of the reliability notebook: for each criterion a heading (Markdown), the alpha
+    summary table and the item table of :func:`criterion_sections`.
+
+    Parameters
+    ----------
+    criteria, items : DataFrame
+        ``reliability_criteria.csv`` and ``reliability_items.csv`` of the reliability stage.
+    instrument
+        The survey's questionnaire (criterion labels and item texts).
+    lang : str
+        Report language (``cfg.language``); the heading is text ``notebooks.reliability.criterion_heading``.
+    """
+    from IPython.display import Markdown
+
+    from sipas.report import notebook_text
+
+    out = Displays()
+    for s in criterion_sections(criteria, items, instrument, language=lang):
+        heading = notebook_text("reliability.criterion_heading", lang=lang, criterion=s.criterion, label=s.label)
+        out += [Markdown(f"### {heading}"), s.summary, s.items]
+    return out
+
+
+def efa_displays(efa_loadings: pd.DataFrame) -> Displays:
+    """Section 4 of the reliability notebook: for each EFA model (block) a heading naming its
+    sample (:func:`model_label`) and its items x factors pattern matrix
+    (:func:`efa_matrix`), in the order of ``efa_loadings.csv``."""
+    from IPython.display import Markdown
+
+
+    out = Displays()
+    for model in efa_loadings["model"].unique():
+        out += [Markdown(f"### {model_label(model)}"), efa_matrix(efa_loadings, model)]
+    return out
+
+
+def own_factor_count(efa_loadings: pd.DataFrame) -> tuple[int, int]:
+    """How many items load most on the factor of their own criterion, out of how many.
+
+    Parameters
+    ----------
+    efa_loadings : DataFrame
+        ``efa_loadings.csv`` of the reliability stage: one row per model, item and factor, with
+        ``own_factor`` (the item's largest absolute loading is on its own criterion's factor)
+        repeated on every row of the item; booleans or their text ``"True"``/``"False"``.
+
+    Returns
+    -------
+    (int, int)
+        Items with ``own_factor`` true and items in all, each item counted once per model
+        (the EFA models partition the items, so this is the number of distinct items).
+    """
+    first = efa_loadings.drop_duplicates(["model", "item"])
+    own = first["own_factor"]
+    if own.dtype != bool:
+        own = own.map(lambda v: str(v).strip().lower() in ("true", "1", "1.0"))
+    return int(own.sum()), len(first)
+
+
+def own_factor_note(efa_loadings: pd.DataFrame, *, lang: str = "vi"):
+    """The sentence closing section 4 of the reliability notebook (Markdown): the
+    :func:`own_factor_count` of the EFA, text ``notebooks.reliability.efa_own_factor``."""
+    from IPython.display import Markdown
+
+    from sipas.report import notebook_text
+
+    own, n_items = own_factor_count(efa_loadings)
+    return Markdown(notebook_text("reliability.efa_own_factor", lang=lang, own=own, items=n_items))
