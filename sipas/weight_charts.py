@@ -3,12 +3,14 @@
 * :func:`weight_histogram` -- distribution of the design, nonresponse-adjusted and final weights;
 * :func:`margins_chart` -- each calibration margin's weighted total before and after calibration
   against the population count;
-* :func:`margins_display` -- the margin table with Vietnamese headings and the relative gaps;
+* :func:`margins_display` -- the margin table with headings in the report language and the relative gaps;
 * :func:`calibration_note` and :func:`margins_section` -- the notebook's sentence on the calibration
   and its margin table (or the note that there was none), texts from ``report_text.yml``.
 
 Every function takes the tables the weighting stage writes (``weights.csv``,
 ``weight_margins.csv``) and returns a ``Figure``, a DataFrame or Markdown; nothing is rounded here.
+Titles, axis and legend labels and table headings are ``labels.weighting`` of ``report_text.yml``
+in the language given as ``lang`` (``cfg.language``).
 """
 
 from __future__ import annotations
@@ -22,15 +24,25 @@ import pandas as pd
 
 from sipas import charts
 
-_KIND_VI = {"w_design": "Trọng số thiết kế (1/π)", "w_nr": "Sau điều chỉnh không trả lời",
-            "w_final": "Trọng số cuối cùng (sau hiệu chỉnh)"}
-_MARGIN_VI = {"district": "Huyện", "urban": "Thành thị/nông thôn"}
-_LEVEL_VI = {"urban": "Thành thị", "rural": "Nông thôn"}
+
+def _labels(lang: str) -> dict[str, Any]:
+    """The weighting notebook's labels (``labels.weighting`` of ``resources/report_text.yml``) in
+    ``lang``: the same tree with each ``{vi: ..., en: ...}`` text replaced by its ``lang`` version
+    (Vietnamese where there is none)."""
+    from sipas.report import texts
+
+    return _in_lang(texts()["labels"]["weighting"], lang)
+
+
+def _in_lang(node: Any, lang: str) -> Any:
+    if isinstance(node, dict) and "vi" in node:
+        return node.get(lang, node["vi"])
+    return {k: _in_lang(v, lang) for k, v in node.items()}
 
 
 def weight_histogram(weights: pd.DataFrame, *, columns: tuple[str, ...] = ("w_design", "w_nr", "w_final"),
                      bins: int = 40, log: bool = True,
-                     title: str = "Phân bố trọng số (weight distribution)") -> matplotlib.figure.Figure:
+                     title: str | None = None, lang: str = "vi") -> matplotlib.figure.Figure:
     """Histograms of the weight columns, one panel each, on a shared (log) axis.
 
     Parameters
@@ -43,9 +55,14 @@ def weight_histogram(weights: pd.DataFrame, *, columns: tuple[str, ...] = ("w_de
         Number of bins (log-spaced when ``log``).
     log : bool
         Log scale for the weights (survey weights are right-skewed).
+    title : str, optional
+        Figure title; text ``labels.weighting.histogram_title`` when not given.
+    lang : str
+        Language of the title, panel titles and axis and legend labels (``cfg.language``).
     """
     import matplotlib.pyplot as plt
 
+    lab = _labels(lang)
     vals = [weights[c].to_numpy(dtype=float) for c in columns]
     positive = np.concatenate([v[v > 0] for v in vals])
     lo, hi = float(positive.min()), float(positive.max())
@@ -55,30 +72,33 @@ def weight_histogram(weights: pd.DataFrame, *, columns: tuple[str, ...] = ("w_de
         axes = np.atleast_1d(axes)
         for ax, c, v in zip(axes, columns, vals):
             ax.hist(v, bins=edges, color="#4477aa", edgecolor="white", linewidth=0.4)
-            ax.axvline(float(np.mean(v)), color="#cc3311", linewidth=1.2, label="trung bình (mean)")
-            ax.set_title(_KIND_VI.get(c, c), loc="left", fontsize=10)
-            ax.set_ylabel("Số phiếu")
+            ax.axvline(float(np.mean(v)), color="#cc3311", linewidth=1.2, label=lab["mean"])
+            ax.set_title(lab["kinds"].get(c, c), loc="left", fontsize=10)
+            ax.set_ylabel(lab["forms"])
             if log:
                 ax.set_xscale("log")
         axes[0].legend(loc="upper right", fontsize=8)
-        axes[-1].set_xlabel("Trọng số (số hộ mà mỗi phiếu đại diện)" + (" – thang log" if log else ""))
-        charts._title(fig, title)
+        axes[-1].set_xlabel(lab["weight_axis_log"] if log else lab["weight_axis"])
+        charts._title(fig, lab["histogram_title"] if title is None else title)
         fig.tight_layout(rect=(0, 0, 1, 0.93))
     return fig
 
 
-def margins_display(margins: pd.DataFrame) -> pd.DataFrame:
-    """``weight_margins.csv`` with Vietnamese headings and the relative gap to the population
-    (``before / population - 1`` and ``after / population - 1``)."""
+def margins_display(margins: pd.DataFrame, *, lang: str = "vi") -> pd.DataFrame:
+    """``weight_margins.csv`` with headings, margin and level names in ``lang`` (texts
+    ``labels.weighting``) and the relative gap to the population (``before / population - 1`` and
+    ``after / population - 1``)."""
+    lab = _labels(lang)
+    h = lab["table"]
     return pd.DataFrame({
-        "Biên (margin)": [_MARGIN_VI.get(m, m) for m in margins["margin"]],
-        "Nhóm (level)": [_LEVEL_VI.get(str(v), v) for v in margins["level"]],
-        "Số hộ tổng thể (population)": margins["population"].to_numpy(),
-        "Tổng trọng số trước (before)": margins["before"].to_numpy(),
-        "Tổng trọng số sau (after)": margins["after"].to_numpy(),
-        "Chênh lệch trước (%)": (100.0 * (margins["before"] / margins["population"] - 1.0)).to_numpy(),
-        "Chênh lệch sau (%)": (100.0 * (margins["after"] / margins["population"] - 1.0)).to_numpy(),
-        "Số phiếu (n)": margins["n"].to_numpy() if "n" in margins.columns else np.nan,
+        h["margin"]: [lab["margins"].get(m, m) for m in margins["margin"]],
+        h["level"]: [lab["levels"].get(str(v), v) for v in margins["level"]],
+        h["population"]: margins["population"].to_numpy(),
+        h["before"]: margins["before"].to_numpy(),
+        h["after"]: margins["after"].to_numpy(),
+        h["gap_before"]: (100.0 * (margins["before"] / margins["population"] - 1.0)).to_numpy(),
+        h["gap_after"]: (100.0 * (margins["after"] / margins["population"] - 1.0)).to_numpy(),
+        h["n"]: margins["n"].to_numpy() if "n" in margins.columns else np.nan,
     })
 
 
@@ -115,7 +135,7 @@ def margins_section(tables: Mapping[str, pd.DataFrame], *, lang: str = "vi"):
         Report language (``cfg.language``).
     """
     if "weight_margins" in tables:
-        return margins_display(tables["weight_margins"])
+        return margins_display(tables["weight_margins"], lang=lang)
     from IPython.display import Markdown
 
     from sipas.report import notebook_text
@@ -124,11 +144,13 @@ def margins_section(tables: Mapping[str, pd.DataFrame], *, lang: str = "vi"):
 
 
 def margins_chart(margins: pd.DataFrame, *,
-                  title: str = "Biên hiệu chỉnh: trước và sau (calibration margins)") -> matplotlib.figure.Figure:
+                  title: str | None = None, lang: str = "vi") -> matplotlib.figure.Figure:
     """Horizontal bars of each margin level's weighted total before (light) and after (dark)
-    calibration, with the population count as a marker; one panel per margin."""
+    calibration, with the population count as a marker; one panel per margin.  Title (text
+    ``labels.weighting.margins_title`` when not given), panel, axis and legend labels in ``lang``."""
     import matplotlib.pyplot as plt
 
+    lab = _labels(lang)
     groups = list(dict.fromkeys(margins["margin"]))
     sizes = [int((margins["margin"] == g).sum()) for g in groups]
     with charts.style():
@@ -137,17 +159,17 @@ def margins_chart(margins: pd.DataFrame, *,
         for ax, g in zip(axes[:, 0], groups):
             t = margins[margins["margin"] == g]
             y = np.arange(len(t))
-            labels = [_LEVEL_VI.get(str(v), str(v)) for v in t["level"]]
-            ax.barh(y - 0.2, t["before"], height=0.38, color="#bbccee", label="trước (before)")
-            ax.barh(y + 0.2, t["after"], height=0.38, color="#4477aa", label="sau (after)")
+            labels = [lab["levels"].get(str(v), str(v)) for v in t["level"]]
+            ax.barh(y - 0.2, t["before"], height=0.38, color="#bbccee", label=lab["before"])
+            ax.barh(y + 0.2, t["after"], height=0.38, color="#4477aa", label=lab["after"])
             ax.scatter(t["population"], y, marker="|", s=250, color="#cc3311", zorder=3,
-                       label="tổng thể (population)")
+                       label=lab["population"])
             ax.set_yticks(y, labels)
             ax.invert_yaxis()
-            ax.set_title(_MARGIN_VI.get(g, g), loc="left", fontsize=10)
+            ax.set_title(lab["margins"].get(g, g), loc="left", fontsize=10)
         axes[0, 0].legend(loc="lower right", fontsize=8)
-        axes[-1, 0].set_xlabel("Số hộ")
-        charts._title(fig, title)
+        axes[-1, 0].set_xlabel(lab["households"])
+        charts._title(fig, lab["margins_title"] if title is None else title)
         fig.tight_layout(rect=(0, 0, 1, 0.94))
     return fig
 

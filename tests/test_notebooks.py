@@ -192,3 +192,163 @@ def test_margins_section():
     assert isinstance(table, pd.DataFrame) and table["Chênh lệch sau (%)"].iloc[0] == 0
     assert weight_charts.margins_section({}).data == "Không hiệu chỉnh."
     assert weight_charts.margins_section({}, lang="en").data == "No calibration."
+
+
+# --------------------------------------------------------------------------- labels in data, not in code
+
+#: Modules whose displays the notebooks show: every label a reader sees comes from report_text.yml.
+LABEL_MODULES = [REPO / "sipas" / "stages" / "reliability.py", REPO / "sipas" / "weight_charts.py",
+                 REPO / "sipas" / "stages" / "weighting.py"]
+
+
+def _vietnamese_literals(source: str) -> list[tuple[int, str]]:
+    """String constants of ``source`` (f-string parts included) with Vietnamese letters, docstrings
+    (and comments, which are not in the syntax tree) left out: (line, text)."""
+    tree = ast.parse(source)
+    docstrings = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+                docstrings.add(id(first.value))
+    return [(node.lineno, node.value) for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings
+            and _vietnamese_letters(node.value)]
+
+
+@pytest.mark.parametrize("path", LABEL_MODULES, ids=lambda p: p.stem)
+def test_display_modules_hold_no_vietnamese_literal(path: Path):
+    found = _vietnamese_literals(path.read_text(encoding="utf-8"))
+    assert not found, (f"{path.relative_to(REPO)}: Vietnamese string literals (put the label in "
+                       f"sipas/resources/report_text.yml under labels:): " + "; ".join(f"line {n}: {t!r}" for n, t in found))
+
+
+def test_the_literal_check_catches_what_it_should():
+    source = ('"""Mô-đun."""\n'
+              'def f():\n    """Hàm."""\n    # chú thích\n    return "Số phiếu"\n'
+              'class C:\n    """Lớp."""\n    x = f"{1} hộ"\n')
+    assert _vietnamese_literals(source) == [(5, "Số phiếu"), (8, " hộ")]
+    assert _vietnamese_literals('"""Chỉ docstring."""\nx = "plain"\n') == []
+
+
+def test_labels_have_both_languages():
+    def leaves(node, path):
+        if isinstance(node, dict) and "vi" in node:
+            yield path, node
+        else:
+            for k, v in node.items():
+                yield from leaves(v, f"{path}.{k}")
+
+    found = list(leaves(report.texts()["labels"], "labels"))
+    assert len(found) > 40
+    for path, text in found:
+        assert set(text) == {"vi", "en"} and text["vi"] and text["en"], path
+        assert not _vietnamese_letters(text["en"]), path
+
+
+# --------------------------------------------------------------------------- displays in English
+
+def test_reliability_tables_in_english():
+    cfg = find_survey("demo-laichau-2024", root=REPO)
+    inst = load_instrument(cfg.instrument_id, cfg.instrument_version)
+    criteria = pd.DataFrame([{"criterion": "1.1", "k": 2, "n": 100, "alpha": 0.78, "std_alpha": 0.78,
+                              "ci_low": 0.7, "ci_high": 0.84}])
+    items = pd.DataFrame([{"criterion": "1.1", "item": item, "n": 100, "mean": 3.9, "sd": 0.9, "item_total_r": 0.2,
+                           "alpha_if_deleted": 0.8, "flag": flag}
+                          for item, flag in (("p1_1a", "alpha_if_deleted > alpha; item_total_r < 0.3"),
+                                             ("p1_1b", None))])
+    vi = stage_rel.criterion_sections(criteria, items, inst)[0]
+    en = stage_rel.criterion_sections(criteria, items, inst, language="en")[0]
+    assert list(vi.summary.columns) == ["Số câu hỏi (k)", "Số phiếu (n)", "Cronbach's alpha", "KTC 95% – cận dưới",
+                                        "KTC 95% – cận trên", "Alpha chuẩn hoá"]
+    assert list(en.summary.columns) == ["Items (k)", "Forms (n)", "Cronbach's alpha", "95% CI – lower bound",
+                                        "95% CI – upper bound", "Standardised alpha"]
+    assert list(vi.items.columns) == ["Câu hỏi", "Nội dung", "n", "Trung bình", "Độ lệch chuẩn",
+                                      "Tương quan câu hỏi–tổng (r.drop)", "Alpha nếu bỏ câu hỏi", "Cảnh báo (flag)"]
+    assert list(en.items.columns) == ["Item", "Wording", "n", "Mean", "Standard deviation",
+                                      "Corrected item-total correlation (r.drop)", "Alpha if the item is dropped",
+                                      "Flag"]
+    assert list(vi.items["Cảnh báo (flag)"]) == ["alpha tăng nếu bỏ câu hỏi; tương quan câu hỏi–tổng < 0,3", ""]
+    assert list(en.items["Flag"]) == ["alpha rises if the item is dropped; item-total correlation < 0.3", ""]
+    shown = stage_rel.criterion_displays(criteria, items, inst, lang="en")
+    assert list(shown[2].columns) == list(en.items.columns)
+
+
+def test_cfa_and_efa_in_english():
+    fit = pd.DataFrame({"model": ["all", "used_admin+has_pupil", "x"], "index": ["CFI", "RMSEA", "TLI"],
+                        "value": [0.97, 0.08, 0.9], "threshold": [">= 0.95", "<= 0.06", None],
+                        "ok": [True, "False", None]})
+    vi = stage_rel.cfa_fit_display(fit)
+    assert list(vi.columns) == ["Mô hình (mẫu)", "Chỉ số (index)", "Giá trị", "Ngưỡng (Hu & Bentler 1999)", "Kết luận"]
+    assert list(vi["Kết luận"]) == ["Đạt", "Không đạt", ""]
+    assert vi["Mô hình (mẫu)"].iloc[1] == "Hộ đã thực hiện thủ tục hành chính và Hộ có con học tiểu học công lập"
+    en = stage_rel.cfa_fit_display(fit, lang="en")
+    assert list(en.columns) == ["Model (sample)", "Index", "Value", "Cut-off (Hu & Bentler 1999)", "Conclusion"]
+    assert list(en["Conclusion"]) == ["Met", "Not met", ""]
+    assert list(en["Model (sample)"]) == ["All surveyed households",
+                                          "Households that used an administrative procedure and Households with a "
+                                          "child at a public primary school", "x"]
+    assert stage_rel.model_label("used_health", lang="en") == "Households treated at a public health facility"
+    efa = _efa({("all", "a1"): True, ("used_admin", "b1"): False})
+    shown = stage_rel.efa_displays(efa, lang="en")
+    assert [d.data for d in shown[::2]] == ["### All surveyed households",
+                                            "### Households that used an administrative procedure"]
+    assert list(shown[1].columns) == ["Factor 1.1", "Factor 2.1"]
+    assert list(stage_rel.efa_matrix(efa, "all", lang="en").columns) == ["Factor 1.1", "Factor 2.1"]
+
+
+def _margins() -> pd.DataFrame:
+    return pd.DataFrame({"margin": ["district", "urban", "urban"], "level": ["A", "urban", "rural"],
+                         "population": [100.0, 40.0, 60.0], "before": [90.0, 30.0, 70.0],
+                         "after": [100.0, 40.0, 60.0], "n": [10, 4, 6]})
+
+
+def test_margins_display_in_english():
+    vi = weight_charts.margins_display(_margins())
+    assert list(vi.columns) == ["Biên (margin)", "Nhóm (level)", "Số hộ tổng thể (population)",
+                                "Tổng trọng số trước (before)", "Tổng trọng số sau (after)", "Chênh lệch trước (%)",
+                                "Chênh lệch sau (%)", "Số phiếu (n)"]
+    assert list(vi["Biên (margin)"]) == ["Huyện", "Thành thị/nông thôn", "Thành thị/nông thôn"]
+    assert list(vi["Nhóm (level)"]) == ["A", "Thành thị", "Nông thôn"]
+    en = weight_charts.margins_section({"weight_margins": _margins()}, lang="en")
+    assert list(en.columns) == ["Margin", "Level", "Households in the population", "Sum of weights before",
+                                "Sum of weights after", "Gap before (%)", "Gap after (%)", "Forms (n)"]
+    assert list(en["Margin"]) == ["District", "Urban/rural", "Urban/rural"]
+    assert list(en["Level"]) == ["A", "Urban", "Rural"]
+    assert en["Gap before (%)"].iloc[0] == pytest.approx(-10.0)
+
+
+def _figure_texts(fig) -> list[str]:
+    import matplotlib.pyplot as plt
+
+    found = [t.get_text() for t in fig.texts]
+    for ax in fig.axes:
+        found += [ax.get_title(loc="left"), ax.get_xlabel(), ax.get_ylabel()]
+        found += [t.get_text() for t in ax.get_yticklabels()]
+        legend = ax.get_legend()
+        if legend is not None:
+            found += [t.get_text() for t in legend.get_texts()]
+    plt.close(fig)
+    return [t for t in found if t]
+
+
+def test_weight_charts_in_english():
+    weights = pd.DataFrame({"w_design": [10.0, 20.0, 30.0], "w_nr": [11.0, 22.0, 33.0], "w_final": [12.0, 21.0, 35.0]})
+    vi = _figure_texts(weight_charts.weight_histogram(weights))
+    assert {"Phân bố trọng số (weight distribution)", "Trọng số thiết kế (1/π)", "Số phiếu", "trung bình (mean)",
+            "Trọng số (số hộ mà mỗi phiếu đại diện) – thang log"} <= set(vi)
+    en = _figure_texts(weight_charts.weight_histogram(weights, lang="en"))
+    assert {"Weight distribution", "Design weight (1/π)", "After nonresponse adjustment",
+            "Final weight (after calibration)", "Forms", "mean",
+            "Weight (households each form represents) – log scale"} <= set(en)
+    assert not any(_vietnamese_letters(t) for t in en)
+    assert "Weight (households each form represents)" in _figure_texts(
+        weight_charts.weight_histogram(weights, log=False, lang="en"))
+    assert "Own title" in _figure_texts(weight_charts.weight_histogram(weights, title="Own title", lang="en"))
+    vi = _figure_texts(weight_charts.margins_chart(_margins()))
+    assert {"Biên hiệu chỉnh: trước và sau (calibration margins)", "Huyện", "Thành thị", "Số hộ", "trước (before)",
+            "sau (after)", "tổng thể (population)"} <= set(vi)
+    en = _figure_texts(weight_charts.margins_chart(_margins(), lang="en"))
+    assert {"Calibration margins: before and after", "District", "Urban/rural", "Urban", "Rural", "Households",
+            "before", "after", "population"} <= set(en)
+    assert not any(_vietnamese_letters(t) for t in en)

@@ -39,6 +39,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -247,27 +248,39 @@ def run_reliability(cfg: SurveyConfig, *, root: Path | None = None) -> StageResu
     return StageResult("reliability", tables, written, info={"blocks": blocks})
 
 
+# tables for the reviewers' notebook (headings in the report language; numbers are not rounded here)
 # --------------------------------------------------------------------------------------------
-# tables for the reviewers' notebook (Vietnamese headings; numbers are not rounded here)
-# --------------------------------------------------------------------------------------------
-
-_FLAG_VI = {"alpha_if_deleted > alpha": "alpha tăng nếu bỏ câu hỏi",
-            "item_total_r < 0.3": "tương quan câu hỏi–tổng < 0,3"}
-
-_MODEL_VI = {"all": "Mọi hộ được khảo sát", "used_admin": "Hộ đã thực hiện thủ tục hành chính",
-             "used_health": "Hộ có khám, chữa bệnh tại cơ sở y tế công lập",
-             "has_pupil": "Hộ có con học tiểu học công lập"}
 
 
-def model_label(model: str) -> str:
-    """Vietnamese description of a block's sample (``"used_admin"`` -> households that used a service)."""
-    return " và ".join(_MODEL_VI.get(part, part) for part in model.split("+"))
+def _labels(lang: str) -> dict[str, Any]:
+    """The reliability notebook's labels (``labels.reliability`` of ``resources/report_text.yml``)
+    in ``lang``: the same tree with each ``{vi: ..., en: ...}`` text replaced by its ``lang``
+    version (Vietnamese where there is none)."""
+    from sipas.report import texts
+
+    return _in_lang(texts()["labels"]["reliability"], lang)
 
 
-def _flag_vi(flag: object) -> str:
+def _in_lang(node: Any, lang: str) -> Any:
+    if isinstance(node, dict) and "vi" in node:
+        return node.get(lang, node["vi"])
+    return {k: _in_lang(v, lang) for k, v in node.items()}
+
+
+def _model_label(model: str, labels: Mapping[str, Any]) -> str:
+    return labels["model_join"].join(labels["models"].get(part, part) for part in model.split("+"))
+
+
+def model_label(model: str, *, lang: str = "vi") -> str:
+    """Description of a block's sample in ``lang`` (``"used_admin"`` -> households that used a
+    service; parts joined by ``+`` are joined by "and"), texts ``labels.reliability.models``."""
+    return _model_label(model, _labels(lang))
+
+
+def _flag_label(flag: object, labels: Mapping[str, Any]) -> str:
     if not isinstance(flag, str) or not flag:
         return ""
-    return "; ".join(_FLAG_VI.get(part.strip(), part.strip()) for part in flag.split(";"))
+    return "; ".join(labels["flags"].get(part.strip(), part.strip()) for part in flag.split(";"))
 
 
 @dataclass(frozen=True)
@@ -287,46 +300,58 @@ def criterion_sections(criteria: pd.DataFrame, items: pd.DataFrame, instrument, 
 
     An item is flagged when alpha rises if it is deleted or when its corrected item-total
     correlation (psych ``r.drop``) is below 0.3 (flags from :func:`sipas.reliability.item_reliability`).
-    Headings are Vietnamese with the English in parentheses.
+    Headings, flags, criterion labels and item texts are in ``language`` (headings and flags from
+    ``labels.reliability`` of ``resources/report_text.yml``; Vietnamese headings carry the
+    English in parentheses).
     """
+    lab = _labels(language)
+    sh, ih = lab["summary"], lab["items"]
     crit_tab = instrument.criteria
     col = f"label_{language}" if f"label_{language}" in crit_tab.columns else None
     labels = dict(zip(crit_tab["criterion"].astype(str), crit_tab[col])) if col else {}
     out = []
     for _, c in criteria.iterrows():
         crit = str(c["criterion"])
-        summary = pd.DataFrame([{"Số câu hỏi (k)": int(c["k"]), "Số phiếu (n)": int(c["n"]),
-                                 "Cronbach's alpha": c["alpha"], "KTC 95% – cận dưới": c["ci_low"],
-                                 "KTC 95% – cận trên": c["ci_high"], "Alpha chuẩn hoá": c["std_alpha"]}])
+        summary = pd.DataFrame([{sh["k"]: int(c["k"]), sh["n"]: int(c["n"]),
+                                 sh["alpha"]: c["alpha"], sh["ci_low"]: c["ci_low"],
+                                 sh["ci_high"]: c["ci_high"], sh["std_alpha"]: c["std_alpha"]}])
         it = items[items["criterion"].astype(str) == crit]
         table = pd.DataFrame({
-            "Câu hỏi": it["item"].to_numpy(),
-            "Nội dung": [instrument.text(i, language=language) for i in it["item"]],
-            "n": it["n"].to_numpy(), "Trung bình": it["mean"].to_numpy(), "Độ lệch chuẩn": it["sd"].to_numpy(),
-            "Tương quan câu hỏi–tổng (r.drop)": it["item_total_r"].to_numpy(),
-            "Alpha nếu bỏ câu hỏi": it["alpha_if_deleted"].to_numpy(),
-            "Cảnh báo (flag)": [_flag_vi(f) for f in it["flag"]],
+            ih["item"]: it["item"].to_numpy(),
+            ih["text"]: [instrument.text(i, language=language) for i in it["item"]],
+            ih["n"]: it["n"].to_numpy(), ih["mean"]: it["mean"].to_numpy(), ih["sd"]: it["sd"].to_numpy(),
+            ih["item_total_r"]: it["item_total_r"].to_numpy(),
+            ih["alpha_if_deleted"]: it["alpha_if_deleted"].to_numpy(),
+            ih["flag"]: [_flag_label(f, lab) for f in it["flag"]],
         })
         out.append(CriterionSection(crit, str(labels.get(crit, "")), summary, table))
     return out
 
 
-def cfa_fit_display(cfa_fit: pd.DataFrame) -> pd.DataFrame:
-    """The CFA fit table with Vietnamese headings: one row per model and index, the Hu & Bentler
-    (1999) cut-off and whether it is met (``Đạt``/``Không đạt``)."""
-    ok = cfa_fit["ok"].map(lambda v: "" if pd.isna(v) else ("Đạt" if str(v).lower() in ("true", "1") else
-                                                             "Không đạt"))
-    return pd.DataFrame({"Mô hình (mẫu)": [model_label(m) for m in cfa_fit["model"]],
-                         "Chỉ số (index)": cfa_fit["index"].to_numpy(), "Giá trị": cfa_fit["value"].to_numpy(),
-                         "Ngưỡng (Hu & Bentler 1999)": cfa_fit["threshold"].fillna("").to_numpy(),
-                         "Kết luận": ok.to_numpy()})
+def cfa_fit_display(cfa_fit: pd.DataFrame, *, lang: str = "vi") -> pd.DataFrame:
+    """The CFA fit table with headings in ``lang``: one row per model and index, the Hu & Bentler
+    (1999) cut-off and whether it is met (``Đạt``/``Không đạt`` in Vietnamese), texts
+    ``labels.reliability.cfa``."""
+    lab = _labels(lang)
+    h = lab["cfa"]
+    ok = cfa_fit["ok"].map(lambda v: "" if pd.isna(v) else (h["met"] if str(v).lower() in ("true", "1") else
+                                                             h["not_met"]))
+    return pd.DataFrame({h["model"]: [_model_label(m, lab) for m in cfa_fit["model"]],
+                         h["index"]: cfa_fit["index"].to_numpy(), h["value"]: cfa_fit["value"].to_numpy(),
+                         h["threshold"]: cfa_fit["threshold"].fillna("").to_numpy(),
+                         h["conclusion"]: ok.to_numpy()})
 
 
-def efa_matrix(efa_loadings: pd.DataFrame, model: str) -> pd.DataFrame:
-    """Items x factors pattern matrix of one block's EFA (factors named by their criterion)."""
+def efa_matrix(efa_loadings: pd.DataFrame, model: str, *, lang: str = "vi") -> pd.DataFrame:
+    """Items x factors pattern matrix of one block's EFA (factors named by their criterion,
+    text ``labels.reliability.factor`` in ``lang``)."""
+    return _efa_matrix(efa_loadings, model, _labels(lang))
+
+
+def _efa_matrix(efa_loadings: pd.DataFrame, model: str, labels: Mapping[str, Any]) -> pd.DataFrame:
     e = efa_loadings[efa_loadings["model"] == model]
     m = e.pivot(index=["criterion", "item"], columns="factor", values="loading")
-    m.columns = [f"Nhân tố {c}" for c in m.columns]
+    m.columns = [labels["factor"].format(factor=c) for c in m.columns]
     return m
 
 
@@ -369,16 +394,16 @@ def criterion_displays(criteria: pd.DataFrame, items: pd.DataFrame, instrument, 
     return out
 
 
-def efa_displays(efa_loadings: pd.DataFrame) -> Displays:
+def efa_displays(efa_loadings: pd.DataFrame, *, lang: str = "vi") -> Displays:
     """Section 4 of the reliability notebook: for each EFA model (block) a heading naming its
     sample (:func:`model_label`) and its items x factors pattern matrix
-    (:func:`efa_matrix`), in the order of ``efa_loadings.csv``."""
+    (:func:`efa_matrix`), in the order of ``efa_loadings.csv``; texts in ``lang``."""
     from IPython.display import Markdown
 
-
+    lab = _labels(lang)
     out = Displays()
     for model in efa_loadings["model"].unique():
-        out += [Markdown(f"### {model_label(model)}"), efa_matrix(efa_loadings, model)]
+        out += [Markdown(f"### {_model_label(model, lab)}"), _efa_matrix(efa_loadings, model, lab)]
     return out
 
 

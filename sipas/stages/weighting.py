@@ -61,10 +61,9 @@ from sipas import io as sio
 from sipas.config import SurveyConfig
 from sipas.errors import ConfigError, StageInputMissing
 from sipas.pii import pseudonyms
+from sipas.scoring import URBAN_TYPES  # commune types counted as urban (input vocabulary of the commune frame)
 from sipas.stages._common import StageResult, manifest, need, salt, write_tables
 
-#: Commune types counted as urban (``commune_type`` of the commune frame).
-URBAN_TYPES = ("Phường", "Thị trấn")
 #: Raking control: relative convergence tolerance and iteration limit.
 RAKE_EPSILON = 1e-12
 RAKE_MAX_ITER = 100
