@@ -51,6 +51,30 @@ def texts() -> dict[str, Any]:
     return yaml.safe_load((resources.files("sipas") / "resources" / "report_text.yml").read_text(encoding="utf-8"))
 
 
+def label_set(section: str, *, lang: str = "vi") -> dict[str, Any]:
+    """Labels ``labels.<section>`` of ``resources/report_text.yml`` in ``lang``.
+
+    The same tree with every ``{vi: ..., en: ...}`` text replaced by its ``lang``
+    version (Vietnamese where there is none); used by the stage notebooks' tables and
+    charts (``sipas.stages.reliability``, ``sipas.weight_charts``).
+
+    Raises
+    ------
+    ReportError
+        When ``labels.<section>`` does not exist.
+    """
+    node = texts().get("labels", {}).get(section)
+    if not isinstance(node, dict):
+        raise ReportError(f"report_text.yml has no labels.{section}")
+
+    def in_lang(n: Any) -> Any:
+        if isinstance(n, dict) and "vi" in n:
+            return n.get(lang, n["vi"])
+        return {k: in_lang(v) for k, v in n.items()} if isinstance(n, dict) else n
+
+    return in_lang(node)
+
+
 def notebook_text(key: str, *, lang: str = "vi", **fields: Any) -> str:
     """Text ``notebooks.<key>`` of ``resources/report_text.yml`` in ``lang``, placeholders filled.
 

@@ -26,18 +26,10 @@ from sipas import charts
 
 
 def _labels(lang: str) -> dict[str, Any]:
-    """The weighting notebook's labels (``labels.weighting`` of ``resources/report_text.yml``) in
-    ``lang``: the same tree with each ``{vi: ..., en: ...}`` text replaced by its ``lang`` version
-    (Vietnamese where there is none)."""
-    from sipas.report import texts
+    """The weighting notebook's labels in ``lang`` (:func:`sipas.report.label_set` ``"weighting"``)."""
+    from sipas.report import label_set
 
-    return _in_lang(texts()["labels"]["weighting"], lang)
-
-
-def _in_lang(node: Any, lang: str) -> Any:
-    if isinstance(node, dict) and "vi" in node:
-        return node.get(lang, node["vi"])
-    return {k: _in_lang(v, lang) for k, v in node.items()}
+    return label_set("weighting", lang=lang)
 
 
 def weight_histogram(weights: pd.DataFrame, *, columns: tuple[str, ...] = ("w_design", "w_nr", "w_final"),

@@ -253,18 +253,10 @@ def run_reliability(cfg: SurveyConfig, *, root: Path | None = None) -> StageResu
 
 
 def _labels(lang: str) -> dict[str, Any]:
-    """The reliability notebook's labels (``labels.reliability`` of ``resources/report_text.yml``)
-    in ``lang``: the same tree with each ``{vi: ..., en: ...}`` text replaced by its ``lang``
-    version (Vietnamese where there is none)."""
-    from sipas.report import texts
+    """The reliability notebook's labels in ``lang`` (:func:`sipas.report.label_set` ``"reliability"``)."""
+    from sipas.report import label_set
 
-    return _in_lang(texts()["labels"]["reliability"], lang)
-
-
-def _in_lang(node: Any, lang: str) -> Any:
-    if isinstance(node, dict) and "vi" in node:
-        return node.get(lang, node["vi"])
-    return {k: _in_lang(v, lang) for k, v in node.items()}
+    return label_set("reliability", lang=lang)
 
 
 def _model_label(model: str, labels: Mapping[str, Any]) -> str:
