@@ -296,7 +296,7 @@ class Design:
         Treatment of strata with a single PSU (R's ``options(survey.lonely.psu=)``):
         ``"fail"`` (default), ``"remove"``, ``"certainty"`` (no variance from the
         stratum), ``"adjust"`` (the lonely PSU's total is centred at the grand mean of
-        all PSU totals of the stage instead of its stratum mean, as R survey >= 4.2:
+        all PSU totals of the stage instead of its stratum mean, as current R survey (CRAN, later than 4.1-1):
         for totals this gives ``cran/survey`` ``tests/lonely.psu.R``'s 127579.8, where
         survey 4.1-1 centred at 0 and gave 562225), ``"average"`` (the variance of
         the other strata scaled up by #strata / #strata with several PSUs).
@@ -527,7 +527,7 @@ class Design:
                 )
             if self.lonely_psu == "adjust":
                 # centre a lonely PSU at the grand mean of the stage's PSU totals (within the
-                # parent cluster at later stages) instead of its stratum mean (R survey >= 4.2;
+                # parent cluster at later stages) instead of its stratum mean (current R survey (CRAN, later than 4.1-1);
                 # survey 4.1-1 centred at 0, which differs for totals, not for means or ratios)
                 if stage_idx == 0:
                     group = np.zeros(st.n_clusters, dtype=np.int64)

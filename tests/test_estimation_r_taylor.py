@@ -167,7 +167,7 @@ def test_lonely_psu_full_precision(apiclus1, option):
     if option == "average":
         close(des.total("enroll").se, "LONELY_AVERAGE_TOTAL_SE")
     if option == "adjust":
-        # survey 4.1-1 centred a lonely PSU's total at 0; sipas, as R survey >= 4.2, at the
+        # survey 4.1-1 centred a lonely PSU's total at 0; sipas, as current R survey (CRAN, later than 4.1-1), at the
         # grand mean of all PSU totals (see test_lonely_psu_adjust_total_follows_current_r):
         # v_sipas = v_R4.1 - sum over lonely PSUs of [t^2 - (t - mean t)^2]
         t = (apiclus1["pw"] * apiclus1["enroll"]).to_numpy()  # id = ~1: every row is a PSU
@@ -197,7 +197,7 @@ def test_lonely_psu_singleton_total(option):
 
 
 def test_lonely_psu_adjust_total_follows_current_r():
-    """"adjust" centres the lonely PSU at the grand mean of the PSU totals (R survey >= 4.2).
+    """"adjust" centres the lonely PSU at the grand mean of the PSU totals (current R survey (CRAN, later than 4.1-1)).
 
     Published reference: cran/survey tests/lonely.psu.R (current CRAN) —
     ``options(survey.lonely.psu = "adjust"); stopifnot(all.equal(target = 127579.8,

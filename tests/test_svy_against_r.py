@@ -44,7 +44,7 @@ Disagreements (svy vs R; each is an xfail below)
       from R's in general (25 strata: order 32 vs R's 28), so BRR/Fay SEs of ratios
       differ by -2.5% to +2.5% (11 strata 0.00659126 vs 0.0067576).
     * Lonely PSU ``center`` on a total: svy centres the lonely PSU's total at the mean
-      PSU total, as R survey >= 4.2 and sipas do (cran/survey tests/lonely.psu.R: 127579.8);
+      PSU total, as current R survey (CRAN, later than 4.1-1) and sipas do (cran/survey tests/lonely.psu.R: 127579.8);
       Debian's survey 4.1-1 ("adjust") left it uncentred (562225).  Tested against the
       current-R value, not counted as an svy disagreement.
     * A certainty stratum (one PSU, N_h = 1, so f = 1) counts as a singleton in svy: with
@@ -438,7 +438,7 @@ def test_singleton_strata(rule, name):
 
 
 def test_lonely_center_on_totals_follows_current_r(api):
-    """svy's ``center`` = R survey >= 4.2's "adjust" (sipas too); survey 4.1-1 differs.
+    """svy's ``center`` = current R survey (CRAN, later than 4.1-1)'s "adjust" (sipas too); survey 4.1-1 differs.
 
     cran/survey tests/lonely.psu.R (current CRAN): ``options(survey.lonely.psu = "adjust");
     all.equal(127579.8, as.numeric(vcov(svytotal(~Age, design_w_singleton))), tolerance = 1e-6)``.
