@@ -23,7 +23,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from sipas.estimation import Design
+from sipas.estimation.design import Design
 
 N_RESP = 40_000
 N_STRATA = 16

@@ -89,8 +89,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 
 def cmd_forms(args: argparse.Namespace) -> int:
-    from sipas.instrument import load_instrument
-    from sipas.instrument.export import to_entry_template, to_xlsform, xlsform_to_xform
+    from sipas.forms.instrument import load_instrument
+    from sipas.forms.instrument.export import to_entry_template, to_xlsform, xlsform_to_xform
 
     cfg = _cfg(args)
     inst = load_instrument(cfg.instrument_id, cfg.instrument_version)

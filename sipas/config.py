@@ -120,7 +120,7 @@ class SurveyConfig:
     year : int
         Survey year (2000-2100).
     instrument_id, instrument_version : str
-        Which questionnaire file of ``sipas/instrument/data`` the forms follow.
+        Which questionnaire file of ``sipas/forms/instrument/data`` the forms follow.
     structure : str
         ``"three_tier"`` (province, district, commune) or ``"two_tier"`` (since 1/7/2025).
     frames : dict[str, Path]
@@ -346,7 +346,7 @@ def _check_frame_columns(design: Hierarchy, frames: dict[str, Path], path: Path)
         raise _fail(f"design column(s) {', '.join(design.frame_columns)} are read from frames.communes, "
                     "which is not configured", path, key)
     if frames["communes"].suffix.lower() != ".csv":
-        return  # XLSX frames are checked when read (sipas.frames)
+        return  # XLSX frames are checked when read (sipas.sampling.frames)
     import csv
 
     with open(frames["communes"], encoding="utf-8-sig", newline="") as fh:

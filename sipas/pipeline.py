@@ -35,7 +35,8 @@ from sipas.stages._common import StageResult
 from sipas.stages.cleaning import run_cleaning
 from sipas.stages.indices import run_indices
 from sipas.stages.reliability import reliability_groups, run_reliability, scored_items
-from sipas.stages.weighting import poststrata_totals, replicate_weights, run_weighting
+from sipas.stages.weighting import poststrata_totals, run_weighting
+from sipas.estimation.survey_design import replicate_weights
 
 STAGES = ("cleaning", "reliability", "weighting", "indices")
 

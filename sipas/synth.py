@@ -38,7 +38,7 @@ import yaml
 
 from sipas import io as sio
 from sipas import sampling
-from sipas.instrument import load_instrument
+from sipas.forms.instrument import load_instrument
 
 DISTRICTS = (
     # name, kind, number of communes, latent district shift
@@ -268,7 +268,7 @@ def _recheck_visits(distribution: pd.DataFrame, given: pd.DataFrame, *, seed: in
                     keys: tuple[str, ...] = ("district", "commune")) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The 20% recheck sample of returned forms and what the recheck visit recorded.
 
-    The sample is drawn with :func:`sipas.fieldwork.recheck_sample` (strata ``keys``: district x
+    The sample is drawn with :func:`sipas.sampling.fieldwork.recheck_sample` (strata ``keys``: district x
     commune, or commune in a two-tier survey; seed ``seed + 10``).  The visit re-asks :data:`RECHECK_ITEMS`; answers agree
     with the form except for small, item-specific disagreement (test-retest changes of
     opinion, a misremembered service use, a neighbouring age group), stream
@@ -276,7 +276,7 @@ def _recheck_visits(distribution: pd.DataFrame, given: pd.DataFrame, *, seed: in
     says nobody came (``visit_confirmed = 2``) and its answers differ on every item.
     Returns ``(recheck, planted)``; neither holds personal data.
     """
-    from sipas.fieldwork import recheck_sample
+    from sipas.sampling.fieldwork import recheck_sample
     from sipas.stages.cleaning import age_groups
 
     returned = distribution.loc[distribution["returned"] == 1,

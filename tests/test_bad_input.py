@@ -14,10 +14,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sipas.cleaning import clean_forms
+from sipas.forms.cleaning import clean_forms
 from sipas.errors import InputError
-from sipas.ingest import read_responses
-from sipas.instrument import load_instrument
+from sipas.forms.ingest import read_responses
+from sipas.forms.instrument import load_instrument
 
 HERE = Path(__file__).parent / "data" / "bad_input"
 BASE = Path(__file__).parent / "data" / "ingest" / "forms_small.csv"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sipas import charts
+from sipas.report import charts
 
 
 def _units() -> pd.DataFrame:

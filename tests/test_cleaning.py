@@ -1,4 +1,4 @@
-"""Tests of sipas.cleaning: declared rules, audit log, summary."""
+"""Tests of sipas.forms.cleaning: declared rules, audit log, summary."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sipas.cleaning import RULES, CleaningResult, clean_forms
-from sipas.ingest import read_responses
-from sipas.instrument import load_instrument
-from sipas.pii import pseudonyms
+from sipas.forms.cleaning import RULES, CleaningResult, clean_forms
+from sipas.forms.ingest import read_responses
+from sipas.forms.instrument import load_instrument
+from sipas.forms.pii import pseudonyms
 
 DATA = Path(__file__).parent / "data" / "ingest"
 
@@ -114,8 +114,8 @@ def test_empty_forms(inst, forms):
 
 def test_unanswered_screening_question_alone_does_not_invalidate_a_form():
     """A blank screening question with its routed items blank means 'not applicable', not 'missing'."""
-    from sipas.cleaning import clean_forms
-    from sipas.instrument import load_instrument
+    from sipas.forms.cleaning import clean_forms
+    from sipas.forms.instrument import load_instrument
 
     inst = load_instrument("household", "2023.1")
     items = inst.items

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from sipas.errors import DesignError, LonelyPSUError
-from sipas.estimation import Design, Estimate
+from sipas.estimation.design import Design
+from sipas.estimation.results import Estimate
 
 COLUMNS = ["variable", "estimate", "se", "ci_low", "ci_high", "df", "deff", "n"]
 
@@ -132,7 +133,7 @@ def test_contrast_between_crossing_domains_uses_covariance():
 
 
 def test_contrast_between_years():
-    from sipas.estimation import contrast_independent
+    from sipas.estimation.results import contrast_independent
 
     a = Design(_toy(1), weight="w", strata="district", psu="commune").mean("item2")
     b = Design(_toy(2), weight="w", strata="district", psu="commune").mean("item2")

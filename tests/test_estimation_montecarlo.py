@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sipas.estimation import Design
+from sipas.estimation.design import Design
 
 pytestmark = pytest.mark.slow
 

@@ -1,4 +1,4 @@
-"""sipas.estimation / sipas.weighting against published R ``survey`` (and Stata) output.
+"""sipas.estimation / sipas.estimation.weighting against published R ``survey`` (and Stata) output.
 
 Reference numbers live in tests/results/results_survey.py with the R command and
 the source file beside each one.  Full-precision references are compared at
@@ -16,9 +16,9 @@ import pandas as pd
 import pytest
 
 from sipas.errors import LonelyPSUError
-from sipas.estimation import Design
-from sipas.propci import prop_interval
-from sipas import weighting as W
+from sipas.estimation.design import Design
+from sipas.estimation.propci import prop_interval
+from sipas.estimation import weighting as W
 from tests.results import results_survey as R
 
 API = Path("/work/shared/reference-data/api")

@@ -1,4 +1,4 @@
-"""Proportion intervals (sipas.propci) and weight trimming (sipas.weighting.trim) against R.
+"""Proportion intervals (sipas.estimation.propci) and weight trimming (sipas.estimation.weighting.trim) against R.
 
 Every reference number comes from ``tests/results/r/survey_ciprop_trim.R`` (R 4.2.2,
 survey 4.1-1) and is stored with the exact R command that produced it
@@ -17,9 +17,9 @@ import pandas as pd
 import pytest
 
 from sipas.errors import DesignError, EstimationError
-from sipas.estimation import Design
-from sipas.propci import R_METHODS, prop_interval, svyciprop
-from sipas.weighting import calibrate, trim
+from sipas.estimation.design import Design
+from sipas.estimation.propci import R_METHODS, prop_interval, svyciprop
+from sipas.estimation.weighting import calibrate, trim
 from tests.results.r_refs import RRef, load
 
 API = Path("/work/shared/reference-data/api")
@@ -154,7 +154,7 @@ def test_logit_in_a_domain_without_successes_follows_r_glm(designs):
 @pytest.mark.parametrize("name, x", [("SPLINE_FMM_5", [0, 0.5, 1.5, 2, 3.5]), ("SPLINE_FMM_4", [-1, 0.2, 1, 4]),
                                      ("SPLINE_FMM_3", [1, 2, 4])])
 def test_fmm_spline_matches_r_spline(name, x):
-    from sipas.propci import _fmm_spline
+    from sipas.estimation.propci import _fmm_spline
 
     ref = REFS[name]
     y = {"SPLINE_FMM_5": [0, 1, -1, 2, 0.5], "SPLINE_FMM_4": [2, -1, 0.5, 3], "SPLINE_FMM_3": [1, 3, 2]}[name]

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sipas.estimation import Design
+from sipas.estimation.design import Design
 from tests.results import results_survey_extra as X
 from tests.results.results_survey import Ref
 

@@ -1,4 +1,4 @@
-"""Replicate-weight variance (sipas.estimation, sipas.weighting) against R survey 4.1-1.
+"""Replicate-weight variance (sipas.estimation, sipas.estimation.weighting) against R survey 4.1-1.
 
 Every reference number comes from ``tests/results/r/survey_replicates.R`` (R 4.2.2, survey
 4.1-1) and is stored with the exact R command that produced it
@@ -23,9 +23,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sipas import weighting as W
+from sipas.estimation import weighting as W
 from sipas.errors import DesignError
-from sipas.estimation import Design, _hadamard, _hadamard_plan
+from sipas.estimation.design import Design
+from sipas.estimation.hadamard import _hadamard, _hadamard_plan
 from tests.results.r_refs import RRef, load
 
 API = Path("/work/shared/reference-data/api")

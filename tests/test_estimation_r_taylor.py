@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sipas import weighting as W
+from sipas.estimation import weighting as W
 from sipas.errors import ConvergenceError, DesignError
-from sipas.estimation import Design
+from sipas.estimation.design import Design
 from tests.results.r_refs import RRef, load
 
 API = Path("/work/shared/reference-data/api")

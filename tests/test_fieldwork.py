@@ -1,4 +1,4 @@
-"""Tests of sipas.fieldwork: response rates, the 20% recheck sample, agreement/kappa, double entry."""
+"""Tests of sipas.sampling.fieldwork: response rates, the 20% recheck sample, agreement/kappa, double entry."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import cohen_kappa_score
 
-from sipas import fieldwork as W
+from sipas.sampling import fieldwork as W
 from sipas.errors import InputError
 
 

@@ -1,4 +1,4 @@
-"""Tests of sipas.ingest: canonical table, personal data split, repair log."""
+"""Tests of sipas.forms.ingest: canonical table, personal data split, repair log."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 from sipas.errors import InputError
-from sipas.ingest import IngestResult, read_responses, write_restricted
-from sipas.instrument import load_instrument
-from sipas.pii import PrivacyError, pseudonym
+from sipas.forms.ingest import IngestResult, read_responses, write_restricted
+from sipas.forms.instrument import load_instrument
+from sipas.forms.pii import PrivacyError, pseudonym
 
 DATA = Path(__file__).parent / "data" / "ingest"
 FORMS = DATA / "forms_small.csv"

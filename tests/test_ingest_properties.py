@@ -13,10 +13,10 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sipas.encodings import decode_bytes
+from sipas.text.encodings import decode_bytes
 from sipas.errors import InputError
-from sipas.ingest import read_responses
-from sipas.instrument import load_instrument
+from sipas.forms.ingest import read_responses
+from sipas.forms.instrument import load_instrument
 
 INST = load_instrument("household", "2023.1")
 BASE = Path(__file__).parent / "data" / "ingest" / "forms_small.csv"

@@ -14,10 +14,10 @@ import yaml
 
 from sipas.config import project_root
 from sipas.errors import ConfigError
-from sipas.ingest import read_responses, write_dta, write_sav
-from sipas.instrument import DATA_DIR, available_instruments, load_instrument, read_instrument_file
-from sipas.instrument.export import template_columns, to_entry_template, to_xlsform, xlsform_rows, xlsform_to_xform
-from sipas.instrument.schema import instrument_problems
+from sipas.forms.ingest import read_responses, write_dta, write_sav
+from sipas.forms.instrument import DATA_DIR, available_instruments, load_instrument, read_instrument_file
+from sipas.forms.instrument.export import template_columns, to_entry_template, to_xlsform, xlsform_rows, xlsform_to_xform
+from sipas.forms.instrument.schema import instrument_problems
 
 FORMS = Path(__file__).parent / "data" / "ingest" / "forms_small.csv"
 INSTRUMENTS = [("household", "2023.1"), ("service_user", "2017.1")]
@@ -238,7 +238,7 @@ def test_labelled_stats_files(tmp_path, writer, reader):
 
 
 def test_stats_export_refuses_personal(tmp_path):
-    from sipas.pii import PrivacyError
+    from sipas.forms.pii import PrivacyError
 
     inst = load_instrument("household", "2023.1")
     forms = read_responses(FORMS, instrument=inst, salt="s").forms.assign(phone="0912345678")

@@ -18,7 +18,7 @@ Each replication draws a true probability sample, stratified by district:
 The household weight is ``1 / (pi_c pi_{v|c} pi_{h|v})``.  The index is estimated
 exactly as the pipeline does (``sipas.stages.weighting.replicate_weights``: JKn on
 district strata and commune PSUs, every replicate post-stratified to the district
-household counts; ``scoring.estimate_indices`` with its logit CI on the design df).
+household counts; ``indices.estimate_indices`` with its logit CI on the design df).
 Items are built once for the whole population with matrix operations; nothing
 goes through files.
 
@@ -33,9 +33,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sipas import sampling, scoring, synth
-from sipas.instrument import load_instrument
-from sipas.stages.weighting import FPC_COLUMN, replicate_weights
+from sipas import sampling, synth
+from sipas import indices
+from sipas.forms.instrument import load_instrument
+from sipas.estimation.survey_design import FPC_COLUMN, replicate_weights
 
 N_SAMPLES = 400
 ANSWER_SEED = 11
@@ -55,7 +56,7 @@ class DemoPopulation:
         ov = truth[truth["level"] == "overall"]
         self.true_province = float(ov.loc[ov["district"] == "", "value"].iloc[0])
         self.true_district = ov[ov["district"] != ""].set_index("district")["value"].to_dict()
-        self.indicators = scoring.positive_indicators(pop, instrument=self.instrument)
+        self.indicators = indices.positive_indicators(pop, instrument=self.instrument)
         self.district = households["district"].to_numpy()
         self.commune = households["commune"].to_numpy()
         com_key = pd.MultiIndex.from_arrays([communes["district"], communes["commune"]])
@@ -104,7 +105,7 @@ class DemoPopulation:
         if fpc:
             w[FPC_COLUMN] = w["district"].map(self.communes_per_district)
         rep = replicate_weights(w, totals=self.totals if poststratify else None)
-        est = scoring.estimate_indices(self.indicators.iloc[rows].reset_index(drop=True),
+        est = indices.estimate_indices(self.indicators.iloc[rows].reset_index(drop=True),
                                        instrument=self.instrument, rep=rep, by=w["district"],
                                        psu=w["commune"], strata=w["district"])
         return est[est["level"] == "overall"]

@@ -18,11 +18,12 @@ import pandas as pd
 import pytest
 from IPython.display import Markdown
 
-from sipas import report, weight_charts
+from sipas import report
+from sipas.report import weight_charts
 from sipas.stages import reliability as stage_rel
 from sipas.config import find_survey
 from sipas.errors import ReportError
-from sipas.instrument import load_instrument
+from sipas.forms.instrument import load_instrument
 
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
@@ -197,7 +198,7 @@ def test_margins_section():
 # --------------------------------------------------------------------------- labels in data, not in code
 
 #: Modules whose displays the notebooks show: every label a reader sees comes from report_text.yml.
-LABEL_MODULES = [REPO / "sipas" / "stages" / "reliability.py", REPO / "sipas" / "weight_charts.py",
+LABEL_MODULES = [REPO / "sipas" / "stages" / "reliability.py", REPO / "sipas" / "report" / "weight_charts.py",
                  REPO / "sipas" / "stages" / "weighting.py"]
 
 

@@ -14,13 +14,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sipas.cleaning import clean_forms
+from sipas.forms.cleaning import clean_forms
 from sipas.config import load_config, project_root
-from sipas.ingest import read_responses, write_dta, write_restricted, write_sav
-from sipas.instrument import load_instrument
+from sipas.forms.ingest import read_responses, write_dta, write_restricted, write_sav
+from sipas.forms.instrument import load_instrument
 from sipas.io import write_csv
 from conftest import DEMO
-from sipas.pii import PrivacyError, pseudonym, pseudonyms
+from sipas.forms.pii import PrivacyError, pseudonym, pseudonyms
 
 
 def _demo() -> Path | None:

@@ -20,17 +20,7 @@ import pytest
 from scipy import stats
 
 from sipas.errors import ReliabilityError, SipasError
-from sipas.reliability import (
-    AlphaResult,
-    alpha_from_cov,
-    criterion_reliability,
-    cronbach_alpha,
-    feldt_ci,
-    item_reliability,
-    item_statistics,
-    item_total_from_cov,
-    weighted_covariance,
-)
+from sipas.reliability.alpha import AlphaResult, alpha_from_cov, criterion_reliability, cronbach_alpha, feldt_ci, item_reliability, item_statistics, item_total_from_cov, weighted_covariance
 from tests.results import results_psych as ref
 
 DATA = Path(__file__).parent / "data" / "reliability"

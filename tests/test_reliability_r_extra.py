@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from sipas.reliability import exploratory_factor_analysis, factorability
+from sipas.reliability.factors import exploratory_factor_analysis, factorability
 from tests.results import results_psych as ref
 
 DATA = Path(__file__).parent / "data" / "reliability"
@@ -159,7 +159,7 @@ def harman74() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def harman74_omega(harman74: pd.DataFrame):
-    from sipas.reliability import omega
+    from sipas.reliability.factors import omega
 
     x = _data_with_correlation(harman74.to_numpy(), 145, list(harman74.columns))
     return omega(x, n_factors=3)

@@ -44,6 +44,7 @@ import pytest
 from scipy.optimize import linear_sum_assignment
 
 from sipas import reliability as rel
+from sipas.reliability.cfa import _ml_covariance
 from tests.results.r_refs import RRef, load
 
 DATA = Path(__file__).parent / "data" / "reliability"
@@ -396,7 +397,7 @@ def test_cfa_sample_covariance_is_lavaans(bfi: pd.DataFrame, refs) -> None:
     w = _weights(x)
     for name, weights in [("CFA_BFI3_SAMPLE_COV", None), ("CFA_BFI3W_SAMPLE_COV", w)]:
         s = _frame(refs[name]).loc[items, items].to_numpy()
-        np.testing.assert_allclose(rel._ml_covariance(x[items].to_numpy(), weights), s, rtol=1e-12, atol=0)
+        np.testing.assert_allclose(_ml_covariance(x[items].to_numpy(), weights), s, rtol=1e-12, atol=0)
 
 
 def test_cfa_fit_matches_converged_lavaan(cfa: rel.CFAResult, refs) -> None:

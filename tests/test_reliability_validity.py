@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from sipas.errors import ReliabilityError
-from sipas.reliability import CFAResult, confirmatory_factor_analysis
+from sipas.reliability.cfa import CFAResult, confirmatory_factor_analysis
 from tests.results import results_lavaan as lav
 
 HS_GROUPS = {"visual": ["x1", "x2", "x3"], "textual": ["x4", "x5", "x6"], "speed": ["x7", "x8", "x9"]}
@@ -93,12 +93,7 @@ def test_cfa_errors(hs: pd.DataFrame) -> None:
 
 from scipy import stats  # noqa: E402
 
-from sipas.reliability import (  # noqa: E402
-    exploratory_factor_analysis,
-    factorability,
-    omega,
-    parallel_analysis,
-)
+from sipas.reliability.factors import exploratory_factor_analysis, factorability, omega, parallel_analysis
 
 HS_ITEMS = [f"x{i}" for i in range(1, 10)]
 

@@ -9,11 +9,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-
 from conftest import DEMO
+
 from sipas import report
-from sipas.cleaning import RULES
-from sipas.errors import ConfigError
+from sipas.errors import ConfigError, ReportError
+from sipas.forms.cleaning import RULES
+from sipas.report import rendering
 
 BENCHMARK = {"label": {"vi": "Trung bình cả nước năm 2023 (Bộ Nội vụ công bố 17/4/2024)",
                        "en": "National average 2023 (Ministry of Home Affairs, 17/4/2024)"},
@@ -90,7 +91,7 @@ def test_vietnamese_sections(vi_ctx):
     assert "p_i = Σ_h w_h r_hi y_hi / Σ_h w_h r_hi" in text          # the formula in the appendix
     assert "1001/QĐ-BNV" in text                                        # and its source
     assert "seed: " in text and vi_ctx.cfg.survey_id in text            # provenance: config and seed
-    with pytest.raises(report.ReportError):
+    with pytest.raises(ReportError):
         report.section(vi_ctx, "nonexistent")
 
 
@@ -187,8 +188,8 @@ def test_xlsx_is_deterministic_and_has_every_table(vi_ctx, tmp_path):
 def test_render_without_chromium_says_so_in_one_line(demo_root, tmp_path, monkeypatch, capsys):
     nb = demo_root / "reports" / DEMO / "notebooks" / "05_report.ipynb"
     root = _variant(demo_root, tmp_path)
-    monkeypatch.setattr(report, "run_notebooks", lambda *a, **k: [nb])
-    monkeypatch.setattr(report, "find_chromium", lambda: None)
+    monkeypatch.setattr(rendering, "run_notebooks", lambda *a, **k: [nb])
+    monkeypatch.setattr(rendering, "find_chromium", lambda: None)
     out = report.render(DEMO, root=root)
     lines = [ln for ln in capsys.readouterr().out.splitlines() if "PDF" in ln]
     assert len(lines) == 1 and "Chromium not found" in lines[0]
@@ -199,7 +200,7 @@ def test_render_without_chromium_says_so_in_one_line(demo_root, tmp_path, monkey
 
 def test_to_pdf_failure_is_a_typed_error(demo_root, tmp_path):
     html = demo_root / "reports" / DEMO / "report.html"
-    with pytest.raises(report.ReportError):
+    with pytest.raises(ReportError):
         report.to_pdf(html, tmp_path / "x.pdf", chromium="/bin/false")
 
 

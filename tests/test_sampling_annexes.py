@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sipas import frames as F
+from sipas.sampling import frames as F
 from sipas import sampling as S
 from sipas.config import load_config
 from sipas.errors import ConfigError, InputError

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from sipas.config import load_config
-from sipas.sampling import draw_sample
+from sipas.sampling.draw import draw_sample
 
 DEMO = Path(__file__).resolve().parent.parent / "data" / "raw" / "demo-laichau-2024"
 

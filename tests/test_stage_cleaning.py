@@ -16,8 +16,8 @@ import pytest
 from conftest import DEMO, DEMO_PREV
 from sipas.config import find_survey
 from sipas.errors import InputError
-from sipas.ingest import personal_columns
-from sipas.instrument import load_instrument
+from sipas.forms.ingest import personal_columns
+from sipas.forms.instrument import load_instrument
 from sipas.stages.cleaning import (age_groups, audit_summary, double_entry_outputs, recheck_outputs,
                                    run_cleaning)
 

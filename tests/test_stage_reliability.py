@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from conftest import DEMO
-from sipas.instrument import load_instrument
+from sipas.forms.instrument import load_instrument
 from sipas.stages.reliability import FIT_THRESHOLDS, cfa_blocks, fit_rows, reliability_groups
 
 

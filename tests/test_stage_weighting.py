@@ -10,9 +10,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import DEMO
+
 from sipas.config import find_survey
+from sipas.estimation import survey_design as SD
 from sipas.stages import weighting as W
 
 SUMMARY_COLUMNS = ["n", "total", "min", "max", "mean", "cv", "kish_deff", "n_eff", "weights"]
@@ -71,7 +72,7 @@ def test_raking_margins_equal_population_totals(demo_root: Path, raked) -> None:
     # the rows' urban class comes from the frame's commune type
     w = pd.read_csv(_proc(root) / "weights.csv")
     tot = pd.read_csv(_proc(root) / "poststrata_totals.csv")
-    d = W._with_margin_columns(w, tot)
+    d = SD._with_margin_columns(w, tot)
     is_urban = d.merge(com, on=["district", "commune"], how="left")["commune_type"].isin(["Phường", "Thị trấn"])
     assert ((d["urban"] == "urban").to_numpy() == is_urban.to_numpy()).all()
     for margin, g in d.groupby("urban"):
@@ -103,10 +104,10 @@ def test_nonresponse_adjustment_keeps_cell_totals(demo_root: Path) -> None:
 
 
 def _replicate_margin_check(w: pd.DataFrame, tot: pd.DataFrame, margins: list[str]) -> None:
-    rep = W.replicate_weights(w, totals=tot)
+    rep = SD.replicate_weights(w, totals=tot)
     np.testing.assert_allclose(rep.weights, w["w_final"], rtol=1e-9)
-    d = W._with_margin_columns(w, tot)
-    pops = W.calibration_margins(tot)
+    d = SD._with_margin_columns(w, tot)
+    pops = SD.calibration_margins(tot)
     assert list(pops) == margins
     assert rep.replicates.shape == (len(w), d["commune"].nunique())
     for m, pop in pops.items():
@@ -149,7 +150,7 @@ def test_trimming_caps_weights_and_replicates(demo_root: Path, tmp_path: Path) -
     assert w["w_final"].sum() == pytest.approx(res.tables["weight_margins"]
                                                .query("margin == 'district'")["population"].sum(), rel=1e-9)
     assert (before["w_final"] > 300).any()  # the bound binds on the demo
-    rep = W.replicate_weights(w, totals=res.tables["poststrata_totals"])
+    rep = SD.replicate_weights(w, totals=res.tables["poststrata_totals"])
     np.testing.assert_allclose(rep.weights, w["w_final"], rtol=1e-9)
     assert rep.replicates.max() <= 300 + 1e-9
     assert ((rep.replicates == 0).sum(axis=0) > 0).all()  # dropped PSUs stay at zero

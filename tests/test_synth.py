@@ -40,7 +40,7 @@ def test_answers_look_real():
 def test_recheck_file_is_the_20_percent_sample_of_returned_forms():
     import numpy as np
 
-    from sipas.fieldwork import recheck_sample
+    from sipas.sampling.fieldwork import recheck_sample
     from sipas.synth import DEMO_SURVEYS, RECHECK_ITEMS
 
     raw = REPO / "data" / "raw" / DEMO

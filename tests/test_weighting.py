@@ -1,4 +1,4 @@
-"""Tests of sipas.weighting: base weights, nonresponse adjustment, diagnostics."""
+"""Tests of sipas.estimation.weighting: base weights, nonresponse adjustment, diagnostics."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from sipas.errors import DesignError
-from sipas.weighting import design_weights, effective_n, kish_deff, nonresponse_adjust, weight_summary
+from sipas.estimation.weighting import design_weights, effective_n, kish_deff, nonresponse_adjust, weight_summary
 
 
 def test_design_weights_inverse_probability():

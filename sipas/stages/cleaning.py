@@ -27,7 +27,7 @@ survey configuration's ``fieldwork`` section names its file:
     Where the first entry holds a form id twice, its first row is used (as the
     ``duplicate_form_id`` cleaning rule does).
 
-Personal columns (:func:`sipas.ingest.personal_columns`) are dropped from every raw table
+Personal columns (:func:`sipas.forms.ingest.personal_columns`) are dropped from every raw table
 before any comparison, so they never reach ``data/processed``.
 """
 
@@ -41,8 +41,8 @@ import pandas as pd
 
 from sipas.config import SurveyConfig, project_root
 from sipas.errors import ConfigError, InputError
-from sipas.instrument import load_instrument
-from sipas.pii import pseudonyms
+from sipas.forms.instrument import load_instrument
+from sipas.forms.pii import pseudonyms
 from sipas.stages._common import StageResult, manifest, salt, write_tables
 
 #: Default lower edges of the recheck's age groups (18-29, 30-44, 45-59, 60+).
@@ -88,16 +88,16 @@ def audit_summary(audit: pd.DataFrame) -> pd.DataFrame:
     Parameters
     ----------
     audit : DataFrame
-        ``form_id, column, old, new, rule`` (:attr:`sipas.cleaning.CleaningResult.audit`).
+        ``form_id, column, old, new, rule`` (:attr:`sipas.forms.cleaning.CleaningResult.audit`).
 
     Returns
     -------
     DataFrame
         ``rule, action, column, entries, forms``: rules in the order of
-        :data:`sipas.cleaning.RULES`, columns in the order first met; ``column == "*"`` is a
+        :data:`sipas.forms.cleaning.RULES`, columns in the order first met; ``column == "*"`` is a
         whole form (dropped or flagged); ``entries`` audit rows, ``forms`` distinct forms.
     """
-    from sipas.cleaning import RULES
+    from sipas.forms.cleaning import RULES
 
     cols = ["rule", "action", "column", "entries", "forms"]
     if audit.empty:
@@ -167,7 +167,7 @@ def recheck_outputs(original: pd.DataFrame, recheck: pd.DataFrame, *, items: Seq
     ValueError
         If ``fail_min_items`` is below 1.
     """
-    from sipas import fieldwork
+    from sipas.sampling import fieldwork
 
     if int(fail_min_items) < 1:
         raise ValueError(f"fail_min_items must be at least 1, got {fail_min_items!r}")
@@ -221,7 +221,7 @@ def double_entry_outputs(first: pd.DataFrame, second: pd.DataFrame, *,
         ``forms_compared, cells_compared, cells_differing, forms_with_discrepancy,
         forms_missing_in_first, columns_compared, cell_error_rate``.
     """
-    from sipas import fieldwork
+    from sipas.sampling import fieldwork
 
     dropped = set(drop) - {"form_id"}
     a = first.drop(columns=[c for c in first.columns if c in dropped])
@@ -244,7 +244,7 @@ def double_entry_outputs(first: pd.DataFrame, second: pd.DataFrame, *,
 def _fieldwork_qa(cfg: SurveyConfig, fw: dict[str, Any], *, inst: Any, read: list[Path],
                   tables: dict[str, pd.DataFrame]) -> None:
     """Recheck and double entry (see the module docstring); adds tables, records files read."""
-    from sipas.ingest import personal_columns
+    from sipas.forms.ingest import personal_columns
 
     personal = [c for c in personal_columns(inst) if c != "form_id"]
     resp_paths = [Path(r) for r in cfg.responses]
@@ -296,7 +296,7 @@ def run_cleaning(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
     ``double_entry_discrepancies`` and ``double_entry_summary`` (CSV) into
     ``data/processed/<survey-id>/``.
     """
-    from sipas import cleaning, ingest
+    from sipas.forms import cleaning, ingest
 
     out = cfg.processed_dir(root)
     inst = load_instrument(cfg.instrument_id, cfg.instrument_version)
@@ -320,7 +320,7 @@ def run_cleaning(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
     fw = cfg.extra.get("fieldwork") or {}
     log_rel = fw.get("distribution_log")
     if log_rel:
-        from sipas import fieldwork
+        from sipas.sampling import fieldwork
 
         log_path = cfg.raw_path(log_rel)
         log = pd.read_csv(log_path, dtype={"household_id": str, "form_id": str})

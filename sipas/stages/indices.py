@@ -29,9 +29,9 @@ import pandas as pd
 from sipas import io as sio
 from sipas.config import SurveyConfig, project_root
 from sipas.errors import StageInputMissing
-from sipas.instrument import load_instrument
+from sipas.estimation.survey_design import FPC_COLUMN, replicate_weights
+from sipas.forms.instrument import load_instrument
 from sipas.stages._common import StageResult, manifest, need, write_tables
-from sipas.stages.weighting import FPC_COLUMN, replicate_weights
 
 PROFILE_VARS = ("sex", "ethnicity", "education")
 #: Respondent groups of the breakdown tables (``indices_groups.csv``), in report order.
@@ -46,14 +46,14 @@ def respondent_groups(df: pd.DataFrame, cfg: SurveyConfig) -> tuple[pd.DataFrame
     configured or has no ``commune_type``.  Returns the groups (rows aligned with ``df``)
     and the frame files read.
     """
-    from sipas import scoring
+    from sipas import indices
 
     g = pd.DataFrame(index=df.index)
     read: list[Path] = []
     if "sex" in df.columns:
         g["sex"] = pd.to_numeric(df["sex"], errors="coerce").where(lambda s: s.isin([1, 2])).astype("Int64")
     if "age" in df.columns:
-        g["age_group"] = scoring.age_group(df["age"])
+        g["age_group"] = indices.age_group(df["age"])
     if "ethnicity" in df.columns:
         g["ethnicity"] = pd.to_numeric(df["ethnicity"], errors="coerce").where(lambda s: s.isin([1, 2])).astype("Int64")
     frame = cfg.frames.get("communes")
@@ -63,7 +63,7 @@ def respondent_groups(df: pd.DataFrame, cfg: SurveyConfig) -> tuple[pd.DataFrame
             keys = ["district", "commune"] if "district" in com.columns and "district" in df.columns else ["commune"]
             com = com.drop_duplicates(keys)[keys + ["commune_type"]]
             ct = df[keys].astype(str).merge(com, on=keys, how="left", validate="many_to_one")["commune_type"]
-            g["area"] = scoring.urban_rural(pd.Series(ct.to_numpy(), index=df.index))
+            g["area"] = indices.urban_rural(pd.Series(ct.to_numpy(), index=df.index))
             read.append(Path(frame))
     g = g.astype(object).where(g.notna(), np.nan)
     for c in g.columns:
@@ -90,7 +90,7 @@ def unit_indices(df: pd.DataFrame, ind: pd.DataFrame, *, instrument, rep, totals
     df : DataFrame
         Forms with weights (``w_nr``, ``unit``, ``village``), rows aligned with ``ind``.
     ind : DataFrame
-        :func:`sipas.scoring.positive_indicators` of ``df``.
+        :func:`sipas.indices.indices.positive_indicators` of ``df``.
     rep : ReplicateWeights
         The province design's replicate weights.
     totals : DataFrame or None
@@ -101,16 +101,16 @@ def unit_indices(df: pd.DataFrame, ind: pd.DataFrame, *, instrument, rep, totals
     Returns
     -------
     DataFrame
-        As :func:`sipas.scoring.estimate_indices`: the province rows, then ``domain_type ==
+        As :func:`sipas.indices.indices.estimate_indices`: the province rows, then ``domain_type ==
         unit`` rows.
     """
-    from sipas import scoring
+    from sipas import indices
 
-    prov = scoring.estimate_indices(ind, instrument=instrument, rep=rep, total_label=total_label)
+    prov = indices.estimate_indices(ind, instrument=instrument, rep=rep, total_label=total_label)
     within = df.assign(_unit_stratum=df[unit].astype(str),
                        _unit_psu=df[unit].astype(str) + "\x1f" + df[village].astype(str))
     rep_u = replicate_weights(within, totals=totals, strata="_unit_stratum", psu="_unit_psu", fpc=None)
-    units = scoring.estimate_indices(ind, instrument=instrument, rep=rep_u, by=df[unit], by_type=unit,
+    units = indices.estimate_indices(ind, instrument=instrument, rep=rep_u, by=df[unit], by_type=unit,
                                      total_label=total_label, psu=within["_unit_psu"],
                                      strata=within["_unit_stratum"])
     units = units[units["domain_type"] == unit]
@@ -119,7 +119,7 @@ def unit_indices(df: pd.DataFrame, ind: pd.DataFrame, *, instrument, rep, totals
 
 def run_indices(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
     """Indices by item, criterion, aspect and overall, province and report units; ranking; change."""
-    from sipas import scoring
+    from sipas import indices
 
     out = cfg.processed_dir(root)
     src = need(out / "forms_clean.csv", "cleaning")
@@ -140,7 +140,7 @@ def run_indices(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
     rep = replicate_weights(df, totals=totals, strata=hier.strata, psu=hier.psu)
     if not np.allclose(rep.weights, df["w_final"].to_numpy(), rtol=1e-9):
         raise StageInputMissing(f"{wsrc}: w_final differs from the re-derived weights; rerun the weighting stage")
-    ind = scoring.positive_indicators(df, instrument=inst)
+    ind = indices.positive_indicators(df, instrument=inst)
     unit = hier.report_unit
     if unit == hier.psu:
         # the sampled village of weights.csv (the forms' own ``village`` makes the merge add suffixes)
@@ -148,18 +148,18 @@ def run_indices(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
         idx = unit_indices(df, ind, instrument=inst, rep=rep, totals=totals, unit=unit,
                            total_label=cfg.province["vi"], village=vcol)
     else:
-        idx = scoring.estimate_indices(ind, instrument=inst, rep=rep, by=df[unit], by_type=unit,
+        idx = indices.estimate_indices(ind, instrument=inst, rep=rep, by=df[unit], by_type=unit,
                                        total_label=cfg.province["vi"], psu=df[hier.psu], strata=df[hier.strata])
-    published = scoring.suppress_small_cells(idx, min_n=cfg.min_cell_size)
+    published = indices.suppress_small_cells(idx, min_n=cfg.min_cell_size)
     overall = idx[(idx["level"] == "overall") & (idx["domain_type"] == unit)]
-    ranking = scoring.rank_units(overall, seed=cfg.seed)
+    ranking = indices.rank_units(overall, seed=cfg.seed)
     groups, frames_read = respondent_groups(df, cfg)
-    grp = scoring.group_indices(ind, groups, instrument=inst, rep=rep)
+    grp = indices.group_indices(ind, groups, instrument=inst, rep=rep)
     needs = [c for c in inst.criteria.loc[inst.criteria["aspect"] == "needs", "criterion"]]
-    need_tabs = [scoring.estimate_shares(scoring.choice_indicators(df, instrument=inst, criterion=c), rep=rep)
+    need_tabs = [indices.estimate_shares(indices.choice_indicators(df, instrument=inst, criterion=c), rep=rep)
                  .assign(criterion=c) for c in needs]
     tables = {"indices": idx, "indices_published": published, "ranking": ranking,
-              "indices_groups": grp, "indices_groups_published": scoring.suppress_small_cells(grp, min_n=cfg.min_cell_size),
+              "indices_groups": grp, "indices_groups_published": indices.suppress_small_cells(grp, min_n=cfg.min_cell_size),
               "needs": pd.concat(need_tabs, ignore_index=True) if need_tabs else pd.DataFrame()}
     read = [src, wsrc] + ([tsrc] if totals is not None else []) + frames_read
 
@@ -177,7 +177,7 @@ def run_indices(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
         prev_path = (root or project_root()) / "data" / "processed" / prev / "indices.csv"
         if prev_path.is_file():
             previous = sio.read_csv(prev_path)
-            tables["year_over_year"] = scoring.year_over_year(idx, previous)
+            tables["year_over_year"] = indices.year_over_year(idx, previous)
             read.append(prev_path)
     written = write_tables(tables, out)
     written.append(manifest(cfg, "indices", out, read, written, root))

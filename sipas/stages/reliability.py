@@ -46,7 +46,7 @@ import pandas as pd
 
 from sipas import io as sio
 from sipas.config import SurveyConfig
-from sipas.instrument import load_instrument
+from sipas.forms.instrument import load_instrument
 from sipas.stages._common import StageResult, manifest, need, write_tables
 
 #: Fit-index cut-offs of Hu & Bentler (1999): index -> (comparison, bound).
@@ -254,7 +254,7 @@ def run_reliability(cfg: SurveyConfig, *, root: Path | None = None) -> StageResu
 
 def _labels(lang: str) -> dict[str, Any]:
     """The reliability notebook's labels in ``lang`` (:func:`sipas.report.label_set` ``"reliability"``)."""
-    from sipas.report import label_set
+    from sipas.text.labels import label_set
 
     return label_set("reliability", lang=lang)
 
@@ -377,7 +377,7 @@ def criterion_displays(criteria: pd.DataFrame, items: pd.DataFrame, instrument, 
     """
     from IPython.display import Markdown
 
-    from sipas.report import notebook_text
+    from sipas.text.labels import notebook_text
 
     out = Displays()
     for s in criterion_sections(criteria, items, instrument, language=lang):
@@ -427,7 +427,7 @@ def own_factor_note(efa_loadings: pd.DataFrame, *, lang: str = "vi"):
     :func:`own_factor_count` of the EFA, text ``notebooks.reliability.efa_own_factor``."""
     from IPython.display import Markdown
 
-    from sipas.report import notebook_text
+    from sipas.text.labels import notebook_text
 
     own, n_items = own_factor_count(efa_loadings)
     return Markdown(notebook_text("reliability.efa_own_factor", lang=lang, own=own, items=n_items))

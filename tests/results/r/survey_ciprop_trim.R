@@ -1,4 +1,4 @@
-# Reference numbers for sipas.propci (R svyciprop, every method) and sipas.weighting.trim
+# Reference numbers for sipas.estimation.propci (R svyciprop, every method) and sipas.estimation.weighting.trim
 # (R trimWeights), on R survey's api data.  Run: Rscript --vanilla tests/results/r/survey_ciprop_trim.R
 source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE))), "_refs.R"))
 suppressPackageStartupMessages(library(survey))

@@ -66,10 +66,10 @@ import pandas as pd
 from scipy import special, stats
 
 from sipas.errors import ConvergenceError, EstimationError
-from sipas.estimation import Estimate, _t_quantile
+from sipas.estimation.results import Estimate, _t_quantile
 
 if TYPE_CHECKING:
-    from sipas.estimation import Design
+    from sipas.estimation.design import Design
 
 __all__ = ["R_METHODS", "METHODS", "INTERVAL_METHODS", "svyciprop", "prop_interval"]
 
@@ -295,7 +295,7 @@ def prop_interval(
     if method == "likelihood":
         raise EstimationError(
             "ci_method='likelihood' profiles the survey GLM and needs the data: use "
-            "sipas.propci.svyciprop(design, variable, by=...) or Design.ciprop(); intervals "
+            "sipas.estimation.propci.svyciprop(design, variable, by=...) or Design.ciprop(); intervals "
             f"from (p, se, df, n) (Design.proportion) support {', '.join(INTERVAL_METHODS)}"
         )
     alpha = 1.0 - level

@@ -1,6 +1,6 @@
 """Charts for the SIPAS report: one shared style, Vietnamese labels from data.
 
-Every function takes a tidy table produced by :mod:`sipas.scoring`, draws one
+Every function takes a tidy table produced by :mod:`sipas.indices.scoring`, draws one
 figure with the shared style (``resources/sipas.mplstyle``: DejaVu Sans, which
 renders Vietnamese diacritics) and returns the ``Figure``.  :func:`save` writes
 PNG and SVG deterministically (no timestamps in the metadata).

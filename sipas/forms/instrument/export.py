@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from sipas import io as sio
-from sipas.instrument import DATA_DIR, Instrument
+from sipas.forms.instrument import DATA_DIR, Instrument
 from sipas.io import atomic_write_bytes
 
 #: Rows of the entry template that carry validation lists (one per form).
@@ -38,7 +38,7 @@ def _deterministic_xlsx(wb: Any) -> bytes:
 
 
 def _record(inst: Instrument) -> dict[str, Any]:
-    from sipas.ingest import record_spec
+    from sipas.forms.ingest import record_spec
 
     spec = record_spec(inst)
     rec = inst.raw.get("record") or {}
@@ -220,7 +220,7 @@ def to_entry_template(inst: Instrument, path: str | Path, *, language: str = "vi
 
     One row per form on the first sheet (headers ``"<label> [<column id>]"`` in ``language``), a
     validation list per coded column, whole-number and date checks, a codebook sheet and an instructions
-    sheet.  :func:`sipas.ingest.read_responses` reads it back.
+    sheet.  :func:`sipas.forms.ingest.read_responses` reads it back.
 
     Parameters
     ----------

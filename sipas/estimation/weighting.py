@@ -18,7 +18,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from sipas.errors import ConvergenceError, DesignError
-from sipas.estimation import Design, _Calibration, _RakingCalibration
+from sipas.estimation.design import Design, _Calibration, _RakingCalibration
 
 __all__ = [
     "design_weights",

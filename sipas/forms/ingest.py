@@ -5,10 +5,10 @@ Supported inputs (chosen by file extension):
 * ``.csv`` / ``.txt`` -- plain CSV as keyed in Excel or written by the demo generator, KoBoToolbox or
   ODK Central CSV exports (group prefixes such as ``grp_a/p1_1a`` and ``;`` delimiters are handled);
   any of UTF-8 (with or without BOM), UTF-16 or Windows-1258;
-* ``.xlsx`` / ``.xlsm`` -- the Excel entry template of :mod:`sipas.instrument.export`, KoBo/ODK XLSX
+* ``.xlsx`` / ``.xlsm`` -- the Excel entry template of :mod:`sipas.forms.instrument.export`, KoBo/ODK XLSX
   exports, or any sheet whose header row holds the column ids (rows above it, such as merged titles, are
   skipped and logged);
-* ``.sav`` -- SPSS files (pyreadstat), e.g. written by :func:`sipas.ingest.write_sav`.
+* ``.sav`` -- SPSS files (pyreadstat), e.g. written by :func:`sipas.forms.ingest.write_sav`.
 
 The canonical table has one row per form: ``form_id``, ``respondent_key`` (salted pseudonym replacing the
 respondent identifier), the context columns of the instrument's ``record`` section (district, commune,
@@ -33,10 +33,10 @@ from typing import Any
 
 import pandas as pd
 
-from sipas.encodings import decode_bytes, find_legacy_font
+from sipas.text.encodings import decode_bytes, find_legacy_font
 from sipas.errors import InputError
 from sipas.io import atomic_write_bytes, write_csv
-from sipas.pii import PrivacyError, pseudonym
+from sipas.forms.pii import PrivacyError, pseudonym
 
 #: Files larger than this are refused unless ``max_bytes`` is raised.
 MAX_BYTES = 256 * 1024 * 1024
@@ -420,7 +420,7 @@ def read_responses(
     ----------
     paths : path or iterable of paths
         Response files (``.csv``, ``.txt``, ``.xlsx``, ``.xlsm``, ``.sav``), read in the given order.
-    instrument : sipas.instrument.Instrument
+    instrument : sipas.forms.instrument.Instrument
         The questionnaire the forms follow.
     salt : str
         Secret salt of the survey for the respondent pseudonym (non-empty).

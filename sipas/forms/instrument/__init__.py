@@ -1,6 +1,6 @@
 """Questionnaires as versioned data.
 
-The instrument files in ``sipas/instrument/data/<id>-<version>.yml`` hold every
+The instrument files in ``sipas/forms/instrument/data/<id>-<version>.yml`` hold every
 item with its vi/en text, criterion, aspect, answer scale, which codes count as
 positive ("satisfied"), skip logic (``filter``) and whether it enters an index.
 Code never hard-codes an item: scoring, synthesis, cleaning and the report all
@@ -18,7 +18,7 @@ import yaml
 
 from sipas.errors import ConfigError
 
-DATA_DIR = Path(str(resources.files("sipas.instrument") / "data"))
+DATA_DIR = Path(str(resources.files("sipas.forms.instrument") / "data"))
 
 
 @dataclass(frozen=True)
@@ -154,7 +154,7 @@ def read_instrument_file(path: str | Path, *, validate: bool = True) -> Instrume
     path : str or Path
         The YAML file.
     validate : bool, default True
-        Check it against :mod:`sipas.instrument.schema`.
+        Check it against :mod:`sipas.forms.instrument.schema`.
 
     Raises
     ------
@@ -171,7 +171,7 @@ def read_instrument_file(path: str | Path, *, validate: bool = True) -> Instrume
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise ConfigError(f"invalid YAML{where}: {getattr(exc, 'problem', exc)}", file=path) from exc
     if validate:
-        from sipas.instrument.schema import validate_instrument
+        from sipas.forms.instrument.schema import validate_instrument
 
         validate_instrument(raw, file=path)
     if not isinstance(raw, dict):
@@ -188,9 +188,9 @@ def load_instrument(instrument_id: str, version: str, *, directory: Path | None 
     instrument_id, version : str
         E.g. ``"household"``, ``"2023.1"``.
     directory : Path, optional
-        Folder of instrument files (default: ``sipas/instrument/data``).
+        Folder of instrument files (default: ``sipas/forms/instrument/data``).
     validate : bool, default True
-        Check the file against the schema of :mod:`sipas.instrument.schema`.
+        Check the file against the schema of :mod:`sipas.forms.instrument.schema`.
 
     Raises
     ------

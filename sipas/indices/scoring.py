@@ -19,28 +19,22 @@ by replication: the same function is evaluated under each replicate weight vecto
 (R survey's ``withReplicates``; JKn by default, Rust & Rao 1996) and
 ``v = scale * sum_r rscale_r (theta_r - theta)^2``.  Confidence intervals are built
 on the logit scale by the delta method (R ``svyciprop(method="xlogit")``, see
-:func:`sipas.propci.prop_interval`) with t quantiles on the design's degrees of freedom,
+:func:`sipas.estimation.propci.prop_interval`) with t quantiles on the design's degrees of freedom,
 so they stay inside [0, 1].
 """
 
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from sipas.propci import prop_interval
 from sipas.errors import EstimationError
-
-
-def _unit_order(name: object) -> tuple:
-    """Vietnamese alphabetical order of unit names (ICU ``vi``, prefix left out); others as text."""
-    from sipas.sampling import vi_sort_key
-
-    return (0, vi_sort_key(name)) if isinstance(name, str) else (1, str(name))
+from sipas.estimation.propci import prop_interval
+from sipas.estimation.replicate_weights import ReplicateWeights
+from sipas.indices.rankings import _unit_order
+from sipas.text.units import RURAL_TYPES, URBAN_TYPES
 
 
 def positive_indicators(forms: pd.DataFrame, *, instrument) -> pd.DataFrame:
@@ -61,28 +55,6 @@ def positive_indicators(forms: pd.DataFrame, *, instrument) -> pd.DataFrame:
         pos = np.isin(v, instrument.positive_codes(item))
         out[item] = np.where(valid, pos.astype(float), np.nan)
     return pd.DataFrame(out, index=forms.index)
-
-
-@dataclass(frozen=True)
-class ReplicateWeights:
-    """Full-sample and replicate weights with their variance multipliers.
-
-    ``v(theta) = scale * sum_r rscales[r] * (theta_r - centre)^2`` (R survey's ``svrVar``), centre the
-    replicate mean (R's default ``mse=FALSE``) or the full-sample estimate (``mse=True``).
-    """
-
-    weights: np.ndarray          # (n,)
-    replicates: np.ndarray       # (n, R)
-    scale: float
-    rscales: np.ndarray          # (R,)
-    df: float                    # degrees of freedom for t intervals
-    kind: str = "JKn"
-    mse: bool = False            # centre on the full-sample estimate (True) or the replicate mean (R default)
-
-    def variance(self, full: np.ndarray, reps: np.ndarray) -> np.ndarray:
-        """Variance of each row of estimates: ``full`` (k,), replicate estimates ``reps`` (k, R)."""
-        centre = full[:, None] if self.mse else np.nanmean(reps, axis=1, keepdims=True)
-        return self.scale * np.nansum(self.rscales[None, :] * (reps - centre) ** 2, axis=1)
 
 
 def _index_tree(instrument) -> tuple[list[str], dict[str, list[str]], dict[str, list[str]], str]:
@@ -191,131 +163,6 @@ def estimate_indices(indicators: pd.DataFrame, *, instrument, rep: ReplicateWeig
     return pd.DataFrame(out)
 
 
-def suppress_small_cells(table: pd.DataFrame, *, min_n: int, n_col: str = "n",
-                         columns: tuple[str, ...] = ("estimate", "se", "ci_low", "ci_high")) -> pd.DataFrame:
-    """Blank out estimates of cells with fewer than ``min_n`` respondents; adds ``suppressed``."""
-    t = table.copy()
-    small = t[n_col] < min_n
-    for c in columns:
-        if c in t.columns:
-            t[c] = t[c].astype(float).where(~small)
-    t["suppressed"] = small
-    return t
-
-
-def rank_units(table: pd.DataFrame, *, unit: str = "domain", level: float = 0.95,
-               rank_ci: bool = True, n_draws: int = 20000, seed: int = 0) -> pd.DataFrame:
-    """Rank units by estimate, with a rank interval and groups of units not distinguishable.
-
-    Parameters
-    ----------
-    table : DataFrame
-        One row per unit with ``estimate``, ``se``, ``ci_low``, ``ci_high`` and optionally ``df``.
-    unit : str
-        Column naming the unit (kept as is).
-    level : float
-        Coverage of the rank interval.
-    rank_ci : bool
-        Add ``rank_low`` and ``rank_high`` (see below).
-    n_draws, seed : int
-        Simulation size and seed of the rank interval (deterministic for a given seed).
-
-    Returns
-    -------
-    DataFrame
-        ``table`` sorted by estimate (descending) with ``rank`` (1 = highest), ``group``
-        and, when ``rank_ci``, ``rank_low``, ``rank_high``.
-
-    Notes
-    -----
-    *Groups.*  Two units are "not distinguishable" when their 95% CIs overlap (a
-    conservative rule; Goldstein & Healy 1995 would use ~84% intervals for a 5% pairwise
-    test); ``group`` numbers runs of units that all overlap the top unit of the run.
-
-    *Rank interval.*  The ranks' sampling distribution is simulated from the units'
-    estimates (Marshall & Spiegelhalter 1998, BMJ 316:1701; Goldstein & Spiegelhalter
-    1996, JRSS A 159:385): in each draw ``d`` every unit gets
-
-        logit(theta_u,d) = logit(theta_u) + t_{df_u} * se_u / (theta_u (1 - theta_u)),
-
-    the same logit-scale approximation as the unit's CI (:func:`logit_ci`), independently
-    across units (valid when units are strata or lie in different strata, as districts
-    do: samples drawn independently).  Units are ranked in each draw; ``rank_low`` and
-    ``rank_high`` are the ``(1-level)/2`` and ``(1+level)/2`` quantiles of a unit's ranks.
-    The jackknife replicates are *not* used for this: a JKn replicate drops one PSU of one
-    stratum, so it moves one district's estimate by about ``se / sqrt(n_h - 1)`` and leaves
-    the others unchanged; the replicate ranks are not draws from the ranks' distribution.
-    """
-    t = table.sort_values("estimate", ascending=False, kind="stable").reset_index(drop=True)
-    t["rank"] = np.arange(1, len(t) + 1)
-    group, g, top_low = [], 1, None
-    for _, r in t.iterrows():
-        if top_low is None:
-            top_low = r["ci_low"]
-        elif r["ci_high"] < top_low:
-            g += 1
-            top_low = r["ci_low"]
-        group.append(g)
-    t["group"] = group
-    if rank_ci and len(t):
-        lo, hi = rank_intervals(t["estimate"].to_numpy(float), t["se"].to_numpy(float),
-                                df=t["df"].to_numpy(float) if "df" in t else None,
-                                level=level, n_draws=n_draws, seed=seed)
-        t["rank_low"], t["rank_high"] = lo, hi
-    return t
-
-
-def rank_intervals(est: np.ndarray, se: np.ndarray, *, df: np.ndarray | None = None, level: float = 0.95,
-                   n_draws: int = 20000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Interval of each unit's rank (1 = highest) by simulation on the logit scale.
-
-    ``logit(theta_d) = logit(theta) + T * se / (theta (1 - theta))`` with ``T ~ t_df``
-    (standard normal when ``df`` is None), independent across units; returns the
-    ``(1-level)/2`` (lower) and ``(1+level)/2`` (higher) quantiles of each unit's rank
-    over ``n_draws`` draws.  See :func:`rank_units` for the source and the assumptions.
-    """
-    est = np.asarray(est, dtype=float)
-    se = np.asarray(se, dtype=float)
-    if est.shape != se.shape or est.ndim != 1:
-        raise EstimationError("est and se must be 1-d arrays of the same length")
-    if not np.all(np.isfinite(est)) or not np.all((est > 0) & (est < 1)) or not np.all(np.isfinite(se)):
-        raise EstimationError("rank intervals need estimates strictly between 0 and 1 and finite SEs")
-    rng = np.random.default_rng(seed)
-    k = len(est)
-    if df is None:
-        z = rng.standard_normal((n_draws, k))
-    else:
-        z = rng.standard_t(np.broadcast_to(np.asarray(df, dtype=float), (k,)), size=(n_draws, k))
-    lg = np.log(est / (1 - est)) + z * (se / (est * (1 - est)))
-    order = np.argsort(-lg, axis=1, kind="stable")
-    ranks = np.empty_like(order)
-    rows = np.arange(n_draws)[:, None]
-    ranks[rows, order] = np.arange(1, k + 1)[None, :]
-    a = (1 - level) / 2
-    lo = np.quantile(ranks, a, axis=0, method="lower").astype(int)
-    hi = np.quantile(ranks, 1 - a, axis=0, method="higher").astype(int)
-    return lo, hi
-
-
-def year_over_year(current: pd.DataFrame, previous: pd.DataFrame, *, level: float = 0.95) -> pd.DataFrame:
-    """Change between two independent survey-years per (domain, level, id).
-
-    ``change = est_now - est_before``, ``se = sqrt(se_now^2 + se_before^2)`` (independent
-    samples), normal-theory CI and two-sided p-value.
-    """
-    keys = ["domain_type", "domain", "level", "id"]
-    m = current.merge(previous, on=keys, suffixes=("", "_prev"))
-    m["change"] = m["estimate"] - m["estimate_prev"]
-    m["se_change"] = np.sqrt(m["se"] ** 2 + m["se_prev"] ** 2)
-    z = stats.norm.ppf(0.5 + level / 2)
-    m["ci_low_change"] = m["change"] - z * m["se_change"]
-    m["ci_high_change"] = m["change"] + z * m["se_change"]
-    m["p_value"] = 2 * stats.norm.sf(np.abs(m["change"] / m["se_change"]))
-    m["significant"] = m["p_value"] < (1 - level)
-    return m[keys + ["estimate_prev", "estimate", "change", "se_change", "ci_low_change", "ci_high_change",
-                     "p_value", "significant"]]
-
-
 def choice_indicators(forms: pd.DataFrame, *, instrument, criterion: str) -> pd.DataFrame:
     """0/1 indicators for the multi-select items of ``criterion`` (e.g. needs 3.1); NaN if unanswered."""
     items = instrument.items
@@ -347,7 +194,7 @@ def logit_ci(est: np.ndarray, se: np.ndarray, *, df: float, level: float = 0.95)
     """CI for a proportion built on the logit scale by the delta method.
 
     ``expit(logit(p) +- t_{df} * se / (p (1 - p)))`` — R ``svyciprop(method="xlogit")``,
-    computed by :func:`sipas.propci.prop_interval` (tested against R there).  With a
+    computed by :func:`sipas.estimation.propci.prop_interval` (tested against R there).  With a
     replicate SE of ``p`` this is not R's ``method="logit"``, which refits a
     quasi-binomial GLM under each replicate.
     """
@@ -360,10 +207,6 @@ def logit_ci(est: np.ndarray, se: np.ndarray, *, df: float, level: float = 0.95)
 #: Age groups of the report's breakdowns: (lowest age, highest age or None, label).
 AGE_GROUPS: tuple[tuple[int, int | None, str], ...] = ((18, 29, "18-29"), (30, 44, "30-44"),
                                                        (45, 59, "45-59"), (60, None, "60+"))
-
-#: Commune types counted as urban; every other known type (``Xã``) is rural.
-URBAN_TYPES = ("Phường", "Thị trấn")
-RURAL_TYPES = ("Xã",)
 
 
 def age_group(age: pd.Series) -> pd.Series:

@@ -40,7 +40,7 @@ Lonely PSUs follow ``options(survey.lonely.psu=)``: ``"fail"`` (default, raises
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal, Mapping, Sequence
+from typing import Any, Literal, Sequence
 
 import numpy as np
 import pandas as pd
@@ -48,101 +48,13 @@ import scipy.sparse as sp
 from scipy import stats
 
 from sipas.errors import DesignError, EstimationError, LonelyPSUError
-
-__all__ = [
-    "Design",
-    "Estimate",
-    "Contrast",
-    "contrast_independent",
-    "LONELY_PSU_OPTIONS",
-]
+from sipas.estimation.replicates import _make_replicates, _Replicates
+from sipas.estimation.results import Contrast, Estimate, _t_quantile
 
 LONELY_PSU_OPTIONS = ("fail", "remove", "certainty", "adjust", "average")
+
+
 LonelyPSU = Literal["fail", "remove", "certainty", "adjust", "average"]
-ESTIMATE_COLUMNS = ["estimate", "se", "ci_low", "ci_high", "df", "deff", "n"]
-
-
-# --------------------------------------------------------------------------- results
-@dataclass(frozen=True)
-class Estimate:
-    """A single design-based estimate.
-
-    Attributes
-    ----------
-    estimate, se:
-        Point estimate and its standard error.
-    ci_low, ci_high:
-        Confidence interval (t with ``df`` degrees of freedom unless stated).
-    df:
-        Degrees of freedom used for the interval (``inf`` = normal).
-    deff:
-        Design effect (R's ``deff=TRUE``: variance over the variance under simple
-        random sampling without replacement of the same size); NaN if not defined.
-    n:
-        Number of sample rows that contributed (domain and item observed).
-    variable:
-        Name of the estimated item, when known.
-    """
-
-    estimate: float
-    se: float
-    ci_low: float
-    ci_high: float
-    df: float
-    deff: float
-    n: int
-    variable: str | None = None
-
-    @property
-    def variance(self) -> float:
-        """Squared standard error."""
-        return self.se**2
-
-    def to_frame(self) -> pd.DataFrame:
-        """One-row tidy DataFrame with the standard columns."""
-        return pd.DataFrame([{"variable": self.variable, **{c: getattr(self, c) for c in ESTIMATE_COLUMNS}}])
-
-
-@dataclass(frozen=True)
-class Contrast:
-    """A difference of two estimates with its standard error.
-
-    ``estimate = first - second``; ``se = sqrt(v1 + v2 - 2 cov)``.
-    """
-
-    estimate: float
-    se: float
-    ci_low: float
-    ci_high: float
-    df: float
-    z: float
-    p_value: float
-
-
-def _t_quantile(level: float, df: np.ndarray | float) -> np.ndarray:
-    df = np.asarray(df, dtype=float)
-    q = (1.0 + level) / 2.0
-    return np.where(np.isinf(df), stats.norm.ppf(q), stats.t.ppf(q, np.where(np.isinf(df), 1.0, df)))
-
-
-def contrast_independent(first: Estimate, second: Estimate, *, level: float = 0.95) -> Contrast:
-    """Difference between estimates from two independent samples (e.g. two survey years).
-
-    .. math:: \\hat\\Delta = \\hat\\theta_1 - \\hat\\theta_2,\\quad
-              SE(\\hat\\Delta) = \\sqrt{SE_1^2 + SE_2^2}
-
-    Degrees of freedom: Satterthwaite's approximation
-    :math:`(v_1+v_2)^2 / (v_1^2/df_1 + v_2^2/df_2)`.
-    """
-    v1, v2 = first.se**2, second.se**2
-    est = first.estimate - second.estimate
-    se = float(np.sqrt(v1 + v2))
-    denom = (v1**2 / first.df if np.isfinite(first.df) else 0.0) + (v2**2 / second.df if np.isfinite(second.df) else 0.0)
-    df = float((v1 + v2) ** 2 / denom) if denom > 0 else float("inf")
-    q = float(_t_quantile(level, df))
-    zval = est / se if se > 0 else float("nan")
-    p = float(2 * (stats.norm.sf(abs(zval)) if np.isinf(df) else stats.t.sf(abs(zval), df)))
-    return Contrast(est, se, est - q * se, est + q * se, df, zval, p)
 
 
 # --------------------------------------------------------------------------- internals
@@ -241,32 +153,6 @@ def _as_list(x: str | Sequence[str] | None) -> list[str]:
     if isinstance(x, str):
         return [x]
     return list(x)
-
-
-# --------------------------------------------------------------------------- replicates
-@dataclass
-class _Replicates:
-    """Replicate weights: ``factors`` multiply the full-sample weights.
-
-    Either PSU-level factors (``psu_factors`` of shape (C1, R)) or row-level
-    factors (``row_factors`` of shape (n, R)).  The variance is
-    ``scale * sum_r rscales_r (theta_r - centre)^2`` (R's ``svrVar``) with
-    ``centre`` the replicate mean (``mse=False``, R's default) or the full-sample
-    estimate (``mse=True``).
-    """
-
-    kind: str
-    scale: float
-    rscales: np.ndarray
-    mse: bool
-    psu_factors: np.ndarray | None = None
-    row_factors: np.ndarray | None = None
-    rep_weights: np.ndarray | None = None  # absolute replicate weights (n, R), overrides factors
-    df: int | None = None  # cached rank - 1
-
-    @property
-    def n_replicates(self) -> int:
-        return len(self.rscales)
 
 
 # --------------------------------------------------------------------------- design
@@ -435,7 +321,7 @@ class Design:
         return new
 
     def with_weights(self, weights: np.ndarray | pd.Series, *, calibration: _Calibration | None = None) -> "Design":
-        """New design with the same structure and new final weights (used by :mod:`sipas.weighting`)."""
+        """New design with the same structure and new final weights (used by :mod:`sipas.estimation.weighting`)."""
         w = np.asarray(weights, dtype=float).reshape(-1)
         if w.shape[0] != self.n_rows:
             raise DesignError(f"{w.shape[0]} weights for {self.n_rows} rows")
@@ -1039,11 +925,11 @@ class Design:
 
         Estimates are means of level indicators (R: ``svymean(~factor(x))``); rows with
         a missing value are dropped.  Intervals come from each level's estimate, SE and
-        degrees of freedom (:func:`sipas.propci.prop_interval`; R: ``svyciprop``):
+        degrees of freedom (:func:`sipas.estimation.propci.prop_interval`; R: ``svyciprop``):
 
         * ``"logit"`` (R default) and ``"likelihood"``: R's intervals from the
           quasi-binomial GLM of each level's indicator in each domain
-          (:func:`sipas.propci.svyciprop`), with this table's degrees of freedom;
+          (:func:`sipas.estimation.propci.svyciprop`), with this table's degrees of freedom;
         * ``"xlogit"``: :math:`\\operatorname{expit}(\\operatorname{logit}\\hat p
           \\pm t_{df}\\, SE(\\hat p)/(\\hat p(1-\\hat p)))` (delta method);
         * ``"beta"`` (Korn & Graubard 1998): Clopper–Pearson with effective sample size
@@ -1071,7 +957,7 @@ class Design:
             res, [variable] * L, labels, by_cols, level=level, df=df, scalar=False, extra={"level": list(levels)}
         )
         lvl = self.level if level is None else level
-        from sipas.propci import glm_interval, prop_interval
+        from sipas.estimation.propci import glm_interval, prop_interval
 
         if ci_method in ("logit", "likelihood"):
             # R svyciprop: the quasi-binomial GLM of each level's indicator, per domain
@@ -1104,9 +990,9 @@ class Design:
         """Proportion of a 0/1 (or logical) variable with an R ``svyciprop`` interval.
 
         R: ``svyciprop(~I(x == 1), design, method = ci_method)``; see
-        :func:`sipas.propci.svyciprop` for the methods and their formulas.
+        :func:`sipas.estimation.propci.svyciprop` for the methods and their formulas.
         """
-        from sipas.propci import svyciprop
+        from sipas.estimation.propci import svyciprop
 
         return svyciprop(self, variable, level=level, df=df, ci_method=ci_method)
 
@@ -1171,25 +1057,6 @@ class Design:
         z = est / se if se > 0 else float("nan")
         p = float(2 * stats.t.sf(abs(z), dfv)) if np.isfinite(dfv) else float(2 * stats.norm.sf(abs(z)))
         return Contrast(est, se, est - q * se, est + q * se, dfv, z, p)
-
-    # ------------------------------------------------------------------ weighting shortcuts
-    def poststratify(self, margins: Mapping[str, Mapping[Any, float]], **kwargs: Any) -> "Design":
-        """See :func:`sipas.weighting.poststratify`."""
-        from sipas.weighting import poststratify
-
-        return poststratify(self, margins, **kwargs)
-
-    def rake(self, margins: Mapping[str, Mapping[Any, float]], **kwargs: Any) -> "Design":
-        """See :func:`sipas.weighting.rake`."""
-        from sipas.weighting import rake
-
-        return rake(self, margins, **kwargs)
-
-    def trim(self, **kwargs: Any) -> "Design":
-        """See :func:`sipas.weighting.trim`."""
-        from sipas.weighting import trim
-
-        return trim(self, **kwargs)
 
     # ------------------------------------------------------------------ replicates
     def replicate(
@@ -1368,269 +1235,3 @@ class Design:
         if r.psu_factors is not None:
             return r.psu_factors[self._stages[0].cluster] * self._w[:, None]
         return r.row_factors * self._w[:, None]
-
-
-# --------------------------------------------------------------------------- replicate weights
-def _is_prime(m: int) -> bool:
-    if m < 2:
-        return False
-    if m % 2 == 0:
-        return m == 2
-    f = 3
-    while f * f <= m:
-        if m % f == 0:
-            return False
-        f += 2
-    return True
-
-
-def _next_prime_3mod4(lo: int) -> int:
-    """Smallest prime :math:`p \\ge` ``lo`` with :math:`p \\equiv 3 \\pmod 4`."""
-    p = max(3, lo)
-    while not (p % 4 == 3 and _is_prime(p)):
-        p += 1
-    return p
-
-
-def _sylvester(order: int) -> np.ndarray:
-    """Sylvester's matrix of order :math:`2^k`: :math:`H_1 = [1]`, :math:`H_{2m} = [[H_m, H_m], [H_m, -H_m]]`."""
-    H = np.ones((1, 1))
-    while H.shape[0] < order:
-        H = np.block([[H, H], [H, -H]])
-    return H
-
-
-def _legendre(p: int) -> np.ndarray:
-    """Quadratic character :math:`\\chi_p(x)` for :math:`x = 0..p-1` (0 at 0), ``p`` an odd prime."""
-    chi = -np.ones(p)
-    chi[0] = 0.0
-    chi[(np.arange(1, p) ** 2) % p] = 1.0
-    return chi
-
-
-def _paley(p: int) -> np.ndarray:
-    """Paley's construction I: order :math:`p+1` for a prime :math:`p \\equiv 3 \\pmod 4` (Paley 1933).
-
-    A first row and column of +1 border the core :math:`H_{1+i,1+j} = -\\chi_p(i+j)`
-    (:math:`i, j = 0..p-1`), which is -1 where :math:`i + j \\equiv 0`: the usual skew
-    core :math:`\\chi_p(j-i) - I` with column :math:`j` moved to :math:`-j \\bmod p`, the
-    layout R's ``paley()`` returns.
-    """
-    chi = _legendre(p)
-    chi[0] = 1.0
-    H = np.ones((p + 1, p + 1))
-    H[1:, 1:] = -chi[np.add.outer(np.arange(p), np.arange(p)) % p]
-    return H
-
-
-def _plackett_burman36() -> np.ndarray:
-    """Order 36 from Plackett & Burman's (1946) generator for 35 factors.
-
-    The generator :math:`g_x` (:math:`x \\in Z_{35}`) is the ±1 sequence of the
-    twin-prime difference set of :math:`Z_{5 \\cdot 7}` (Stanton & Sprott 1958):
-    :math:`g_x = \\chi_5(x)\\chi_7(x)` for :math:`x` prime to 35, +1 for
-    :math:`x \\equiv 0 \\pmod 5` (:math:`x \\not\\equiv 0 \\pmod 7`), -1 for
-    :math:`x \\equiv 0 \\pmod 7`.  Rows 2..36 are its cyclic shifts,
-    :math:`H_{1+i,j} = g_{i+j}` (:math:`j < 35`), bordered by a first row of +1 and a
-    last column of -1.
-    """
-    x = np.arange(35)
-    g = _legendre(5)[x % 5] * _legendre(7)[x % 7]
-    g[x % 5 == 0] = 1.0
-    g[x % 7 == 0] = -1.0
-    H = np.ones((36, 36))
-    H[1:, :35] = g[np.add.outer(np.arange(35), np.arange(35)) % 35]
-    H[1:, 35] = -1.0
-    return H
-
-
-def _hadamard_plan(n: int, *, with_order_28: bool = True) -> tuple[str, int, int, int]:
-    """The Hadamard matrix of order > ``n`` that R survey's ``hadamard(n)`` returns.
-
-    Returns ``(kind, base, multiplier, order)``: the matrix is the Kronecker product of
-    Sylvester's matrix of order ``multiplier`` with the base matrix, ``kind`` being
-    ``"sylvester"`` (the whole matrix), ``"paley"`` (``base`` = the prime),
-    ``"pb36"`` or ``"sloane28"`` (R's stored order-28 matrix).  The rule reproduces R
-    survey 4.1-1's choice for every ``n`` from 1 to 600 (checked against R's output;
-    ``tests/test_estimation_r_replicates.py`` keeps the check for 1 to 300).
-    With :math:`N = 4\\lfloor n/4\\rfloor + 4`, the smallest multiple of 4 above ``n``:
-
-    * A: Paley's matrix of order :math:`p+1`, :math:`p` the smallest prime
-      :math:`\\equiv 3 \\pmod 4` with :math:`p+1 > n`;
-    * B: the smallest order :math:`2^k m > n` (:math:`k \\ge 0`) with :math:`m` = 4
-      (Sylvester), 28, 36, or :math:`p+1` for a prime :math:`p \\equiv 3 \\pmod 8`;
-    * A when its order is below B's, or equal to it and above :math:`N`; otherwise B.
-    """
-    N = 4 * (n // 4) + 4
-    p_a = _next_prime_3mod4(n)
-    size_a = p_a + 1
-    bases: list[tuple[int, str]] = [(4, "sylvester"), (36, "pb36")]
-    if with_order_28:
-        bases.append((28, "sloane28"))
-    best = (0, "", 0, 0)
-    for m, kind in bases:
-        k = 1
-        while m * k <= n:
-            k *= 2
-        if best[0] == 0 or m * k < best[0]:
-            best = (m * k, kind, m, k)
-    p = 11
-    while p + 1 < best[0]:
-        if _is_prime(p):
-            k = 1
-            while (p + 1) * k <= n:
-                k *= 2
-            if (p + 1) * k < best[0]:
-                best = ((p + 1) * k, "paley", p + 1, k)
-        p += 8
-    size_b, kind, m, k = best
-    if size_a < size_b or (size_a == size_b and size_a > N):
-        return ("paley", p_a, 1, size_a)
-    if kind == "paley":
-        return ("paley", m - 1, k, size_b)
-    return (kind, m, k, size_b)
-
-
-def _hadamard(n: int) -> np.ndarray:
-    """Hadamard matrix (entries ±1) of order greater than ``n``, as R's ``survey:::hadamard(n)``.
-
-    R survey picks among Sylvester's matrices (Sylvester 1867), Paley's construction I
-    (Paley 1933) expanded by Sylvester doubling :math:`[[H, H], [H, -H]]`, Plackett &
-    Burman's order-36 matrix and an order-28 matrix stored from Sloane's library of
-    Hadamard matrices, as :func:`_hadamard_plan` describes.  sipas builds the first three
-    from their published definitions, which gives R's matrices exactly.  It does not
-    ship the stored order-28 matrix: where R uses it or its doublings (24–27, 48–55,
-    108–111, 220–223 and 444–447 strata) sipas takes the matrix R would choose without
-    it (order 32, 60, 120, 224 and 456: more replicates and the same full orthogonal
-    balance, so linear statistics have R's SEs but ratios and domain means do not).
-    Give R's matrix as ``Design.replicate(hadamard=)`` to reproduce R there.
-
-    References: Wolter (2007) *Introduction to Variance Estimation*, 2nd ed., §3.4 and
-    appendix A; Plackett & Burman (1946) *Biometrika* 33:305–325; Hedayat & Wallis
-    (1978) *Ann. Statist.* 6:1184–1238.
-    """
-    kind, base, mult, order = _hadamard_plan(n)
-    if kind == "sloane28":
-        kind, base, mult, order = _hadamard_plan(n, with_order_28=False)
-    if kind == "sylvester":
-        return _sylvester(order)
-    core = _paley(base) if kind == "paley" else _plackett_burman36()
-    return np.kron(_sylvester(mult), core)
-
-
-def _as_hadamard(H: Any, n_strata: int) -> np.ndarray:
-    """A given Hadamard matrix (R's ``hadamard.matrix=``) as ±1, checked."""
-    H = np.asarray(H, dtype=float)
-    if H.ndim != 2 or H.shape[0] != H.shape[1]:
-        raise DesignError(f"hadamard must be a square matrix, got shape {H.shape}")
-    vals = set(np.unique(H).tolist())
-    if vals <= {0.0, 1.0}:
-        H = 2.0 * H - 1.0
-    elif not vals <= {-1.0, 1.0}:
-        raise DesignError("hadamard entries must be all +1/-1 or all 1/0")
-    m = H.shape[0]
-    if m < n_strata + 1:
-        raise DesignError(f"hadamard has order {m}; {n_strata} strata need at least {n_strata + 1}")
-    if not np.array_equal(H @ H.T, m * np.eye(m)):
-        raise DesignError("hadamard is not a Hadamard matrix: its rows are not orthogonal")
-    return H
-
-
-def _r_text(label: Any) -> Any:
-    """A stratum label as R's ``as.character`` writes it (whole floats without ``.0``)."""
-    if isinstance(label, tuple):
-        return tuple(_r_text(x) for x in label)
-    if isinstance(label, (bool, np.bool_)):
-        return "TRUE" if label else "FALSE"
-    if isinstance(label, (float, np.floating)) and np.isfinite(label) and float(label).is_integer():
-        return str(int(label))
-    return str(label)
-
-
-def _make_replicates(
-    design: Design,
-    kind: str,
-    *,
-    replicates: int | None,
-    seed: int | None,
-    rho: float | None,
-    mse: bool,
-    hadamard: np.ndarray | None = None,
-) -> _Replicates:
-    """Replicate factors of each kind (formulas in :meth:`Design.replicate`)."""
-    st = design._stages[0]
-    C, S = st.n_clusters, st.n_strata
-    n_h = st.n_h
-    f_h = np.zeros(S) if st.popsize is None else st.n_h / st.popsize  # sampling fraction
-    cs = st.cluster_stratum
-    # PSUs (and strata) in order of first appearance in the data: R's replicate order
-    first_row = np.full(C, design.n_rows, dtype=np.int64)
-    np.minimum.at(first_row, st.cluster, np.arange(design.n_rows))
-    if kind == "JK1":
-        if S > 1:
-            raise DesignError(
-                "JK1 deletes PSUs ignoring strata and overstates the variance of a stratified design "
-                "(R: \"Can't use JK1 for a stratified design\"); use kind='JKn'"
-            )
-        # R jk1weights: delete one PSU at a time; scale (1-f)(n-1)/n
-        F = np.full((C, C), C / (C - 1.0))
-        F[np.argsort(first_row, kind="stable"), np.arange(C)] = 0.0
-        fpc = 0.0 if st.popsize is None else float(f_h[0])
-        return _Replicates("JK1", scale=(1 - fpc) * (C - 1.0) / C, rscales=np.ones(C), mse=mse, psu_factors=F)
-    if kind == "JKn":
-        stratum_first = np.full(S, design.n_rows, dtype=np.int64)
-        np.minimum.at(stratum_first, cs, first_row)
-        F = np.ones((C, C))
-        rscales = np.empty(C)
-        for col, i in enumerate(np.lexsort((first_row, stratum_first[cs]))):  # C×C; cheap next to estimation
-            h = cs[i]
-            same = cs == h
-            if n_h[h] < 2:
-                raise LonelyPSUError(f"stratum ({st.stratum_labels[h]}) has one PSU: JKn needs >= 2", stratum=st.stratum_labels[h])
-            F[same, col] = n_h[h] / (n_h[h] - 1.0)
-            F[i, col] = 0.0
-            rscales[col] = (n_h[h] - 1.0) / n_h[h] * (1.0 - f_h[h])
-        return _Replicates("JKn", scale=1.0, rscales=rscales, mse=mse, psu_factors=F)
-    if kind == "bootstrap":
-        R = 50 if replicates is None else int(replicates)
-        if R < 2:
-            raise DesignError("bootstrap needs replicates >= 2")
-        rng = np.random.default_rng(seed)
-        F = np.zeros((C, R))
-        for h in range(S):  # loop over strata; replicates drawn together
-            idx = np.flatnonzero(cs == h)
-            nh = idx.size
-            if nh < 2:
-                if design.lonely_psu == "fail":
-                    raise LonelyPSUError(f"stratum ({st.stratum_labels[h]}) has one PSU: cannot bootstrap", stratum=st.stratum_labels[h])
-                F[idx] = 1.0
-                continue
-            m = nh - 1
-            draws = rng.integers(0, nh, size=(R, m))
-            counts = np.zeros((R, nh))
-            np.add.at(counts, (np.repeat(np.arange(R), m), draws.ravel()), 1.0)
-            lam = np.sqrt(m * (1.0 - f_h[h]) / (nh - 1.0))
-            F[idx] = (1.0 - lam + lam * (nh / m) * counts).T
-        return _Replicates("bootstrap", scale=1.0 / (R - 1.0), rscales=np.ones(R), mse=mse, psu_factors=F)
-    if kind in ("BRR", "Fay"):
-        if not np.all(n_h == 2):
-            h = int(np.flatnonzero(n_h != 2)[0])
-            raise DesignError(
-                f"BRR/Fay need exactly 2 PSUs per stratum; stratum ({st.stratum_labels[h]}) has {int(n_h[h])}"
-            )
-        r = 0.0 if kind == "BRR" else (0.3 if rho is None else float(rho))
-        if not 0 <= r < 1:
-            raise DesignError("rho must be in [0, 1)")
-        H = _hadamard(S) if hadamard is None else _as_hadamard(hadamard, S)
-        R = H.shape[1]
-        # strata in the order of their labels as text, PSUs in order of first appearance (R)
-        order = sorted(range(S), key=lambda h: _r_text(st.stratum_labels[h]))
-        F = np.empty((C, R))
-        for k, h in enumerate(order):
-            idx = np.flatnonzero(cs == h)
-            idx = idx[np.argsort(first_row[idx], kind="stable")]
-            first = H[k + 1] > 0
-            F[idx[0]] = np.where(first, 2.0 - r, r)
-            F[idx[1]] = np.where(first, r, 2.0 - r)
-        return _Replicates(kind, scale=1.0 / (R * (1.0 - r) ** 2), rscales=np.ones(R), mse=mse, psu_factors=F)
-    raise DesignError(f"unknown replicate kind {kind!r}; use 'JK1', 'JKn', 'bootstrap', 'BRR' or 'Fay'")

@@ -1,6 +1,6 @@
 """Validation and cleaning of canonical forms as declared rules, with a full audit log.
 
-Each rule in :data:`RULES` is applied in order to the table from :func:`sipas.ingest.read_responses`.
+Each rule in :data:`RULES` is applied in order to the table from :func:`sipas.forms.ingest.read_responses`.
 A rule either drops whole forms (they go to ``invalid`` with the rule's name), sets cells to missing,
 or only flags forms.  Every dropped form (column ``*``), every changed cell and every flag is a row of
 the audit log ``(form_id, column, old, new, rule)``; ``summary`` gives each rule's outcome, including
@@ -114,12 +114,12 @@ def clean_forms(
     Parameters
     ----------
     forms : pandas.DataFrame
-        Canonical table from :func:`sipas.ingest.read_responses` (not modified).
-    instrument : sipas.instrument.Instrument
+        Canonical table from :func:`sipas.forms.ingest.read_responses` (not modified).
+    instrument : sipas.forms.instrument.Instrument
         The questionnaire the forms follow.
     sample_keys : set of str, optional
         Respondent keys of the sampled households (pseudonyms made with the same salt,
-        see :func:`sipas.pii.pseudonyms`).  None skips the ``outside_sample`` rule.
+        see :func:`sipas.forms.pii.pseudonyms`).  None skips the ``outside_sample`` rule.
     max_missing_share : float, default 0.5
         A form whose share of missing answers among the index items asked of it is above this is invalid.
     min_straight_items : int, default 10

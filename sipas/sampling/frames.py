@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from sipas.errors import InputError
-from sipas.sampling import nfc
+from sipas.text.normalize import nfc
 
 #: Required columns per frame kind and structure.
 REQUIRED = {
@@ -161,7 +161,8 @@ def communes_2025(province: str, *, households: pd.DataFrame | None = None) -> p
     """
     from vietnam_provinces import Province, Ward
 
-    from sipas.sampling import strip_unit_prefix, vi_sort_key, vi_sorted
+    from sipas.text.collation import vi_sort_key, vi_sorted
+    from sipas.text.normalize import strip_unit_prefix
 
     want = strip_unit_prefix(nfc(province)).casefold()
     provs = list(Province.iter_all())

@@ -1,4 +1,4 @@
-"""Charts of the survey weights for the weighting notebook (shared style of :mod:`sipas.charts`).
+"""Charts of the survey weights for the weighting notebook (shared style of :mod:`sipas.report.charts`).
 
 * :func:`weight_histogram` -- distribution of the design, nonresponse-adjusted and final weights;
 * :func:`margins_chart` -- each calibration margin's weighted total before and after calibration
@@ -22,12 +22,12 @@ import matplotlib
 import numpy as np
 import pandas as pd
 
-from sipas import charts
+from sipas.report import charts
 
 
 def _labels(lang: str) -> dict[str, Any]:
     """The weighting notebook's labels in ``lang`` (:func:`sipas.report.label_set` ``"weighting"``)."""
-    from sipas.report import label_set
+    from sipas.text.labels import label_set
 
     return label_set("weighting", lang=lang)
 
@@ -108,7 +108,7 @@ def calibration_note(info: Mapping[str, Any], *, lang: str = "vi"):
     """
     from IPython.display import Markdown
 
-    from sipas.report import notebook_text
+    from sipas.text.labels import notebook_text
 
     margins = ", ".join(info.get("margins", [])) or notebook_text("weighting.no_margins", lang=lang)
     return Markdown(notebook_text("weighting.calibration", lang=lang, method=info["calibration"], margins=margins))
@@ -130,7 +130,7 @@ def margins_section(tables: Mapping[str, pd.DataFrame], *, lang: str = "vi"):
         return margins_display(tables["weight_margins"], lang=lang)
     from IPython.display import Markdown
 
-    from sipas.report import notebook_text
+    from sipas.text.labels import notebook_text
 
     return Markdown(notebook_text("weighting.no_calibration", lang=lang))
 

@@ -1,0 +1,22 @@
+"""Indices: SIPAS indices from cleaned forms and replicate weights, rankings, year-over-year change.
+"""
+
+from __future__ import annotations
+from sipas.indices.scoring import positive_indicators, estimate_indices, choice_indicators, estimate_shares, logit_ci, AGE_GROUPS, age_group, urban_rural, group_indices  # noqa: F401
+from sipas.indices.rankings import suppress_small_cells, rank_units, rank_intervals, year_over_year  # noqa: F401
+
+__all__ = [
+    "positive_indicators",
+    "estimate_indices",
+    "choice_indicators",
+    "estimate_shares",
+    "logit_ci",
+    "AGE_GROUPS",
+    "age_group",
+    "urban_rural",
+    "group_indices",
+    "suppress_small_cells",
+    "rank_units",
+    "rank_intervals",
+    "year_over_year",
+]

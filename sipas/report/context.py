@@ -1,0 +1,175 @@
+"""The report's context: a survey-year's processed tables, configuration and instrument, loaded once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sipas import io as sio
+from sipas.config import SurveyConfig, find_survey, project_root
+from sipas.errors import ConfigError
+from sipas.forms.instrument import load_instrument
+from sipas.report.blocks import Block
+from sipas.text.labels import fmt_num, fmt_pct, texts
+
+#: Respondent-group variables in report order (see :mod:`sipas.stages.indices`).
+GROUP_VARS = ("sex", "age_group", "ethnicity", "area")
+
+
+@dataclass
+class ReportContext:
+    """Everything the report shows, read from ``data/processed/<survey-id>``."""
+
+    cfg: SurveyConfig
+    lang: str
+    t: dict[str, Any]
+    tables: dict[str, pd.DataFrame]
+    instrument: Any
+    processed: Path
+    reports: Path
+    figures: dict[str, Path] = field(default_factory=dict)
+    root: Path | None = None
+
+    @property
+    def unit(self) -> str:
+        """The report unit (``district``, or ``commune`` in a two-tier survey): ``cfg.design.report_unit``."""
+        return self.cfg.design.report_unit
+
+    def tr(self, key: str, **kw: Any) -> str:
+        """Text ``key`` in the report language with placeholders filled.
+
+        ``by_unit.<report unit>.<key>`` of the texts is used in place of ``key`` when it exists
+        (e.g. "Xã, phường" rather than "Huyện, thành phố" when the report unit is the commune).
+        """
+        node = self._unit_node(key)
+        if node is None:
+            node = self.t
+            for part in key.split("."):
+                node = node[part]
+        return node.get(self.lang, node["vi"]).format(**kw)
+
+    def _unit_node(self, key: str) -> dict[str, str] | None:
+        node: Any = self.t.get("by_unit", {}).get(self.unit)
+        for part in key.split("."):
+            if not isinstance(node, dict) or part not in node:
+                return None
+            node = node[part]
+        return node if isinstance(node, dict) and "vi" in node else None
+
+    def has(self, key: str) -> bool:
+        """Whether text ``key`` exists."""
+        node = self.t
+        for part in key.split("."):
+            if not isinstance(node, dict) or part not in node:
+                return False
+            node = node[part]
+        return isinstance(node, dict) and "vi" in node
+
+    def pct(self, p: float, digits: int = 1) -> str:
+        return fmt_pct(p, digits=digits, lang=self.lang)
+
+    def num(self, x: float, digits: int = 1) -> str:
+        return fmt_num(x, digits=digits, lang=self.lang)
+
+    def ci(self, lo: float, hi: float, *, scale: float = 100, digits: int = 1) -> str:
+        """``lo – hi`` (en dash), e.g. a 95% CI in percent."""
+        return f"{fmt_num(scale * lo, digits=digits, lang=self.lang)} – {fmt_num(scale * hi, digits=digits, lang=self.lang)}"
+
+    @property
+    def province(self) -> str:
+        return self.cfg.province.get(self.lang, self.cfg.province["vi"])
+
+
+def load_context(survey_id: str, *, root: str | Path | None = None) -> ReportContext:
+    """Read a survey's processed tables for the report."""
+    root = Path(root) if root else project_root()
+    cfg = find_survey(survey_id, root=root)
+    proc = cfg.processed_dir(root)
+    tables = {}
+    for f in sorted(proc.glob("*.csv")):
+        # cell values compared as text (a blank cell must not turn the codes into floats "4.0")
+        text_cols = {"first": str, "second": str} if f.stem == "double_entry_discrepancies" else None
+        tables[f.stem] = sio.read_csv(f, dtype=text_cols, keep_default_na=text_cols is None)
+    inst = load_instrument(cfg.instrument_id, cfg.instrument_version)
+    return ReportContext(cfg=cfg, lang=cfg.language, t=texts(), tables=tables, instrument=inst, processed=proc,
+                         reports=cfg.reports_dir(root), root=root)
+
+
+def _labels(ctx: ReportContext) -> dict[str, str]:
+    lab = {}
+    key = f"label_{ctx.lang}"
+    for _, r in ctx.instrument.criteria.iterrows():
+        lab[r["criterion"]] = f'{r["criterion"]} {r[key]}'
+    for _, r in ctx.instrument.aspects.iterrows():
+        lab[r["aspect"]] = r[key]
+    for _, r in ctx.instrument.items.iterrows():
+        lab[r["item"]] = r[f"text_{ctx.lang}"]
+    return lab
+
+
+def _idx(ctx: ReportContext, *, published: bool = True) -> pd.DataFrame:
+    return ctx.tables["indices_published" if published else "indices"]
+
+
+def _na(ctx: ReportContext, what: str) -> Block:
+    return ("md", f"*{ctx.tr('not_available', what=ctx.tr(what))}*")
+
+
+def _col(ctx: ReportContext, name: str) -> str:
+    return ctx.tr(f"col.{name}") if ctx.has(f"col.{name}") else name
+
+
+def group_label(ctx: ReportContext, var: str, level: Any) -> str:
+    """Label of a respondent group level, e.g. ("sex", "2") -> "Nữ"."""
+    key = f"group_levels.{var}.{level}"
+    return ctx.tr(key) if ctx.has(key) else str(level)
+
+
+def overall(ctx: ReportContext) -> pd.Series:
+    """The province's overall index row."""
+    t = _idx(ctx)
+    return t[(t["domain_type"] == "province") & (t["level"] == "overall")].iloc[0]
+
+
+def benchmark(ctx: ReportContext) -> dict[str, Any] | None:
+    """The published index to compare against, from ``report.benchmark`` in survey.yml.
+
+    ``{"label": {"vi": ..., "en": ...}, "value": 0.8266}`` gives
+    ``{"label": <text in the report language>, "value": 0.8266}``; None when absent.
+
+    Raises
+    ------
+    ConfigError
+        When the value is not a proportion in (0, 1] or the label is missing.
+    """
+    b = (ctx.cfg.extra.get("report") or {}).get("benchmark")
+    if b is None:
+        return None
+    if not isinstance(b, dict) or "value" not in b or "label" not in b:
+        raise ConfigError("must be a mapping with 'label' (vi, en) and 'value'", file=ctx.cfg.path,
+                          key="report.benchmark")
+    v = b["value"]
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v <= 1:
+        raise ConfigError(f"value must be a proportion in (0, 1], e.g. 0.8266, got {v!r}", file=ctx.cfg.path,
+                          key="report.benchmark.value")
+    lab = b["label"]
+    if isinstance(lab, dict):
+        lab = lab.get(ctx.lang, lab.get("vi"))
+    if not isinstance(lab, str) or not lab:
+        raise ConfigError("label must be a text or a mapping with 'vi' and 'en'", file=ctx.cfg.path,
+                          key="report.benchmark.label")
+    return {"label": lab, "value": float(v)}
+
+
+def benchmark_difference(ctx: ReportContext) -> dict[str, float] | None:
+    """Overall index minus the benchmark, with the CI shifted by the (fixed) benchmark."""
+    b = benchmark(ctx)
+    if b is None:
+        return None
+    o = overall(ctx)
+    lo, hi = o["ci_low"] - b["value"], o["ci_high"] - b["value"]
+    return {"value": b["value"], "diff": o["estimate"] - b["value"], "lo": lo, "hi": hi,
+            "significant": bool(lo > 0 or hi < 0)}

@@ -1,0 +1,154 @@
+"""Rendering: the notebook chain with papermill, HTML with nbconvert, PDF with headless Chromium."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from importlib import resources
+from pathlib import Path
+
+from sipas import io as sio
+from sipas.config import find_survey, project_root
+from sipas.errors import ReportError
+from sipas.text.labels import texts
+
+NOTEBOOKS = ("01_cleaning", "02_reliability", "03_weighting", "04_indices", "05_report")
+
+
+#: Executables tried, in order, for printing the HTML to PDF.
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+
+
+def _kernel_name() -> str:
+    return "sipas"
+
+
+def run_notebooks(survey_id: str, *, root: str | Path | None = None, notebooks: tuple[str, ...] = NOTEBOOKS,
+                  progress: bool = True) -> list[Path]:
+    """Execute the notebook chain with papermill into ``reports/<id>/notebooks``."""
+    import papermill as pm
+
+    root = Path(root) if root else project_root()
+    src = Path(__file__).resolve().parents[2] / "notebooks"
+    if not src.is_dir():
+        src = root / "notebooks"
+    outdir = root / "reports" / survey_id / "notebooks"
+    outdir.mkdir(parents=True, exist_ok=True)
+    done = []
+    for i, nb in enumerate(notebooks, 1):
+        if progress:
+            print(f"[{i}/{len(notebooks)}] {nb} ...", flush=True)
+        out = outdir / f"{nb}.ipynb"
+        pm.execute_notebook(str(src / f"{nb}.ipynb"), str(out), parameters={"survey_id": survey_id,
+                                                                             "root": str(root)},
+                            kernel_name=_kernel_name(), progress_bar=False, cwd=str(root))
+        done.append(out)
+    return done
+
+
+def report_css() -> str:
+    """The report's screen and print style (``resources/report.css``: A4, tables and figures kept whole)."""
+    return (resources.files("sipas") / "resources" / "report.css").read_text(encoding="utf-8")
+
+
+def to_html(notebook: str | Path, out: str | Path, *, title: str | None = None, lang: str = "vi") -> Path:
+    """Convert an executed notebook to HTML with no code cells and no prompts.
+
+    Adds the report style (:func:`report_css`), the document language and title, and
+    removes scripts that load from the network (require.js, MathJax, mermaid: the report
+    has no widgets, typeset formulas or diagrams), so the file reads and prints offline.
+    """
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.read(str(notebook), as_version=4)
+    exporter = HTMLExporter(template_name="lab")
+    exporter.exclude_input = True
+    exporter.exclude_input_prompt = True
+    exporter.exclude_output_prompt = True
+    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title or Path(notebook).stem}})
+    body = re.sub(r'<script[^>]*src="https?://[^"]*"[^>]*>\s*</script>\s*', "", body)
+    body = re.sub(r"<script\b[^>]*>(?:(?!</script>).)*?(?:MathJax|https?://)(?:(?!</script>).)*</script>\s*", "",
+                  body, flags=re.S)
+    body = re.sub(r"<html(\s[^>]*)?>", f'<html lang="{lang}">', body, count=1)
+    body = body.replace("</head>", f'<style type="text/css">\n{report_css()}\n</style>\n</head>', 1)
+    body = body.replace("<body", '<body data-sipas-report="1"', 1)
+    return sio.atomic_write_text(out, body)
+
+
+def find_chromium() -> str | None:
+    """Path of a headless-capable Chromium (``SIPAS_CHROMIUM`` or :data:`CHROMIUM_NAMES` on PATH)."""
+    env = os.environ.get("SIPAS_CHROMIUM")
+    if env:
+        return env if Path(env).is_file() else shutil.which(env)
+    for name in CHROMIUM_NAMES:
+        p = shutil.which(name)
+        if p:
+            return p
+    return None
+
+
+def chromium_args(chromium: str, user_data_dir: str | Path) -> list[str]:
+    """Command line of headless Chromium without network, GPU, first-run or sync activity."""
+    return [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--disable-dev-shm-usage", f"--user-data-dir={user_data_dir}"]
+
+
+def to_pdf(html_path: str | Path, pdf_path: str | Path, *, chromium: str | None = None,
+           timeout: float = 300) -> Path:
+    """Print the HTML report to PDF with headless Chromium (A4 from the print CSS, no header/footer).
+
+    Raises
+    ------
+    ReportError
+        When Chromium is not found, fails, times out or writes no PDF.
+    """
+    chromium = chromium or find_chromium()
+    if not chromium:
+        raise ReportError("headless Chromium not found (install chromium or set SIPAS_CHROMIUM)")
+    html_path = Path(html_path).resolve()
+    pdf_path = Path(pdf_path)
+    pdf_path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="sipas-chromium-") as tmp:
+        tmp_pdf = Path(tmp) / "report.pdf"
+        cmd = chromium_args(chromium, Path(tmp) / "profile") + [
+            f"--print-to-pdf={tmp_pdf}", "--no-pdf-header-footer", html_path.as_uri()]
+        try:
+            res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+        except subprocess.TimeoutExpired as exc:
+            raise ReportError(f"Chromium did not print {html_path} within {timeout:.0f} s") from exc
+        if res.returncode != 0 or not tmp_pdf.is_file() or tmp_pdf.stat().st_size == 0:
+            tail = (res.stderr or "").strip().splitlines()[-3:]
+            raise ReportError(f"Chromium failed to print {html_path} (exit {res.returncode}): {' | '.join(tail)}")
+        return sio.atomic_write_bytes(pdf_path, tmp_pdf.read_bytes())
+
+
+def render(survey_id: str, *, root: str | Path | None = None, progress: bool = True,
+           pdf: bool = True) -> Path:
+    """Run the whole chain for ``survey_id``: ``reports/<id>/report.html`` and, with Chromium, ``report.pdf``.
+
+    When Chromium is not installed the PDF is skipped with one printed line; the HTML is
+    still written.
+    """
+    root = Path(root) if root else project_root()
+    cfg = find_survey(survey_id, root=root)
+    t = texts()
+    title = t["title"].get(cfg.language, t["title"]["vi"]).format(year=cfg.year)
+    nbs = run_notebooks(survey_id, root=root, progress=progress)
+    out = to_html(nbs[-1], root / "reports" / survey_id / "report.html", title=title, lang=cfg.language)
+    if progress:
+        print(f"report: {out}", flush=True)
+    if pdf:
+        chromium = find_chromium()
+        if chromium is None:
+            print("report: PDF skipped — headless Chromium not found (install chromium or set SIPAS_CHROMIUM)",
+                  flush=True)
+        else:
+            p = to_pdf(out, out.with_suffix(".pdf"), chromium=chromium)
+            if progress:
+                print(f"report: {p}", flush=True)
+    return out

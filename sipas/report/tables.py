@@ -1,0 +1,527 @@
+"""The report's tables and paragraphs, built from the context; HTML tables and the XLSX workbook."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+
+from sipas import __version__
+from sipas import io as sio
+from sipas.report.context import (
+    GROUP_VARS,
+    ReportContext,
+    _col,
+    _idx,
+    _labels,
+    benchmark,
+    benchmark_difference,
+    group_label,
+    overall,
+)
+from sipas.text.collation import vi_sort_key
+
+
+def summary_md(ctx: ReportContext) -> str:
+    """Section 1: the summary for the council."""
+    o = overall(ctx)
+    rank = ctx.tables["ranking"]
+    rr = _response_rates(ctx)
+    n_ret = int(rr["returned"].sum()) if rr is not None else len(ctx.tables["forms_clean"])
+    n_dist = int(rr["distributed"].sum()) if rr is not None else n_ret
+    parts = [f"## {ctx.tr('s_summary')}", ctx.tr(
+        "summary_text", province=ctx.province,
+        year=ctx.cfg.year, overall=ctx.pct(o["estimate"]), lo=ctx.pct(o["ci_low"]), hi=ctx.pct(o["ci_high"]),
+        n_valid=len(ctx.tables["forms_clean"]), n_returned=n_ret, rr=ctx.pct(n_ret / n_dist),
+        top=rank.iloc[0]["domain"], top_val=ctx.pct(rank.iloc[0]["estimate"]),
+        bottom=rank.iloc[-1]["domain"], bottom_val=ctx.pct(rank.iloc[-1]["estimate"]))]
+    bd = benchmark_difference(ctx)
+    if bd is not None:
+        b = benchmark(ctx)
+        parts.append(ctx.tr("summary_benchmark", label=b["label"], value=ctx.pct(b["value"], 2),
+                            direction=ctx.tr("direction_higher" if bd["diff"] >= 0 else "direction_lower"),
+                            diff=ctx.num(100 * abs(bd["diff"])), lo=ctx.num(100 * bd["lo"]),
+                            hi=ctx.num(100 * bd["hi"]), sig=ctx.tr("sig_yes" if bd["significant"] else "sig_no")))
+    yoy = ctx.tables.get("year_over_year")
+    if yoy is not None:
+        r = yoy[(yoy["domain_type"] == "province") & (yoy["level"] == "overall")].iloc[0]
+        parts.append(ctx.tr("summary_change", prev_year=ctx.cfg.year - 1, change=ctx.num(100 * r["change"]),
+                            lo=ctx.num(100 * r["ci_low_change"]), hi=ctx.num(100 * r["ci_high_change"]),
+                            sig=ctx.tr("sig_yes" if r["significant"] else "sig_no")))
+    t = _idx(ctx)
+    sat = set(ctx.instrument.criteria.loc[ctx.instrument.criteria["aspect"] == o["id"], "criterion"].astype(str))
+    c = t[(t["domain_type"] == "province") & (t["level"] == "criterion") & t["id"].astype(str).isin(sat)]
+    if len(c):
+        c = c.sort_values("estimate", kind="stable")
+        lab = _labels(ctx)
+        parts.append(ctx.tr("summary_criteria", best=lab.get(str(c.iloc[-1]["id"]), c.iloc[-1]["id"]),
+                            best_val=ctx.pct(c.iloc[-1]["estimate"]),
+                            worst=lab.get(str(c.iloc[0]["id"]), c.iloc[0]["id"]), worst_val=ctx.pct(c.iloc[0]["estimate"])))
+    if "synthetic" in str(ctx.cfg.extra.get("description", {})).lower() or "mô phỏng" in ctx.cfg.province["vi"]:
+        parts.append(f"> {ctx.tr('synthetic_note')}")
+    return "\n\n".join(parts)
+
+
+def key_figures_table(ctx: ReportContext) -> pd.DataFrame:
+    """Table 1.1: the key figures of the summary."""
+    o = overall(ctx)
+    rows = [(ctx.tr("key.overall"), f"{ctx.pct(o['estimate'])} ({ctx.ci(o['ci_low'], o['ci_high'])})")]
+    b = benchmark(ctx)
+    if b is not None:
+        rows.append((ctx.tr("key.benchmark"), f"{b['label']}: {ctx.pct(b['value'], 2)}"))
+    yoy = ctx.tables.get("year_over_year")
+    if yoy is not None:
+        r = yoy[(yoy["domain_type"] == "province") & (yoy["level"] == "overall")].iloc[0]
+        rows.append((ctx.tr("key.change"), f"{ctx.num(100 * r['change'])} "
+                                           f"({ctx.ci(r['ci_low_change'], r['ci_high_change'])})"))
+    rows.append((ctx.tr("key.n_valid"), str(len(ctx.tables["forms_clean"]))))
+    rr = _response_rates(ctx)
+    if rr is not None:
+        rows.append((ctx.tr("key.return_rate"), ctx.pct(rr["returned"].sum() / rr["distributed"].sum())))
+    rows.append((ctx.tr("key.units"), str(len(ctx.tables["ranking"]))))
+    return pd.DataFrame(rows, columns=[ctx.tr("col.label"), ctx.tr("col.value")])
+
+
+def _response_rates(ctx: ReportContext) -> pd.DataFrame | None:
+    """``response_rates.csv`` without its total row (the row whose unit columns read ``Total``)."""
+    rr = ctx.tables.get("response_rates")
+    if rr is None:
+        return None
+    return rr[rr[ctx.cfg.design.unit_keys[0]] != "Total"]
+
+
+def response_table(ctx: ReportContext) -> pd.DataFrame:
+    """Table 2.1: distribution, return and valid forms by report unit (district or commune)."""
+    rr = _response_rates(ctx)
+    u = ctx.unit
+    g = rr.groupby(u, sort=False)[["distributed", "returned", "valid"]].sum().reset_index()
+    tot = g[["distributed", "returned", "valid"]].sum()
+    g = pd.concat([g, pd.DataFrame([{u: ctx.tr("legend_province"), **tot.to_dict()}])], ignore_index=True)
+    g["return_rate"] = g["returned"] / g["distributed"]
+    g["valid_rate"] = g["valid"] / g["returned"]
+    return pd.DataFrame({
+        ctx.tr("col.district"): g[u],
+        ctx.tr("col.distributed"): g["distributed"], ctx.tr("col.returned"): g["returned"],
+        ctx.tr("col.valid"): g["valid"],
+        ctx.tr("col.return_rate"): [ctx.num(100 * x) for x in g["return_rate"]],
+        ctx.tr("col.valid_rate"): [ctx.num(100 * x) for x in g["valid_rate"]],
+    })
+
+
+def design_md(ctx: ReportContext) -> str:
+    """Section 2 text: the sample."""
+    w = ctx.tables["weights"]
+    rr = _response_rates(ctx)
+    strata = ctx.cfg.design.strata
+    return "\n\n".join([f"## {ctx.tr('s_design')}", ctx.tr(
+        "design_text", n_districts=w["district"].nunique() if "district" in w else 0,
+        n_strata=w[strata].nunique() if strata in w else 0, n_communes=w["commune"].nunique(),
+        n_villages=w[["commune", "village"]].drop_duplicates().shape[0],
+        n_sampled=int(rr["distributed"].sum()) if rr is not None else len(w))])
+
+
+def recheck_table(ctx: ReportContext) -> pd.DataFrame | None:
+    """Table 2.2: agreement of original and recheck answers per item (``recheck_agreement.csv``)."""
+    r = ctx.tables.get("recheck_agreement")
+    if r is None:
+        return None
+    lab = _labels(ctx)
+    return pd.DataFrame({
+        ctx.tr("col.item"): [f"{i} — {lab[i]}" if i in lab else str(i) for i in r["item"]],
+        ctx.tr("col.n"): r["n"],
+        ctx.tr("col.agreement"): [ctx.num(100 * v) for v in r["agreement"]],
+        ctx.tr("col.kappa"): [ctx.num(v, 2) for v in r["kappa"]],
+    })
+
+
+def recheck_failed_table(ctx: ReportContext) -> pd.DataFrame | None:
+    """Table 2.3: rechecked forms that failed (``recheck_failed_forms.csv``; form numbers only)."""
+    r = ctx.tables.get("recheck_failed_forms")
+    if r is None:
+        return None
+    return pd.DataFrame({
+        ctx.tr("col.form_id"): r["form_id"].astype(str),
+        ctx.tr("col.items_disagreeing"): r["items_disagreeing"],
+        ctx.tr("col.share_disagreeing"): [ctx.num(100 * v) for v in r["share_disagreeing"]],
+    })
+
+
+def double_entry_table(ctx: ReportContext, *, max_rows: int = 20) -> pd.DataFrame | None:
+    """Table 2.4: cells differing between two entries; values of columns that are not
+    questionnaire items or profile answers (possibly personal data) are masked."""
+    d = ctx.tables.get("double_entry_discrepancies")
+    if d is None:
+        return None
+    known = set(ctx.instrument.items["item"]) | {v["id"] for v in ctx.instrument.raw.get("profile", [])}
+    mask = ~d["column"].isin(known)
+    first = d["first"].astype("string").fillna("").where(~mask, "•••")
+    second = d["second"].astype("string").fillna("").where(~mask, "•••")
+    out = pd.DataFrame({ctx.tr("col.form_id"): d["form_id"].astype(str), ctx.tr("col.column"): d["column"],
+                        ctx.tr("col.first"): first, ctx.tr("col.second"): second})
+    return out.head(max_rows)
+
+
+def cleaning_md(ctx: ReportContext) -> str:
+    """Section 3 text."""
+    n_valid = len(ctx.tables["forms_clean"])
+    n_inv = len(ctx.tables.get("forms_invalid", pd.DataFrame()))
+    return "\n\n".join([f"## {ctx.tr('s_cleaning')}",
+                        ctx.tr("cleaning_text", n_in=n_valid + n_inv, n_valid=n_valid, n_invalid=n_inv)])
+
+
+def cleaning_table(ctx: ReportContext) -> pd.DataFrame:
+    """Table 3.1: forms and cells affected per cleaning rule, rules named in the report language."""
+    s = ctx.tables["cleaning_summary"]
+    out = pd.DataFrame({ctx.tr("col.rule"): [ctx.tr(f"rules.{r}") if ctx.has(f"rules.{r}") else str(r)
+                                             for r in s["rule"]]})
+    if "action" in s.columns:
+        out[ctx.tr("col.action")] = [ctx.tr(f"actions.{a}") if ctx.has(f"actions.{a}") else str(a)
+                                     for a in s["action"]]
+    for c in ("forms_affected", "cells_changed"):
+        if c in s.columns:
+            out[ctx.tr(f"col.{c}")] = s[c].to_numpy()
+    out[ctx.tr("col.code")] = s["rule"].to_numpy()
+    return out
+
+
+def reliability_table(ctx: ReportContext) -> pd.DataFrame:
+    """Table 4.1: alpha with Feldt CI per criterion."""
+    r = ctx.tables["reliability_criteria"]
+    lab = _labels(ctx)
+    return pd.DataFrame({
+        ctx.tr("col.criterion"): [lab.get(str(c), str(c)) for c in r["criterion"]],
+        ctx.tr("col.k"): r["k"], ctx.tr("col.n"): r["n"],
+        ctx.tr("col.alpha"): [ctx.num(a, 3) for a in r["alpha"]],
+        ctx.tr("col.ci"): [ctx.ci(a, b, scale=1, digits=3) for a, b in zip(r["ci_low"], r["ci_high"])],
+        ctx.tr("col.weak_items"): r["weak_items"].astype("string").fillna("") if "weak_items" in r else "",
+    })
+
+
+def reliability_items_table(ctx: ReportContext) -> pd.DataFrame | None:
+    """Table 4.2: flagged items (``reliability_items.csv`` rows with a flag)."""
+    r = ctx.tables.get("reliability_items")
+    if r is None or "flag" not in r.columns:
+        return None
+    r = r[r["flag"].notna() & (r["flag"].astype(str) != "")]
+    lab = _labels(ctx)
+    return pd.DataFrame({
+        ctx.tr("col.criterion"): r["criterion"].astype(str).to_numpy(),
+        ctx.tr("col.item"): [f"{i} — {lab.get(i, i)}" for i in r["item"]],
+        ctx.tr("col.item_total_r"): [ctx.num(v, 3) for v in r["item_total_r"]],
+        ctx.tr("col.alpha_if_deleted"): [ctx.num(v, 3) for v in r["alpha_if_deleted"]],
+        ctx.tr("col.flag"): r["flag"].astype(str).to_numpy(),
+    })
+
+
+def cfa_table(ctx: ReportContext) -> pd.DataFrame | None:
+    """Table 4.3: CFA fit indices against thresholds (``cfa_fit.csv``: [model,] index, value, threshold, ok).
+
+    One row per model and fit index; indices without a threshold other than chi², df and
+    its p-value are left out.
+    """
+    c = ctx.tables.get("cfa_fit")
+    if c is None:
+        return None
+    keep = c["threshold"].notna() | c["index"].astype(str).isin(["chi2", "df", "p_value"])
+    c = c[keep]
+    out = pd.DataFrame()
+    if "model" in c.columns:
+        out[ctx.tr("col.model")] = c["model"].astype(str).to_numpy()
+    out[ctx.tr("col.fit_index")] = c["index"].astype(str).to_numpy()
+    out[ctx.tr("col.value")] = [ctx.num(float(v), 0 if i == "df" else 3) for i, v in zip(c["index"], c["value"])]
+    out[ctx.tr("col.threshold")] = c["threshold"].fillna("").astype(str).to_numpy()
+    out[ctx.tr("col.ok")] = ["" if pd.isna(v) else ctx.tr("col.answer_yes" if str(v) == "True" or v is True
+                                                          else "col.answer_no") for v in c["ok"]]
+    return out
+
+
+def weighting_md(ctx: ReportContext) -> str:
+    s = ctx.tables["weight_summary"]
+    fin = s[s["weights"] == "final"].iloc[0]
+    return "\n\n".join([f"## {ctx.tr('s_weighting')}",
+                        ctx.tr("weighting_text", deff=ctx.num(fin["kish_deff"], 2), neff=ctx.num(fin["n_eff"], 0))])
+
+
+def weight_table(ctx: ReportContext) -> pd.DataFrame:
+    s = ctx.tables["weight_summary"].copy()
+    s["weights"] = [ctx.tr(f"weights_kind.{k}") if ctx.has(f"weights_kind.{k}") else str(k) for k in s["weights"]]
+    num_cols = [c for c in s.columns if c != "weights"]
+    out = s[["weights"] + num_cols].rename(columns={"weights": ctx.tr("col.weights")})
+    for c in num_cols:
+        out[c] = [ctx.num(v, 2) for v in out[c]]
+    return out.rename(columns={c: _col(ctx, f"w_{c}") if ctx.has(f"col.w_{c}") else c for c in num_cols})
+
+
+def margins_table(ctx: ReportContext) -> pd.DataFrame | None:
+    """Table 5.2: margins before/after weighting (``weight_margins.csv``, columns shown as written)."""
+    m = ctx.tables.get("weight_margins")
+    if m is None:
+        return None
+    out = pd.DataFrame()
+    for c in m.columns:
+        v = m[c]
+        if pd.api.types.is_float_dtype(v):
+            share = v.dropna().between(0, 1).all()
+            out[_col(ctx, c)] = [ctx.num(100 * x) if share else ctx.num(x, 1) for x in v]
+        else:
+            out[_col(ctx, c)] = v.astype(str)
+    return out
+
+
+def _fmt_index_rows(ctx: ReportContext, t: pd.DataFrame, label_col: str, labels: pd.Series) -> pd.DataFrame:
+    return pd.DataFrame({
+        label_col: labels.to_numpy(),
+        ctx.tr("col.estimate"): [ctx.num(100 * v) for v in t["estimate"]],
+        ctx.tr("col.ci"): [ctx.ci(a, b) for a, b in zip(t["ci_low"], t["ci_high"])],
+        ctx.tr("col.se"): [ctx.num(100 * v, 2) for v in t["se"]],
+        ctx.tr("col.n"): t["n"].to_numpy(),
+    })
+
+
+def aspect_table(ctx: ReportContext) -> pd.DataFrame:
+    """Table 6.1: overall, aspects and criteria for the province."""
+    t = _idx(ctx)
+    t = t[(t["domain_type"] == "province") & t["level"].isin(["overall", "aspect", "criterion"])]
+    lab = _labels(ctx)
+    order = {"overall": 0, "aspect": 1, "criterion": 2}
+    t = t.assign(_o=t["level"].map(order)).sort_values(["_o", "id"], kind="stable")
+    names = pd.Series([("SIPAS — " if lv == "overall" else "") + lab.get(str(i), str(i))
+                       for lv, i in zip(t["level"], t["id"])])
+    return _fmt_index_rows(ctx, t, ctx.tr("col.label"), names)
+
+
+def item_table(ctx: ReportContext) -> pd.DataFrame:
+    """Table 6.2: item indices for the province."""
+    t = _idx(ctx)
+    t = t[(t["domain_type"] == "province") & (t["level"] == "item")]
+    lab = _labels(ctx)
+    return _fmt_index_rows(ctx, t, ctx.tr("col.item"), pd.Series([f"{i} — {lab.get(i, i)}" for i in t["id"]]))
+
+
+def district_table(ctx: ReportContext) -> pd.DataFrame:
+    """Table 6.3: overall index per report unit, district or commune (small cells suppressed)."""
+    t = _idx(ctx)
+    t = t[(t["domain_type"] == ctx.unit) & (t["level"] == "overall")].sort_values("estimate", ascending=False)
+    return _fmt_index_rows(ctx, t, ctx.tr("col.district"), t["domain"])
+
+
+#: Above this many report units, table 6.5 has units as rows and criterion ids as columns (fits A4).
+WIDE_UNITS = 10
+
+
+def district_criteria_table(ctx: ReportContext) -> pd.DataFrame:
+    """Table 6.5: criterion × report unit indices in % (published: small cells shown as —).
+
+    With more than :data:`WIDE_UNITS` units (e.g. communes of a two-tier survey) the table is
+    transposed: one row per unit, one column per criterion id (labels are in table 6.1).
+    """
+    t = _idx(ctx)
+    lab = _labels(ctx)
+    parts = []
+    for dtype in ("province", ctx.unit):
+        parts.append(t[(t["domain_type"] == dtype) & t["level"].isin(["criterion", "overall"])])
+    t = pd.concat(parts)
+    t = t.assign(_o=(t["level"] == "overall").astype(int))
+    mat = t.pivot(index=["_o", "id"], columns="domain", values="estimate").sort_index()
+    cols = [ctx.cfg.province["vi"]] + sorted([c for c in mat.columns if c != ctx.cfg.province["vi"]],
+                                             key=vi_sort_key)
+    mat = mat.reindex(columns=[c for c in cols if c in mat.columns])
+    if mat.shape[1] > WIDE_UNITS + 1:
+        rows = pd.DataFrame({ctx.tr("col.district"): [ctx.tr("legend_province") if c == ctx.cfg.province["vi"]
+                                                      else str(c) for c in mat.columns]})
+        for (o, i), vals in mat.iterrows():
+            rows["SIPAS" if o else str(i)] = [ctx.num(100 * v) for v in vals]
+        return rows
+    out = pd.DataFrame({ctx.tr("col.criterion"): [("SIPAS — " if o else "") + lab.get(str(i), str(i))
+                                                  for o, i in mat.index]})
+    for c in mat.columns:
+        name = ctx.tr("legend_province") if c == ctx.cfg.province["vi"] else str(c)
+        out[name] = [ctx.num(100 * v) for v in mat[c]]
+    return out
+
+
+def group_table(ctx: ReportContext) -> pd.DataFrame | None:
+    """Table 6.4: overall and aspect indices by respondent group (small cells suppressed)."""
+    g = ctx.tables.get("indices_groups_published")
+    if g is None or not len(g):
+        return None
+    lab = _labels(ctx)
+    o = g[g["level"] == "overall"]
+    aspects = [a for a in ctx.instrument.aspects["aspect"] if a in set(g.loc[g["level"] == "aspect", "id"])
+               and a != o["id"].iloc[0]]
+    rows = []
+    for var in [v for v in GROUP_VARS if v in set(o["domain_type"])] + sorted(set(o["domain_type"]) - set(GROUP_VARS)):
+        for _, r in o[o["domain_type"] == var].iterrows():
+            row = {ctx.tr("col.group_var"): ctx.tr(f"groups.{var}") if ctx.has(f"groups.{var}") else var,
+                   ctx.tr("col.group_level"): group_label(ctx, var, r["domain"]),
+                   ctx.tr("col.n"): int(r["n"]),
+                   "SIPAS (%)": ctx.num(100 * r["estimate"]),
+                   ctx.tr("col.ci"): "—" if pd.isna(r["estimate"]) else ctx.ci(r["ci_low"], r["ci_high"])}
+            for a in aspects:
+                m = g[(g["domain_type"] == var) & (g["domain"] == r["domain"]) & (g["level"] == "aspect")
+                      & (g["id"] == a)]
+                row[f"{lab.get(a, a)} (%)"] = ctx.num(100 * m["estimate"].iloc[0]) if len(m) else "—"
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def ranking_table(ctx: ReportContext) -> pd.DataFrame:
+    """Table 7.1: rank, 95% rank interval and groups not distinguishable."""
+    r = ctx.tables["ranking"]
+    out = pd.DataFrame({
+        ctx.tr("col.rank"): r["rank"], ctx.tr("col.district"): r["domain"],
+        ctx.tr("col.estimate"): [ctx.num(100 * v) for v in r["estimate"]],
+        ctx.tr("col.ci"): [ctx.ci(a, b) for a, b in zip(r["ci_low"], r["ci_high"])],
+    })
+    if {"rank_low", "rank_high"} <= set(r.columns):
+        out[ctx.tr("col.rank_ci")] = [f"{int(a)} – {int(b)}" for a, b in zip(r["rank_low"], r["rank_high"])]
+    out[ctx.tr("col.group")] = r["group"]
+    return out
+
+
+def yoy_table(ctx: ReportContext) -> pd.DataFrame | None:
+    y = ctx.tables.get("year_over_year")
+    if y is None:
+        return None
+    y = y[y["level"].isin(["overall"])].copy()
+    return pd.DataFrame({
+        ctx.tr("col.unit"): [ctx.tr("legend_province") if d == "province" else u
+                             for d, u in zip(y["domain_type"], y["domain"])],
+        ctx.tr("col.previous"): [ctx.num(100 * v) for v in y["estimate_prev"]],
+        ctx.tr("col.estimate"): [ctx.num(100 * v) for v in y["estimate"]],
+        ctx.tr("col.change"): [ctx.num(100 * v) for v in y["change"]],
+        ctx.tr("col.ci"): [ctx.ci(a, b) for a, b in zip(y["ci_low_change"], y["ci_high_change"])],
+        ctx.tr("col.significant"): [ctx.tr("col.answer_yes" if s else "col.answer_no") for s in y["significant"]],
+    })
+
+
+def needs_table(ctx: ReportContext) -> pd.DataFrame:
+    n = ctx.tables["needs"].sort_values("estimate", ascending=False, kind="stable")
+    lab = _labels(ctx)
+    return pd.DataFrame({
+        ctx.tr("col.label"): [lab.get(i, i) for i in n["id"]],
+        ctx.tr("col.share"): [ctx.num(100 * v) for v in n["estimate"]],
+        ctx.tr("col.ci"): [ctx.ci(a, b) for a, b in zip(n["ci_low"], n["ci_high"])],
+        ctx.tr("col.n"): n["n"],
+    })
+
+
+def recommendations_table(ctx: ReportContext, *, k: int = 3) -> pd.DataFrame:
+    """Table 10.1: the ``k`` lowest satisfaction criteria, with empty columns for the Department."""
+    t = _idx(ctx)
+    o = overall(ctx)
+    sat = set(ctx.instrument.criteria.loc[ctx.instrument.criteria["aspect"] == o["id"], "criterion"].astype(str))
+    c = t[(t["domain_type"] == "province") & (t["level"] == "criterion") & t["id"].astype(str).isin(sat)]
+    c = c.sort_values("estimate", kind="stable").head(k)
+    lab = _labels(ctx)
+    rows = [{ctx.tr("recommend_cols.issue"): lab.get(str(i), str(i)),
+             ctx.tr("recommend_cols.value"): ctx.num(100 * e)} for i, e in zip(c["id"], c["estimate"])]
+    rows.append({ctx.tr("recommend_cols.issue"): "", ctx.tr("recommend_cols.value"): ""})
+    out = pd.DataFrame(rows)
+    for key in ("measure", "lead", "partners", "deadline"):
+        out[ctx.tr(f"recommend_cols.{key}")] = ""
+    return out
+
+
+def provenance(ctx: ReportContext) -> tuple[str, pd.DataFrame]:
+    """Provenance text (version, commit, seed, time) and the checksum table of inputs and processed tables.
+
+    The time is ``SOURCE_DATE_EPOCH`` when set (reproducible builds), otherwise now.
+    """
+    root = (ctx.root or ctx.processed.parent.parent.parent).resolve()
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=Path(__file__).resolve().parent,
+                                capture_output=True, text=True, check=False).stdout.strip() or "?"
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "sipas"],
+                               cwd=Path(__file__).resolve().parent, capture_output=True, text=True,
+                               check=False).stdout.strip()
+        if dirty and commit != "?":
+            commit += "+"
+    except OSError:
+        commit = "?"
+    files = [ctx.cfg.path, *ctx.cfg.responses, *ctx.cfg.frames.values()]
+    samp = (ctx.cfg.extra.get("sampling") or {}).get("sample_file")
+    if samp:
+        files.append(ctx.cfg.raw_path(samp))
+    files += sorted(ctx.processed.glob("*.csv"))
+    rows = []
+    for f in files:
+        try:
+            rel = str(Path(f).resolve().relative_to(root))
+        except ValueError:
+            rel = Path(f).name
+        rows.append({ctx.tr("col.file"): rel, ctx.tr("col.sha256"): sio.sha256_file(f)})
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    when = (_dt.datetime.fromtimestamp(int(epoch), tz=_dt.timezone.utc) if epoch and epoch.isdigit()
+            else _dt.datetime.now().astimezone())
+    text = ctx.tr("provenance_text", version=__version__, commit=commit, survey_id=ctx.cfg.survey_id,
+                  seed=ctx.cfg.seed, time=when.strftime("%Y-%m-%d %H:%M %Z").strip())
+    return text, pd.DataFrame(rows)
+
+
+def config_text(ctx: ReportContext) -> str:
+    """The survey configuration file as written (it holds paths, never personal data)."""
+    return Path(ctx.cfg.path).read_text(encoding="utf-8")
+
+
+def methodology_md(ctx: ReportContext) -> str:
+    """Appendix A: formulas and sources."""
+    o = overall(ctx)
+    kw = {"overall": _labels(ctx).get(o["id"], o["id"]), "min_n": ctx.cfg.min_cell_size,
+          "instrument": ctx.instrument.path.name}
+    items = [f"- {ctx.tr(f'method_list.{k}', **kw)}" for k in ctx.t["method_list"]]
+    return "\n\n".join([f"## {ctx.tr('s_method')}",
+                        ctx.tr("method_text", instrument=ctx.instrument.path.name),
+                        f"### {ctx.tr('method_formulas')}", "\n".join(items)])
+
+
+def report_tables(ctx: ReportContext) -> dict[str, pd.DataFrame]:
+    """Every table of the report, keyed by its number (sheet name of the XLSX export)."""
+    sheets: dict[str, pd.DataFrame | None] = {
+        "1.1": key_figures_table(ctx),
+        "2.1": response_table(ctx) if "response_rates" in ctx.tables else None,
+        "2.2": recheck_table(ctx), "2.3": recheck_failed_table(ctx), "2.4": double_entry_table(ctx),
+        "3.1": cleaning_table(ctx),
+        "4.1": reliability_table(ctx) if "reliability_criteria" in ctx.tables else None,
+        "4.2": reliability_items_table(ctx), "4.3": cfa_table(ctx),
+        "5.1": weight_table(ctx), "5.2": margins_table(ctx),
+        "6.1": aspect_table(ctx), "6.2": district_table(ctx), "6.3": district_criteria_table(ctx),
+        "6.4": group_table(ctx), "6.5": item_table(ctx), "7.1": ranking_table(ctx), "8.1": yoy_table(ctx),
+        "9.1": needs_table(ctx), "10.1": recommendations_table(ctx),
+    }
+    # numbered as shown: tables with nothing to show are left out and the rest renumbered
+    out: dict[str, pd.DataFrame] = {}
+    counts: dict[str, int] = {}
+    for key, table in sheets.items():
+        if table is None or not len(table):
+            continue
+        sec = key.split(".")[0]
+        counts[sec] = counts.get(sec, 0) + 1
+        out[f"{sec}.{counts[sec]}"] = table
+    return out
+
+
+def export_tables_xlsx(ctx: ReportContext, path: str | Path | None = None) -> Path:
+    """The report's tables as one XLSX workbook for the Department (one sheet per table).
+
+    Bytes are deterministic: :func:`sipas.io.xlsx_bytes` fixes the workbook properties
+    (created, modified, creator) and the zip entry times.
+    """
+    import io
+
+    from openpyxl.utils import get_column_letter
+
+    path = Path(path) if path else ctx.reports / "tables.xlsx"
+    with pd.ExcelWriter(io.BytesIO(), engine="openpyxl") as xw:
+        for name, df in report_tables(ctx).items():
+            df.to_excel(xw, sheet_name=name, index=False)
+            ws = xw.sheets[name]
+            for j, col in enumerate(df.columns, start=1):
+                width = max([len(str(col))] + [len(str(v)) for v in df[col].head(200)])
+                ws.column_dimensions[get_column_letter(j)].width = min(max(6, width + 2), 60)
+            ws.freeze_panes = "A2"
+        book = xw.book
+    return sio.atomic_write_bytes(path, sio.xlsx_bytes(book))

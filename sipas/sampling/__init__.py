@@ -1,0 +1,69 @@
+"""Sampling: frames, the seed rules, probability designs, allocation, annexes, fieldwork QA.
+
+:mod:`~sipas.sampling.frames` reads frame files; :mod:`~sipas.sampling.rules` selects communes, villages and
+households by the plans' positional rules; :mod:`~sipas.sampling.designs` by PPS/SRS/stratified designs;
+:mod:`~sipas.sampling.probabilities` gives inclusion probabilities; :mod:`~sipas.sampling.allocation` allocates
+forms; :mod:`~sipas.sampling.annexes` writes Phụ lục 01-04; :mod:`~sipas.sampling.draw` runs the whole
+selection of a survey-year; :mod:`~sipas.sampling.fieldwork` holds recheck and double-entry QA.
+"""
+
+from __future__ import annotations
+from sipas.sampling.frames import REQUIRED, INTEGER_COLUMNS, FLAG_COLUMNS, read_table, read_frame, communes_2025  # noqa: F401
+from sipas.sampling.rules import select_communes, VILLAGES_PER_COMMUNE, select_villages, systematic_indices, select_households, RESERVE_STREAM, select_reserve  # noqa: F401
+from sipas.sampling.allocation import allocate_largest_remainder, ALLOCATION_METHODS, allocate_forms  # noqa: F401
+from sipas.sampling.probabilities import stage_probabilities, inclusion_probabilities  # noqa: F401
+from sipas.sampling.designs import pps_systematic, srs_select, stratified_select, select_communes_design, select_villages_design  # noqa: F401
+from sipas.sampling.annexes import REASON_VI, ANNEX_HEADER_ROW, ANNEX_TITLES, PUBLIC_HOUSEHOLD_COLUMNS, annex_01, annex_02, CONTACT_COLUMNS, annex_03, annex_04, annex_xlsx_bytes, read_annex_xlsx, write_annex  # noqa: F401
+from sipas.sampling.draw import SampleResult, draw_sample  # noqa: F401
+from sipas.sampling.fieldwork import response_rates, recheck_sample, cohen_kappa, recheck_agreement, double_entry_discrepancies  # noqa: F401
+from sipas.text import nfc, strip_unit_prefix, vi_sort_key, vi_sorted, UNIT_PREFIXES  # noqa: F401
+
+__all__ = [
+    "REQUIRED",
+    "INTEGER_COLUMNS",
+    "FLAG_COLUMNS",
+    "read_table",
+    "read_frame",
+    "communes_2025",
+    "select_communes",
+    "VILLAGES_PER_COMMUNE",
+    "select_villages",
+    "systematic_indices",
+    "select_households",
+    "RESERVE_STREAM",
+    "select_reserve",
+    "allocate_largest_remainder",
+    "ALLOCATION_METHODS",
+    "allocate_forms",
+    "stage_probabilities",
+    "inclusion_probabilities",
+    "pps_systematic",
+    "srs_select",
+    "stratified_select",
+    "select_communes_design",
+    "select_villages_design",
+    "REASON_VI",
+    "ANNEX_HEADER_ROW",
+    "ANNEX_TITLES",
+    "PUBLIC_HOUSEHOLD_COLUMNS",
+    "annex_01",
+    "annex_02",
+    "CONTACT_COLUMNS",
+    "annex_03",
+    "annex_04",
+    "annex_xlsx_bytes",
+    "read_annex_xlsx",
+    "write_annex",
+    "SampleResult",
+    "draw_sample",
+    "response_rates",
+    "recheck_sample",
+    "cohen_kappa",
+    "recheck_agreement",
+    "double_entry_discrepancies",
+    "nfc",
+    "strip_unit_prefix",
+    "vi_sort_key",
+    "vi_sorted",
+    "UNIT_PREFIXES",
+]

@@ -1,0 +1,285 @@
+"""The sample annexes of the survey plan (Phụ lục 01-04) as tables, XLSX (deterministic bytes) and CSV."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sipas import io as sio
+from sipas.sampling.checks import _order
+from sipas.text.collation import vi_sorted
+from sipas.text.normalize import nfc
+
+#: Vietnamese wording of the selection reasons printed in the annexes.
+REASON_VI = {
+    "admin_centre": "Trung tâm hành chính (chọn mặc định)",
+    "second_in_class_list": "Số thứ tự thứ hai của danh sách",
+    "only_unit_in_class_list": "Đơn vị duy nhất của danh sách",
+    "last_in_class_list": "Số thứ tự cuối cùng của danh sách",
+    "commune_office": "Có trụ sở chính quyền cấp xã (chọn mặc định)",
+    "second_in_list": "Số thứ tự thứ hai của danh sách",
+    "third_in_list_office_is_second": "Số thứ tự thứ ba (thứ hai là nơi có trụ sở)",
+    "last_in_list": "Số thứ tự cuối cùng của danh sách",
+    "before_last_office_is_last": "Liền trước cuối danh sách (cuối danh sách là nơi có trụ sở)",
+    "fill_first_unused": "Bổ sung đơn vị đầu tiên chưa chọn (danh sách ngắn)",
+    "pps_systematic": "Chọn hệ thống theo xác suất tỷ lệ với quy mô (PPS)",
+    "pps_systematic_certainty": "Chọn chắc chắn (quy mô lớn, PPS)",
+    "srs": "Chọn ngẫu nhiên đơn giản",
+    "srs_certainty": "Chọn toàn bộ",
+    "selected": "Chọn hệ thống, khởi đầu ngẫu nhiên",
+    "all_households": "Lấy toàn bộ hộ (thôn/bản không đủ số hộ)",
+    "top_up_from_neighbour": "Bổ sung từ thôn/bản bên cạnh",
+    "reserve": "Dự phòng",
+    "reserve_all_remaining": "Dự phòng (toàn bộ hộ còn lại)",
+    "reserve_top_up_from_neighbour": "Dự phòng, bổ sung từ thôn/bản bên cạnh",
+}
+
+
+#: Row of the column headers in the XLSX annexes (rows 1-2: title, row 3: blank).
+ANNEX_HEADER_ROW = 4
+
+
+#: Annex titles.
+ANNEX_TITLES = {
+    "01": "DANH SÁCH ĐƠN VỊ HÀNH CHÍNH CẤP XÃ THEO LOẠI, SẮP XẾP THEO VẦN ABC VÀ ĐƠN VỊ ĐƯỢC CHỌN KHẢO SÁT",
+    "02": "DANH SÁCH THÔN, BẢN, TỔ DÂN PHỐ CỦA CÁC XÃ ĐƯỢC CHỌN VÀ ĐƠN VỊ ĐƯỢC CHỌN KHẢO SÁT",
+    "03": "DANH SÁCH HỘ GIA ĐÌNH ĐƯỢC CHỌN KHẢO SÁT (CHÍNH THỨC VÀ DỰ PHÒNG) - TÀI LIỆU HẠN CHẾ",
+    "04": "PHÂN BỔ SỐ LƯỢNG PHIẾU KHẢO SÁT",
+}
+
+
+#: Columns of the households tables that may leave the restricted folder.
+PUBLIC_HOUSEHOLD_COLUMNS = (
+    "district", "commune", "village", "hamlet", "household_id", "sample_village", "list", "role", "reserve_rank",
+    "hh_sampling_prob", "pi_commune", "pi_village", "pi_household", "pi", "commune_certainty", "village_certainty",
+)
+
+
+def _reason_vi(code: Any) -> str:
+    if not isinstance(code, str) or not code:
+        return ""
+    return REASON_VI.get(code, code)
+
+
+def _class_sort(values: Iterable[Any]) -> list[str]:
+    roman = {"I": 1, "II": 2, "III": 3, "1": 1, "2": 2, "3": 3}
+    return sorted({str(v) for v in values}, key=lambda v: (roman.get(v.strip().upper().replace("LOẠI ", ""), 9), v))
+
+
+def annex_01(communes: pd.DataFrame, selected: pd.DataFrame) -> pd.DataFrame:
+    """Phụ lục 01: every commune, by district and class list in Vietnamese order, selected ones marked.
+
+    ``selected`` is :func:`select_communes` or :func:`select_communes_design` output,
+    optionally with ``pi_commune`` (:func:`stage_probabilities`).  In a 2-tier frame
+    (all districts ``""``) the district column is left out and the list is by
+    ``commune_type`` when the frame has it.
+    """
+    com = communes.copy()
+    if "district" not in com:
+        com["district"] = ""
+    for c in ("district", "commune"):
+        com[c] = com[c].map(nfc)
+    two_tier = bool((com["district"] == "").all())
+    list_col = "commune_class" if "commune_class" in com and com["commune_class"].notna().all() else "commune_type"
+    sel = {(nfc(d), nfc(c)): r for d, c, r in zip(selected["district"], selected["commune"],
+                                                     selected.to_dict("records"))}
+    rows = []
+    for district in vi_sorted(com["district"].unique()):
+        d = com[com["district"] == district]
+        for cls in _class_sort(d[list_col]):
+            lst = _order(d[d[list_col].astype(str) == cls], "commune")
+            for i, r in enumerate(lst.to_dict("records"), start=1):
+                s = sel.get((district, r["commune"]))
+                row = {} if two_tier else {"Huyện, thị xã, thành phố": district}
+                row.update({
+                    ("Loại đơn vị hành chính" if list_col == "commune_class" else "Loại đơn vị"): cls,
+                    "Số thứ tự trong danh sách": i,
+                    "Tên đơn vị hành chính cấp xã": r["commune"],
+                    "Trung tâm hành chính": "x" if bool(r.get("is_admin_centre", False)) else "",
+                    "Số hộ gia đình": r.get("households", pd.NA),
+                    "Được chọn": "x" if s is not None else "",
+                    "Lý do chọn": _reason_vi(s["reason"]) if s is not None else "",
+                    "Xác suất chọn": s.get("pi_commune", pd.NA) if s is not None else pd.NA,
+                })
+                rows.append(row)
+    out = pd.DataFrame(rows)
+    out.insert(0, "STT", range(1, len(out) + 1))
+    return out
+
+
+def annex_02(villages: pd.DataFrame, selected: pd.DataFrame, *, communes_order: pd.DataFrame) -> pd.DataFrame:
+    """Phụ lục 02: the villages of each selected commune in Vietnamese (or numbered) order, selected ones marked.
+
+    ``communes_order`` gives the communes (``district``, ``commune``) in the order to print.
+    """
+    vil = villages.copy()
+    for c in ("district", "commune", "village"):
+        vil[c] = vil[c].map(nfc)
+    sel = {(nfc(d), nfc(c), nfc(v)): r for d, c, v, r in zip(selected["district"], selected["commune"],
+                                                              selected["village"], selected.to_dict("records"))}
+    two_tier = bool((vil["district"] == "").all())
+    rows = []
+    for d, c in zip(communes_order["district"].map(nfc), communes_order["commune"].map(nfc)):
+        lst = _order(vil[(vil["district"] == d) & (vil["commune"] == c)], "village")
+        for i, r in enumerate(lst.to_dict("records"), start=1):
+            s = sel.get((d, c, r["village"]))
+            row = {} if two_tier else {"Huyện, thị xã, thành phố": d}
+            row.update({
+                "Xã, phường, thị trấn": c,
+                "Số thứ tự trong danh sách": i,
+                "Tên thôn, bản, tổ dân phố": r["village"],
+                "Có trụ sở chính quyền cấp xã": "x" if bool(r.get("has_commune_hq", False)) else "",
+                "Số hộ gia đình": r.get("households", pd.NA),
+                "Được chọn": "x" if s is not None else "",
+                "Lý do chọn": _reason_vi(s["reason"]) if s is not None else "",
+                "Xác suất chọn": s.get("pi_village", pd.NA) if s is not None else pd.NA,
+            })
+            rows.append(row)
+    out = pd.DataFrame(rows)
+    out.insert(0, "STT", range(1, len(out) + 1))
+    return out
+
+
+#: Personal columns looked for (in the household frame or the restricted contacts file) for Phụ lục 03.
+CONTACT_COLUMNS = {"head_name": "Họ và tên chủ hộ", "address": "Địa chỉ", "phone": "Số điện thoại"}
+
+
+def annex_03(households: pd.DataFrame, *, contacts: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Phụ lục 03 (restricted): the official and reserve household lists with names and phones.
+
+    ``households`` is the official list followed by the reserve (a ``list`` column
+    ``official`` / ``reserve``); ``contacts`` (``household_id`` + ``head_name``,
+    ``address``, ``phone``) is merged when given.  Write it only under the restricted folder.
+    """
+    hh = households.copy()
+    if contacts is not None:
+        extra = [c for c in contacts.columns if c != "household_id" and c not in hh.columns]
+        hh = hh.merge(contacts[["household_id"] + extra], on="household_id", how="left")
+    two_tier = "district" in hh and bool((hh["district"].fillna("") == "").all())
+    out = pd.DataFrame({"STT": range(1, len(hh) + 1)})
+    if not two_tier:
+        out["Huyện, thị xã, thành phố"] = hh["district"].to_numpy()
+    out["Xã, phường, thị trấn"] = hh["commune"].to_numpy()
+    out["Thôn, bản, tổ dân phố được chọn"] = hh["sample_village"].to_numpy()
+    out["Thôn, bản, tổ dân phố của hộ"] = hh["village"].to_numpy()
+    out["Phố, đội, xóm, điểm bản"] = hh["hamlet"].to_numpy()
+    out["Mã hộ"] = hh["household_id"].astype(str).to_numpy()
+    for c, label in CONTACT_COLUMNS.items():
+        out[label] = hh[c].to_numpy() if c in hh else ""
+    out["Danh sách"] = np.where(hh.get("list", pd.Series("official", index=hh.index)) == "reserve",
+                                "Dự phòng", "Chính thức")
+    out["Thứ tự dự phòng"] = hh["reserve_rank"].to_numpy() if "reserve_rank" in hh else pd.NA
+    out["Ghi chú"] = [_reason_vi(r) for r in hh["role"]]
+    return out
+
+
+def annex_04(allocation: pd.DataFrame) -> pd.DataFrame:
+    """Phụ lục 04: forms per unit with a total row ("Tổng cộng").
+
+    ``allocation`` is :func:`allocate_forms` output with ``commune`` (and ``district``,
+    ``villages`` when known).
+    """
+    al = allocation.reset_index(drop=True)
+    two_tier = "district" not in al or bool((al["district"].fillna("") == "").all())
+    out = pd.DataFrame({"STT": [str(i) for i in range(1, len(al) + 1)]})
+    if not two_tier:
+        out["Huyện, thị xã, thành phố"] = al["district"].to_numpy()
+    out["Đơn vị"] = al["commune"].to_numpy()
+    if "villages" in al:
+        out["Số thôn, bản, tổ dân phố được chọn"] = al["villages"].astype(int).to_numpy()
+    out["Số phiếu phân bổ"] = al["forms"].astype(int).to_numpy()
+    total = {c: "" for c in out.columns}
+    total[out.columns[1]] = "Tổng cộng"
+    if "Số thôn, bản, tổ dân phố được chọn" in out:
+        total["Số thôn, bản, tổ dân phố được chọn"] = int(out["Số thôn, bản, tổ dân phố được chọn"].sum())
+    total["Số phiếu phân bổ"] = int(out["Số phiếu phân bổ"].sum())
+    return pd.concat([out, pd.DataFrame([total])], ignore_index=True)
+
+
+def _xlsx_value(v: Any) -> Any:
+    if v is None or (not isinstance(v, str) and pd.isna(v)):
+        return None
+    if isinstance(v, (np.bool_, bool)):
+        return bool(v)
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, np.floating):
+        return float(v)
+    return v
+
+
+def annex_xlsx_bytes(table: pd.DataFrame, *, number: str, title: str | None = None,
+                     subtitle: str = "") -> bytes:
+    """The XLSX bytes of one annex, ready to print (A4 landscape, fit to width, header row repeated).
+
+    Row 1: "PHỤ LỤC <number>", row 2: the title, row 3: ``subtitle``, row
+    :data:`ANNEX_HEADER_ROW`: the Vietnamese column headers, then the data.  Fixed
+    document properties and zip timestamps make the bytes deterministic.
+    """
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Border, Font, Side
+    from openpyxl.utils import get_column_letter
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = f"Phu luc {number}"
+    ncol = max(len(table.columns), 1)
+    ws.cell(row=1, column=1, value=f"PHỤ LỤC {number}").font = Font(bold=True)
+    ws.cell(row=2, column=1, value=title or ANNEX_TITLES.get(number, "")).font = Font(bold=True)
+    if subtitle:
+        ws.cell(row=3, column=1, value=subtitle).font = Font(italic=True)
+    for r in (1, 2):
+        ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=ncol)
+        ws.cell(row=r, column=1).alignment = Alignment(horizontal="center", wrap_text=True)
+    thin = Side(style="thin")
+    border = Border(left=thin, right=thin, top=thin, bottom=thin)
+    for j, col in enumerate(table.columns, start=1):
+        cell = ws.cell(row=ANNEX_HEADER_ROW, column=j, value=str(col))
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        cell.border = border
+        width = max([len(str(col))] + [len(str(v)) for v in table[col].head(200)])
+        ws.column_dimensions[get_column_letter(j)].width = min(max(6, width + 2), 45)
+    for i, rec in enumerate(table.itertuples(index=False), start=ANNEX_HEADER_ROW + 1):
+        for j, v in enumerate(rec, start=1):
+            ws.cell(row=i, column=j, value=_xlsx_value(v)).border = border
+    ws.print_title_rows = f"{ANNEX_HEADER_ROW}:{ANNEX_HEADER_ROW}"
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.freeze_panes = ws.cell(row=ANNEX_HEADER_ROW + 1, column=1)
+    return sio.xlsx_bytes(wb)
+
+
+def read_annex_xlsx(path: str | Path) -> pd.DataFrame:
+    """Read the table of an annex written by :func:`write_annex` (headers at :data:`ANNEX_HEADER_ROW`)."""
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path, read_only=True, data_only=True)
+    ws = wb.worksheets[0]
+    rows = list(ws.iter_rows(min_row=ANNEX_HEADER_ROW, values_only=True))
+    wb.close()
+    if not rows:
+        return pd.DataFrame()
+    return pd.DataFrame(rows[1:], columns=list(rows[0]))
+
+
+def write_annex(table: pd.DataFrame, *, number: str, xlsx_path: str | Path, csv_path: str | Path,
+                title: str | None = None, subtitle: str = "") -> tuple[Path, Path]:
+    """Write one annex as XLSX (printable) and CSV (same table, same Vietnamese headers), atomically.
+
+    The CSV is the exact record (floats to 17 significant digits, :data:`sipas.io.FLOAT_FORMAT`);
+    openpyxl stores floats in the XLSX with 16 significant digits (``"%.16g"``), which is the
+    only difference a round trip can show.
+    """
+
+
+    x = sio.atomic_write_bytes(xlsx_path, annex_xlsx_bytes(table, number=number, title=title, subtitle=subtitle))
+    c = sio.write_csv(table, csv_path)
+    return x, c

@@ -1,0 +1,93 @@
+"""Texts a reader sees, kept in data (``resources/report_text.yml``, vi and en), and number formatting."""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from sipas.errors import ReportError
+
+
+def texts() -> dict[str, Any]:
+    """The report's texts (``resources/report_text.yml``)."""
+    return yaml.safe_load((resources.files("sipas") / "resources" / "report_text.yml").read_text(encoding="utf-8"))
+
+
+def label_set(section: str, *, lang: str = "vi") -> dict[str, Any]:
+    """Labels ``labels.<section>`` of ``resources/report_text.yml`` in ``lang``.
+
+    The same tree with every ``{vi: ..., en: ...}`` text replaced by its ``lang``
+    version (Vietnamese where there is none); used by the stage notebooks' tables and
+    charts (``sipas.stages.reliability``, ``sipas.report.weight_charts``).
+
+    Raises
+    ------
+    ReportError
+        When ``labels.<section>`` does not exist.
+    """
+    node = texts().get("labels", {}).get(section)
+    if not isinstance(node, dict):
+        raise ReportError(f"report_text.yml has no labels.{section}")
+
+    def in_lang(n: Any) -> Any:
+        if isinstance(n, dict) and "vi" in n:
+            return n.get(lang, n["vi"])
+        return {k: in_lang(v) for k, v in n.items()} if isinstance(n, dict) else n
+
+    return in_lang(node)
+
+
+def notebook_text(key: str, *, lang: str = "vi", **fields: Any) -> str:
+    """Text ``notebooks.<key>`` of ``resources/report_text.yml`` in ``lang``, placeholders filled.
+
+    The stage notebooks (``notebooks/01``–``04``) take every sentence they show from here, e.g.
+    ``notebook_text("cleaning.no_recheck", lang=cfg.language)`` (``cfg.language`` is the survey's
+    report language).  A text without a version in ``lang`` falls back to Vietnamese, as
+    :meth:`ReportContext.tr` does.
+
+    Parameters
+    ----------
+    key : str
+        Dotted key under ``notebooks:``, ``"<notebook>.<text>"``.
+    lang : str
+        ``"vi"`` or ``"en"``.
+    **fields
+        Values of the text's ``{placeholders}``, already formatted.
+
+    Raises
+    ------
+    ReportError
+        When the key does not name a text.
+    """
+    node: Any = texts().get("notebooks", {})
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            raise ReportError(f"report_text.yml has no text notebooks.{key}")
+        node = node[part]
+    if not (isinstance(node, dict) and "vi" in node):
+        raise ReportError(f"report_text.yml has no text notebooks.{key}")
+    return node.get(lang, node["vi"]).format(**fields)
+
+
+def fmt_num(x: float, *, digits: int = 1, lang: str = "vi") -> str:
+    """A number with ``digits`` decimals; decimal comma and dot thousands in Vietnamese.
+
+    Negative numbers take the minus sign U+2212, so that a range such as
+    ``−3,2 – 3,9`` cannot be read as a dash between two numbers.
+    """
+    if x is None or pd.isna(x):
+        return "—"
+    s = f"{x:,.{digits}f}"
+    if lang == "vi":
+        s = s.replace(",", "\u2009").replace(".", ",").replace("\u2009", ".")
+    if s.startswith("-"):
+        s = "\u2212" + s[1:] if s.strip("-0,.") else s[1:]  # "-0,0" is shown as "0,0"
+    return s
+
+
+def fmt_pct(p: float, *, digits: int = 1, lang: str = "vi") -> str:
+    """A proportion as a percentage, e.g. 0.8254 -> "82,5%"."""
+    return "—" if p is None or pd.isna(p) else fmt_num(100 * p, digits=digits, lang=lang) + "%"
