@@ -62,22 +62,33 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from sipas.sampling.frames import read_frame
+
     cfg = _cfg(args)
-    print(f"{cfg.path}: OK — {cfg.province['vi']} {cfg.year}, instrument {cfg.instrument_id} "
-          f"{cfg.instrument_version}, seed {cfg.seed}")
+    kind = cfg.kind
+    print(f"{cfg.path}: OK — {kind.name} survey ({kind.label['en']}), {cfg.province['vi']} {cfg.year}, "
+          f"{cfg.structure}, instrument {cfg.instrument_id} {cfg.instrument_version}, seed {cfg.seed}")
+    d = cfg.design
+    print(f"  design: strata {d.strata}, PSU {d.psu}, report unit {d.report_unit}; fpc: {kind.design.fpc}")
+    for spec in kind.frames:
+        if spec.name not in cfg.frames:
+            need = "needed by `sipas sample`" if spec.required else "optional"
+            print(f"  frame {spec.name}: not configured ({need})")
+            continue
+        frame = read_frame(cfg.frames[spec.name], kind=spec.name, structure=cfg.structure)
+        print(f"  frame {spec.name}: {cfg.frames[spec.name]} ({len(frame)} rows, required columns present)")
     for name, p in cfg.frames.items():
-        print(f"  frame {name}: {p}")
+        if not any(spec.name == name for spec in kind.frames):
+            print(f"  frame {name}: {p} (not read by a {kind.name} survey)")
     for p in cfg.responses:
         print(f"  responses: {p}")
     return 0
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
-    from sipas import sampling
-
     cfg = _cfg(args)
     root = _root(args)
-    res = sampling.draw_sample(cfg, restricted_dir=root / "restricted" / cfg.survey_id,
+    res = cfg.kind.draw_sample(cfg, restricted_dir=root / "restricted" / cfg.survey_id,
                                out_dir=cfg.processed_dir(root) / "sample")
     hh = res.households
     n_off = int((hh["list"] == "official").sum()) if "list" in hh.columns else len(hh)

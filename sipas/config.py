@@ -27,23 +27,22 @@ from typing import Any
 import yaml
 
 from sipas.errors import ConfigError
+from sipas.kinds import DEFAULT_KIND, KINDS, SurveyKind, get_kind
 
 #: Keys a survey.yml must contain.
 REQUIRED_KEYS = ("survey_id", "province", "year", "instrument", "frames", "responses", "seed", "language")
 #: Keys a survey.yml may contain.
 OPTIONAL_KEYS = (
     "structure", "min_cell_size", "sampling", "restricted", "truth", "previous_survey", "benchmark",
-    "weighting", "fieldwork", "description", "report", "design",
+    "weighting", "fieldwork", "description", "report", "design", "kind",
 )
 LANGUAGES = ("vi", "en")
-STRUCTURES = ("three_tier", "two_tier")
-#: Administrative levels above the village, top down, per structure (the columns identifying a commune).
-UNIT_LEVELS = {"three_tier": ("district", "commune"), "two_tier": ("commune",)}
-#: Default unit hierarchy per structure (``design:`` in survey.yml).
-DEFAULT_DESIGN = {
-    "three_tier": {"strata": "district", "psu": "commune", "report_unit": "district"},
-    "two_tier": {"strata": "commune_type", "psu": "commune", "report_unit": "commune"},
-}
+STRUCTURES = KINDS[DEFAULT_KIND].design.structures
+#: Administrative levels above the village, top down, per structure (the columns identifying a commune);
+#: declared by the survey kind (:mod:`sipas.kinds`).
+UNIT_LEVELS = KINDS[DEFAULT_KIND].design.unit_levels
+#: Default unit hierarchy per structure of the default kind (``design:`` in survey.yml).
+DEFAULT_DESIGN = KINDS[DEFAULT_KIND].design.defaults
 #: Keys of the ``design:`` section.
 DESIGN_KEYS = ("strata", "psu", "report_unit")
 
@@ -138,8 +137,10 @@ class SurveyConfig:
     extra : dict
         Optional sections (``sampling``, ``truth``, ``previous_survey``, ...), as written.
     design : Hierarchy
-        The unit hierarchy (strata, PSU, report unit), from ``design:`` or the structure's default
-        (:data:`DEFAULT_DESIGN`).
+        The unit hierarchy (strata, PSU, report unit), from ``design:`` or the kind's default for the
+        structure (:meth:`sipas.kinds.SurveyKind.default_design`).
+    kind : SurveyKind
+        The survey kind (``kind:``, default ``household``): what its stages and report ask.
     """
 
     survey_id: str
@@ -156,6 +157,7 @@ class SurveyConfig:
     raw_dir: Path
     extra: dict[str, Any] = field(default_factory=dict)
     design: Hierarchy = field(default_factory=lambda: Hierarchy("three_tier", **DEFAULT_DESIGN["three_tier"]))
+    kind: SurveyKind = field(default_factory=lambda: KINDS[DEFAULT_KIND])
 
     @property
     def path(self) -> Path:
@@ -189,7 +191,7 @@ def _label(value: Any, path: Path, key: str) -> dict[str, str]:
     return out
 
 
-def _design(raw: Any, structure: str, path: Path) -> Hierarchy:
+def _design(raw: Any, structure: str, path: Path, kind: SurveyKind) -> Hierarchy:
     """Validate the ``design:`` section against the structure (missing keys take the defaults)."""
     if raw is None:
         raw = {}
@@ -198,16 +200,17 @@ def _design(raw: Any, structure: str, path: Path) -> Hierarchy:
     unknown = sorted(set(map(str, raw)) - set(DESIGN_KEYS))
     if unknown:
         raise _fail(f"unknown key(s): {', '.join(unknown)}; allowed: {', '.join(DESIGN_KEYS)}", path, "design")
-    values = dict(DEFAULT_DESIGN[structure])
+    values = kind.default_design(structure)
     for k in DESIGN_KEYS:
         if k in raw:
             v = raw[k]
             if not isinstance(v, str) or not v.strip() or not v.replace("_", "").isalnum():
                 raise _fail(f"must be a column name (letters, digits, '_'), got {v!r}", path, f"design.{k}")
             values[k] = v
-    levels = UNIT_LEVELS[structure]
-    if values["psu"] != "commune":
-        raise _fail(f"the primary sampling unit must be 'commune', got {values['psu']!r}", path, "design.psu")
+    levels = kind.design.unit_levels[structure]
+    if values["psu"] not in kind.design.psu_choices:
+        raise _fail(f"the primary sampling unit of a {kind.name} survey must be "
+                    f"{' or '.join(map(repr, kind.design.psu_choices))}, got {values['psu']!r}", path, "design.psu")
     if values["report_unit"] not in levels:
         raise _fail(f"must be one of {', '.join(levels)} in a {structure} survey, got {values['report_unit']!r}",
                     path, "design.report_unit")
@@ -278,11 +281,16 @@ def load_config(path: str | Path, *, check_files: bool = True) -> SurveyConfig:
     if not isinstance(inst, dict) or not {"id", "version"} <= set(inst):
         raise _fail("must be a mapping with 'id' and 'version'", p, "instrument")
 
-    structure = raw.get("structure", "three_tier")
-    if structure not in STRUCTURES:
-        raise _fail(f"must be one of {', '.join(STRUCTURES)}, got {structure!r}", p, "structure")
+    kind = get_kind(raw.get("kind", DEFAULT_KIND), file=p)
+    if not kind.accepts_instrument(str(inst["id"])):
+        raise _fail(f"a {kind.name} survey takes the {kind.instrument_family!r} instrument family, "
+                    f"got {inst['id']!r}", p, "instrument.id")
 
-    design = _design(raw.get("design"), structure, p)
+    structure = raw.get("structure", "three_tier")
+    if structure not in kind.design.structures:
+        raise _fail(f"must be one of {', '.join(kind.design.structures)}, got {structure!r}", p, "structure")
+
+    design = _design(raw.get("design"), structure, p, kind)
 
     seed = raw["seed"]
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
@@ -319,7 +327,8 @@ def load_config(path: str | Path, *, check_files: bool = True) -> SurveyConfig:
     if check_files and design.frame_columns:
         _check_frame_columns(design, frames, p)
 
-    extra = {k: raw[k] for k in OPTIONAL_KEYS if k in raw and k not in ("structure", "min_cell_size", "design")}
+    extra = {k: raw[k] for k in OPTIONAL_KEYS
+             if k in raw and k not in ("structure", "min_cell_size", "design", "kind")}
     return SurveyConfig(
         survey_id=sid,
         province=_label(raw["province"], p, "province"),
@@ -335,6 +344,7 @@ def load_config(path: str | Path, *, check_files: bool = True) -> SurveyConfig:
         raw_dir=p.parent.resolve(),
         extra=extra,
         design=design,
+        kind=kind,
     )
 
 

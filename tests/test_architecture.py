@@ -165,3 +165,15 @@ def test_architecture_tree_matches_the_package():
     actual = {p.relative_to(ROOT).as_posix() for p in PKG.rglob("*.py")}
     assert listed == actual, (f"missing from ARCHITECTURE.md: {sorted(actual - listed)}; "
                               f"listed but absent: {sorted(listed - actual)}")
+
+
+KIND_NAMES = ("household", "service_user", "national")
+
+
+def test_only_kinds_module_names_a_kind():
+    """Stages and the report ask the kind object; they do not compare kind names."""
+    pattern = re.compile(r"""(==|!=|\bin\b)\s*\(?\s*["'](%s)["']|["'](%s)["']\s*(==|!=)""" %
+                         ("|".join(KIND_NAMES), "|".join(KIND_NAMES)))
+    bad = [f"{p.relative_to(ROOT)}:{i}" for p in PKG.rglob("*.py") if p.name != "kinds.py"
+           for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if pattern.search(line)]
+    assert bad == []

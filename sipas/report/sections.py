@@ -183,14 +183,18 @@ _TABLE_CAPTION = re.compile(r"<caption>(Bảng|Table) \d+\.\d+\.")
 def section(ctx: ReportContext, name: str) -> list[Block]:
     """The blocks of section ``name`` (one of :data:`SECTIONS`).
 
-    Tables are numbered ``<section>.1``, ``.2``, ... in the order they are shown, so
+    A section the survey's kind does not render (:attr:`sipas.kinds.SurveyKind.report_sections`) gives no
+    blocks; sections are numbered in the kind's order.  Tables are numbered ``<section>.1``, ``.2``, ... in the order they are shown, so
     that a table left out (nothing to show) leaves no gap; the XLSX export numbers
     its sheets the same way (:func:`report_tables`).
     """
     if name not in SECTIONS:
         raise ReportError(f"unknown report section {name!r}; expected one of {', '.join(SECTIONS)}")
+    kind = ctx.cfg.kind
+    if not kind.has_section(name):
+        return []
     blocks = globals()[f"section_{name}"](ctx)
-    number = SECTIONS.index(name) + 1
+    number = kind.report_sections.index(name) + 1
     count = 0
 
     def renumber(m: re.Match[str]) -> str:

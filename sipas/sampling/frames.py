@@ -21,14 +21,11 @@ from pathlib import Path
 import pandas as pd
 
 from sipas.errors import InputError
+from sipas.kinds import DEFAULT_KIND, KINDS
 from sipas.text.normalize import nfc
 
-#: Required columns per frame kind and structure.
-REQUIRED = {
-    "communes": ("district", "commune", "commune_class", "is_admin_centre"),
-    "villages": ("district", "commune", "village", "has_commune_hq"),
-    "households": ("district", "commune", "village", "hamlet", "household_id"),
-}
+#: Required columns of the household kind's frames (three-tier; declared in :mod:`sipas.kinds`).
+REQUIRED = {f.name: f.columns["three_tier"] for f in KINDS[DEFAULT_KIND].frames}
 #: Columns holding whole numbers when present.
 INTEGER_COLUMNS = ("households", "neighbour_order")
 #: Columns holding yes/no flags when present.

@@ -1,0 +1,181 @@
+"""Survey kinds: the one place where a kind of survey declares what differs from the others.
+
+A survey-year's ``survey.yml`` names its kind (``kind: household`` by default).  The stages and the
+report never test the kind's name; they ask the :class:`SurveyKind` object found here:
+
+* which frames it reads and their required columns (:attr:`SurveyKind.frames`);
+* which structures and unit hierarchies it allows and its default design -- strata, PSU, report unit --
+  and what the stage-1 finite population correction counts (:attr:`SurveyKind.design`);
+* how its sample is drawn (:attr:`SurveyKind.sampler`, a ``"module:function"`` reference);
+* which instrument family its forms follow (:attr:`SurveyKind.instrument_family`);
+* which report sections it renders, in order (:attr:`SurveyKind.report_sections`).
+
+Adding a kind means writing one :class:`SurveyKind` below and listing it in :data:`KINDS`; the
+functions its ``sampler`` names, its instrument files and its report texts are the only other new parts.
+
+Kinds (seeds in shared/seeds/):
+
+* ``household`` -- the household survey of one province (seeds 000, 004): communes and villages chosen
+  by the plan's rules or by a probability design, households systematically within villages.
+* ``service_user`` (seeds 001, 002) and ``national`` (seed 003) are planned, not yet available.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sipas.errors import ConfigError
+
+__all__ = ["DesignSpec", "FrameSpec", "SurveyKind", "KINDS", "DEFAULT_KIND", "get_kind"]
+
+
+@dataclass(frozen=True)
+class FrameSpec:
+    """A frame file a kind reads (``frames.<name>`` in survey.yml).
+
+    Attributes
+    ----------
+    name : str
+        Key under ``frames:``.
+    columns : Mapping[str, tuple[str, ...]]
+        Required columns per structure (``three_tier``, ``two_tier``).
+    required : bool
+        Whether every survey of the kind must configure it.
+    label : Mapping[str, str]
+        What the frame lists, ``{"vi": ..., "en": ...}``.
+    """
+
+    name: str
+    columns: Mapping[str, tuple[str, ...]]
+    required: bool = True
+    label: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DesignSpec:
+    """The sample design a kind's weighting stage builds.
+
+    Attributes
+    ----------
+    structures : tuple[str, ...]
+        Administrative structures the kind allows (``three_tier``: province, district, commune;
+        ``two_tier``: province, commune, since 1/7/2025).
+    defaults : Mapping[str, Mapping[str, str]]
+        Per structure, the default ``strata``, ``psu`` and ``report_unit`` columns.
+    unit_levels : Mapping[str, tuple[str, ...]]
+        Per structure, the columns identifying a PSU, top down.
+    psu_choices : tuple[str, ...]
+        Columns allowed as the primary sampling unit.
+    fpc : str
+        What the stage-1 finite population correction counts (``psu_population``).
+    """
+
+    structures: tuple[str, ...]
+    defaults: Mapping[str, Mapping[str, str]]
+    unit_levels: Mapping[str, tuple[str, ...]]
+    psu_choices: tuple[str, ...]
+    fpc: str
+
+
+@dataclass(frozen=True)
+class SurveyKind:
+    """What one kind of survey declares.  See the module docstring."""
+
+    name: str
+    label: Mapping[str, str]
+    seeds: tuple[str, ...]
+    frames: tuple[FrameSpec, ...]
+    design: DesignSpec
+    sampler: str
+    instrument_family: str
+    report_sections: tuple[str, ...]
+
+    def frame(self, name: str) -> FrameSpec:
+        """The frame called ``name``; ``KeyError`` when the kind reads no such frame."""
+        for f in self.frames:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+    def frame_columns(self, name: str, structure: str) -> tuple[str, ...]:
+        """Required columns of frame ``name`` in ``structure``."""
+        return self.frame(name).columns[structure]
+
+    def required_frames(self) -> tuple[str, ...]:
+        """Names of the frames every survey of this kind configures."""
+        return tuple(f.name for f in self.frames if f.required)
+
+    def accepts_instrument(self, instrument_id: str) -> bool:
+        """Whether forms following instrument ``instrument_id`` belong to this kind."""
+        return instrument_id == self.instrument_family
+
+    def default_design(self, structure: str) -> dict[str, str]:
+        """The default ``{strata, psu, report_unit}`` of ``structure``."""
+        return dict(self.design.defaults[structure])
+
+    def draw_sample(self, config: object, **kwargs: object) -> object:
+        """Draw the sample with the kind's :attr:`sampler` (imported when called: the sampling folder
+        sits above this module)."""
+        import importlib
+
+        module, _, function = self.sampler.partition(":")
+        return getattr(importlib.import_module(module), function)(config, **kwargs)
+
+    def has_section(self, section: str) -> bool:
+        """Whether the kind's report renders ``section``."""
+        return section in self.report_sections
+
+
+HOUSEHOLD = SurveyKind(
+    name="household",
+    label={"vi": "Khảo sát hộ gia đình", "en": "Household survey"},
+    seeds=("000", "004"),
+    frames=(
+        FrameSpec("communes", {"three_tier": ("district", "commune", "commune_class", "is_admin_centre"),
+                               "two_tier": ("commune", "commune_class", "is_admin_centre")},
+                  label={"vi": "Danh sách xã, phường, thị trấn", "en": "communes"}),
+        FrameSpec("villages", {"three_tier": ("district", "commune", "village", "has_commune_hq"),
+                               "two_tier": ("commune", "village", "has_commune_hq")},
+                  label={"vi": "Danh sách thôn, bản, tổ dân phố", "en": "villages"}),
+        FrameSpec("households", {"three_tier": ("district", "commune", "village", "hamlet", "household_id"),
+                                 "two_tier": ("commune", "village", "hamlet", "household_id")},
+                  label={"vi": "Danh sách hộ gia đình", "en": "households"}),
+    ),
+    design=DesignSpec(
+        structures=("three_tier", "two_tier"),
+        defaults={"three_tier": {"strata": "district", "psu": "commune", "report_unit": "district"},
+                  "two_tier": {"strata": "commune_type", "psu": "commune", "report_unit": "commune"}},
+        unit_levels={"three_tier": ("district", "commune"), "two_tier": ("commune",)},
+        psu_choices=("commune",),
+        fpc="communes per stratum in the commune frame",
+    ),
+    sampler="sipas.sampling.draw:draw_sample",
+    instrument_family="household",
+    report_sections=("summary", "design", "cleaning", "reliability", "weighting", "results", "ranking", "yoy",
+                     "needs", "recommendations", "methodology", "provenance"),
+)
+
+#: Every kind sipas can run, by name.
+KINDS: dict[str, SurveyKind] = {k.name: k for k in (HOUSEHOLD,)}
+#: Planned kinds (open issues), named so that a config asking for one gets a clear answer.
+PLANNED = {"service_user": "seeds 001, 002", "national": "seed 003"}
+#: The kind of a survey.yml without ``kind:``.
+DEFAULT_KIND = "household"
+
+
+def get_kind(name: str, *, file: str | Path | None = None) -> SurveyKind:
+    """The :class:`SurveyKind` called ``name``.
+
+    Raises
+    ------
+    ConfigError
+        Naming ``file`` and the key ``kind`` when no such kind exists (or it is planned but not built).
+    """
+    if isinstance(name, str) and name in KINDS:
+        return KINDS[name]
+    if isinstance(name, str) and name in PLANNED:
+        raise ConfigError(f"survey kind {name!r} ({PLANNED[name]}) is not available yet; available: "
+                          f"{', '.join(KINDS)}", file=file, key="kind")
+    raise ConfigError(f"unknown survey kind {name!r}; available: {', '.join(KINDS)}", file=file, key="kind")
