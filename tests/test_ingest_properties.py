@@ -10,7 +10,7 @@ import unicodedata
 from pathlib import Path
 
 import pandas as pd
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from sipas.text.encodings import decode_bytes
@@ -63,6 +63,9 @@ cell = st.one_of(st.text(max_size=8), st.integers(-20, 20).map(str), st.sampled_
 @SETTINGS
 @given(st.lists(st.tuples(st.sampled_from(HEADER[14:]), cell), max_size=12),
        st.sampled_from([("utf-8", ","), ("utf-8-sig", ";"), ("utf-16", "\t"), ("cp1258", ",")]))
+# csv.writer leaves a cell with a bare CR unquoted: it must not split the row in two
+@example(edits=[(HEADER[14], "\r0")], enc_delim=("utf-8", ","))
+@example(edits=[(HEADER[14], "\r0"), (HEADER[15], "4\r")], enc_delim=("utf-16", "\t"))
 def test_fuzzed_cells(edits, enc_delim):
     enc, delim = enc_delim
     rows = [r[:] for r in ROWS[:4]]
@@ -116,3 +119,38 @@ def test_names_round_trip_to_restricted(name):
     want = unicodedata.normalize("NFC", name).strip()
     assert (pd.isna(got) and want == "") or got == want
     assert "respondent_name" not in res.forms.columns
+
+
+def _bare_cr_file(lineterminator: str) -> tuple[Path, list[list[str]]]:
+    rows = [r[:] for r in ROWS[:4]]
+    rows[1][HEADER.index("q_used_admin")] = "\r0"
+    rows[2][HEADER.index("village")] = "Bản\rHon"
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows([HEADER, *rows])
+    text = buf.getvalue()
+    assert "\r0," in text  # written unquoted
+    # rows end in CRLF as Windows Excel writes them (no cell holds a LF); csv.writer with lineterminator="\r\n"
+    # would quote the CR cells
+    return _write(text.replace("\n", lineterminator).encode("utf-8")), rows
+
+
+def test_bare_cr_in_cell_is_not_a_row_break():
+    for term in ("\n", "\r\n"):
+        p, rows = _bare_cr_file(term)
+        res = read_responses(p, instrument=INST, salt="s")
+        assert len(res.forms) == 4
+        assert list(res.forms["form_id"]) == [r[0] for r in rows]
+        assert res.forms.loc[1, "q_used_admin"] == 0
+        assert res.forms.loc[2, "village"] == "Bản\nHon"  # a CR in a cell reads as a line break, as in decode_bytes
+        for i in (0, 3):
+            assert res.forms.loc[i, "q_used_admin"] == int(rows[i][HEADER.index("q_used_admin")])
+
+
+def test_cr_only_row_ends_still_read():
+    """Files whose rows end in a bare CR only (classic Mac "CSV (Macintosh)") keep CR as the row end."""
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\r").writerows([HEADER, *ROWS[:4]])
+    text = buf.getvalue().replace('"Số 1, Bản Hon"', '"Số 1,\nBản Hon"')  # a LF inside a quoted cell
+    res = read_responses(_write(text.encode("utf-8")), instrument=INST, salt="s")
+    assert list(res.forms["form_id"]) == [r[0] for r in ROWS[:4]]
+    assert res.restricted.loc[1, "address"] == "Số 1,\nBản Hon"

@@ -228,13 +228,46 @@ def _sniff_delimiter(first_line: str) -> str:
     return best if counts[best] > 0 else ","
 
 
+def _csv_text(data: bytes, dec: Any, path: Path) -> tuple[str, str | None]:
+    """The text of a CSV file with its bare carriage returns masked.
+
+    :func:`~sipas.text.encodings.decode_bytes` turns every ``"\\r"`` into a line break, but a bare CR (one not
+    followed by ``"\\n"``) in a file whose rows end in LF or CRLF is cell content: Python's ``csv.writer``
+    writes a cell such as ``"\\r0"`` unquoted, and read as a line break it would split one form into two
+    rows.  The bytes are decoded again in the encoding ``decode_bytes`` found, CRLF row ends become LF, and
+    each remaining CR is replaced by a private-use character absent from the text (returned as the second
+    element) for the caller to turn back into a line break inside the cell.  A file whose first row ends in
+    a bare CR keeps CR as its row end (classic Mac "CSV (Macintosh)" files); the second element is then None.
+    """
+    if b"\r" not in data:  # no byte 0x0D: no CR in any supported encoding
+        return dec.text, None
+    text = data.decode(dec.encoding).replace("\r\n", "\n")
+    if "\r" not in text:
+        return dec.text, None
+    lf = text.find("\n")
+    if lf < 0 or text.find("\r") < lf:  # the header row ends in a bare CR: CR-only row ends (classic Mac)
+        return dec.text, None
+    mark = next((chr(c) for c in range(0xE000, 0xF900) if chr(c) not in text), None)
+    if mark is None:  # every private-use character occurs in the file: no safe mask, refuse
+        i = text.index("\r")
+        first = text.split("\n", 1)[0]
+        delim = _sniff_delimiter(first)
+        header = next(csv.reader([first], delimiter=delim))
+        j = max(len(next(csv.reader([text[text.rfind("\n", 0, i) + 1:i]], delimiter=delim), [])) - 1, 0)
+        raise InputError("carriage return (CR) inside an unquoted cell; remove it or quote the cell", file=path,
+                         row=text.count("\n", 0, i) + 1,
+                         column=header[j].strip() if j < len(header) and header[j].strip() else _col_letter(j))
+    # same NFC normalisation as decode_bytes: CR and LF never compose, so masking does not change it
+    return unicodedata.normalize("NFC", text.replace("\r", mark)), mark
+
+
 def _read_csv_table(path: Path, data: bytes) -> _Table:
     dec = decode_bytes(data, file=path)
     log = [{"file": str(path), "row": pd.NA, "column": pd.NA, "old": dec.encoding, "new": "utf-8",
             "rule": "unicode_nfc" if "NFC" in r else "encoding", "note": r} for r in dec.repairs]
-    text = dec.text
-    if not text.strip():
+    if not dec.text.strip():
         raise InputError("file holds no text (only blanks or a byte-order mark)", file=path)
+    text, mark = _csv_text(data, dec, path)
     first = text.split("\n", 1)[0]
     delim = _sniff_delimiter(first)
     try:
@@ -242,6 +275,8 @@ def _read_csv_table(path: Path, data: bytes) -> _Table:
         rows = [r for r in reader]
     except csv.Error as exc:
         raise InputError(f"malformed CSV: {exc}", file=path, row=reader.line_num) from exc
+    if mark is not None:  # a bare CR inside a cell becomes a line break in the cell, as decode_bytes does
+        rows = [[c.replace(mark, "\n") if mark in c else c for c in r] for r in rows]
     return _Table(str(path), "csv", dec.encoding, rows, list(range(1, len(rows) + 1)), log)
 
 
