@@ -242,3 +242,21 @@ def test_tables_and_figures_are_numbered_in_display_order(which, request):
             assert b == expected[sec], f"{kind} {a}.{b} is number {expected[sec]} in section {sec}"
     shown = {f"{a}.{b}" for _, k, a, b in seen if k == "table"}
     assert set(report.report_tables(ctx)) == shown  # XLSX sheets carry the numbers the report shows
+
+
+def test_papermill_kernels_use_ipc_not_tcp(tmp_path, monkeypatch):
+    """No "Kernel is running over TCP without encryption" warning: papermill gets an IPC kernel manager."""
+    import asyncio
+
+    import papermill as pm
+
+    seen = []
+    monkeypatch.setattr(pm, "execute_notebook", lambda *a, **k: seen.append(k))
+    rendering.run_notebooks(DEMO, root=tmp_path, notebooks=("01_cleaning",), progress=False)
+    cls = seen[0]["kernel_manager_class"]
+    assert cls is rendering.ipc_kernel_manager_class()
+    km = cls(kernel_name="sipas")
+    d = Path(km.connection_file).parent
+    assert km.transport == "ipc" and Path(km.ip).is_absolute() and Path(km.ip).parent == d and d.is_dir()
+    asyncio.run(km.cleanup_resources())
+    assert not d.exists()

@@ -26,6 +26,55 @@ def _kernel_name() -> str:
     return "sipas"
 
 
+_IPC_KERNEL_MANAGER: type | None = None
+
+
+def ipc_kernel_manager_class() -> type | None:
+    """A jupyter_client ``AsyncKernelManager`` whose kernels use the IPC transport.
+
+    Each kernel gets a private temporary directory (mode 0700) for its connection file and its Unix
+    sockets, removed when the kernel's resources are cleaned up.  Over IPC no port is opened and
+    ipykernel does not warn "Kernel is running over TCP without encryption" once per notebook.
+
+    Returns
+    -------
+    type or None
+        The class, for ``papermill.execute_notebook(..., kernel_manager_class=...)`` (passed on to
+        nbclient's ``NotebookClient``); None where ZeroMQ has no IPC transport (Windows), in which
+        case the default TCP kernel manager is used.
+    """
+    global _IPC_KERNEL_MANAGER
+    if _IPC_KERNEL_MANAGER is not None:
+        return _IPC_KERNEL_MANAGER
+    import zmq
+
+    if os.name == "nt" or not zmq.has("ipc"):
+        return None
+    from jupyter_client.manager import AsyncKernelManager
+
+    class IPCKernelManager(AsyncKernelManager):
+        """AsyncKernelManager on IPC sockets in a private temporary directory."""
+
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.transport = "ipc"
+            # absolute paths: the kernel runs in the project root, the manager in the caller's directory;
+            # a short directory keeps the socket paths within the 107-byte limit of Unix sockets
+            self._ipc_dir = tempfile.mkdtemp(prefix="sipas-kernel-")
+            self.connection_file = os.path.join(self._ipc_dir, "kernel.json")
+            self.ip = os.path.join(self._ipc_dir, "ipc")
+
+        async def _async_cleanup_resources(self, restart: bool = False) -> None:
+            await super()._async_cleanup_resources(restart=restart)
+            if not restart:
+                shutil.rmtree(self._ipc_dir, ignore_errors=True)
+
+        cleanup_resources = _async_cleanup_resources
+
+    _IPC_KERNEL_MANAGER = IPCKernelManager
+    return IPCKernelManager
+
+
 def run_notebooks(survey_id: str, *, root: str | Path | None = None, notebooks: tuple[str, ...] = NOTEBOOKS,
                   progress: bool = True) -> list[Path]:
     """Execute the notebook chain with papermill into ``reports/<id>/notebooks``."""
@@ -38,13 +87,15 @@ def run_notebooks(survey_id: str, *, root: str | Path | None = None, notebooks: 
     outdir = root / "reports" / survey_id / "notebooks"
     outdir.mkdir(parents=True, exist_ok=True)
     done = []
+    km_class = ipc_kernel_manager_class()
+    kernel = {"kernel_manager_class": km_class} if km_class is not None else {}
     for i, nb in enumerate(notebooks, 1):
         if progress:
             print(f"[{i}/{len(notebooks)}] {nb} ...", flush=True)
         out = outdir / f"{nb}.ipynb"
         pm.execute_notebook(str(src / f"{nb}.ipynb"), str(out), parameters={"survey_id": survey_id,
                                                                              "root": str(root)},
-                            kernel_name=_kernel_name(), progress_bar=False, cwd=str(root))
+                            kernel_name=_kernel_name(), progress_bar=False, cwd=str(root), **kernel)
         done.append(out)
     return done
 
