@@ -33,10 +33,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sipas import sampling, synth
-from sipas import indices
-from sipas.forms.instrument import load_instrument
+from sipas import indices, sampling, synth
 from sipas.estimation.survey_design import FPC_COLUMN, replicate_weights
+from sipas.forms.instrument import load_instrument
+from sipas.sampling.checks import _order
 
 N_SAMPLES = 400
 ANSWER_SEED = 11
@@ -71,7 +71,7 @@ class DemoPopulation:
         frame = communes.assign(ci=np.arange(len(communes)))
         # the frame order stratified_select uses: districts and communes in Vietnamese order
         self.commune_frames = [
-            (sampling._order(frame[frame["district"] == d], "commune"), 5 if d in synth.ALSO_LAST else 3)
+            (_order(frame[frame["district"] == d], "commune"), 5 if d in synth.ALSO_LAST else 3)
             for d in sampling.vi_sorted(frame["district"].unique())
         ]
         self.totals = communes.groupby("district", sort=True)["households"].sum().reset_index()
