@@ -1,13 +1,11 @@
-"""Sample selection by the rules of the SIPAS survey plans (seed 000 §II.1.c) and by probability designs.
+"""Sample selection by the rules of the SIPAS survey plans (seed 000 §II.1.c).
 
-Frames are ordered "theo vần abc" with ICU's Vietnamese collation (:func:`vi_sort_key`);
-communes and villages are chosen by the plan's positional rules (or, configurably,
-by PPS systematic / SRS / stratified designs, e.g. for the 2-tier structure in force
-since 1/7/2025); households are drawn by seeded systematic sampling covering every
-hamlet, with a reserve list of equal size (seed 001).  Inclusion probabilities are
-given at every stage (see ``docs/sampling.md``).  Forms are allocated to units with
-the largest-remainder rule (seed 002).  :func:`draw_sample` runs the whole selection
-for a survey configuration and writes the annexes Phụ lục 01–04.
+Frames are ordered "theo vần abc" with ICU's Vietnamese collation (:func:`sipas.text.vi_sort_key`);
+communes and villages are chosen by the plan's positional rules; households are drawn by seeded
+systematic sampling covering every hamlet, with a reserve list of equal size (seed 001).
+Probability designs are in :mod:`sipas.sampling.designs`, inclusion probabilities in
+:mod:`sipas.sampling.probabilities`, allocation of forms in :mod:`sipas.sampling.allocation`, and
+:func:`sipas.sampling.draw.draw_sample` runs the whole selection and writes the annexes Phụ lục 01–04.
 """
 
 from __future__ import annotations
