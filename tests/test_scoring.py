@@ -54,7 +54,7 @@ def test_indices_by_hand(inst):
     c0 = (pa + pb + 1) / 3
     assert get("criterion", "2.1")["se"] == pytest.approx(np.sqrt((c1 - c0) ** 2 + (c2 - c0) ** 2), rel=1e-12)
     # the satisfaction aspect = mean of its 8 criteria; all others are 1
-    assert get("overall", "satisfaction")["estimate"] == pytest.approx((c0 + 7) / 8, rel=1e-12)
+    assert get("overall", "overall")["estimate"] == pytest.approx((c0 + 7) / 8, rel=1e-12)
     assert get("item", "s2_1a")["n"] == 3
 
 
@@ -134,14 +134,14 @@ def test_group_indices_by_hand(inst):
     for g in ("1", "2"):
         assert get(g, "criterion", "2.1")["estimate"] == pytest.approx(crit21[g], rel=1e-12)
         assert get(g, "criterion", "2.6")["estimate"] == pytest.approx(crit26[g], rel=1e-12)
-        assert get(g, "overall", "satisfaction")["estimate"] == pytest.approx((crit21[g] + crit26[g] + 6) / 8,
+        assert get(g, "overall", "overall")["estimate"] == pytest.approx((crit21[g] + crit26[g] + 6) / 8,
                                                                              rel=1e-12)
-        assert get(g, "overall", "satisfaction")["n"] == 2
+        assert get(g, "overall", "overall")["n"] == 2
     assert "item" not in set(out["level"])
     # the same numbers as a direct domain analysis
     direct = indices.estimate_indices(ind, instrument=inst, rep=rep, by=groups["sex"], by_type="sex")
     d = direct[(direct["domain"] == "2") & (direct["level"] == "overall")].iloc[0]
-    assert d["estimate"] == pytest.approx(get("2", "overall", "satisfaction")["estimate"], rel=1e-15)
+    assert d["estimate"] == pytest.approx(get("2", "overall", "overall")["estimate"], rel=1e-15)
     assert not (direct["domain"].astype(str) == "nan").any()
 
 
@@ -156,7 +156,9 @@ def test_group_cells_below_minimum_are_suppressed(inst):
     pub = indices.suppress_small_cells(out, min_n=2)
     assert pub.loc[pub["domain"] == "urban", "estimate"].isna().all()
     assert pub.loc[pub["domain"] == "rural", "estimate"].notna().all()
-    assert pub.loc[pub["domain"] == "urban", "n"].eq(1).all()   # n stays visible
+    urban = pub[pub["domain"] == "urban"]
+    assert urban.loc[urban["level"] == "overall", "n"].eq(1).all()   # n stays visible
+    assert urban["n"].le(1).all()   # a criterion's n counts valid answers to its own items
 
 
 def test_rank_intervals_separated_units_have_exact_ranks():

@@ -1,18 +1,18 @@
-"""SIPAS indices from cleaned forms, driven by the instrument file.
+"""SIPAS indices from cleaned forms, driven by the instrument file and its index rule.
 
-Definitions (the instrument's ``index`` section and the methodology appendix;
-Decision 1001/QĐ-BNV of 11/12/2023 and shared/METHODOLOGY.md "Index arithmetic"):
+Definitions (the instrument's ``index`` section, :mod:`sipas.forms.instrument.rules`;
+shared/METHODOLOGY.md "Index arithmetic" says what the public record confirms -- the
+aggregation rule is not confirmed, and every rule says so):
 
 * item index ``p_i`` = weighted share of positive answers among valid answers::
 
       p_i = sum_h w_h r_hi y_hi / sum_h w_h r_hi
 
   where ``y_hi = 1`` if the code is one of the item's positive codes ("hài lòng",
-  "rất hài lòng", or the favourable yes/no answer), ``r_hi = 1`` if household h gave
-  a substantive answer (not skipped by routing, not "don't know", not blank);
-* criterion index = mean of its item indices; aspect index = mean of its criterion
-  indices; the overall SIPAS index = the index of the instrument's ``index.overall``
-  aspect (satisfaction).  Perception criteria 1.1-1.8 are reported as their own indicators.
+  "rất hài lòng", or the favourable answer), ``r_hi = 1`` if household h gave
+  a substantive answer (not skipped by routing, not "no answer", not blank);
+* criteria, contents and the overall index combine their children as the rule says
+  (``mean``, ``weights`` or ``pooled``; :mod:`sipas.indices.aggregation`).
 
 Every index is a smooth function of weighted totals, so its variance is estimated
 by replication: the same function is evaluated under each replicate weight vector
@@ -25,7 +25,7 @@ so they stay inside [0, 1].
 
 from __future__ import annotations
 
-import warnings
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -33,6 +33,8 @@ import pandas as pd
 from sipas.errors import EstimationError
 from sipas.estimation.propci import prop_interval
 from sipas.estimation.replicate_weights import ReplicateWeights
+from sipas.forms.instrument.rules import IndexRule, resolve_rule
+from sipas.indices.aggregation import evaluate_rule, item_totals
 from sipas.indices.rankings import _unit_order
 from sipas.text.units import RURAL_TYPES, URBAN_TYPES
 
@@ -57,56 +59,36 @@ def positive_indicators(forms: pd.DataFrame, *, instrument) -> pd.DataFrame:
     return pd.DataFrame(out, index=forms.index)
 
 
-def _index_tree(instrument) -> tuple[list[str], dict[str, list[str]], dict[str, list[str]], str]:
+def _index_items(instrument) -> list[str]:
     items = instrument.items
-    idx = items[items["index"] & items["criterion"].notna()]
-    item_ids = idx["item"].tolist()
-    crit_items = {c: g["item"].tolist() for c, g in idx.groupby("criterion", sort=True)}
-    aspect_crits = {a: sorted(g["criterion"].unique()) for a, g in idx.groupby("aspect", sort=False)}
-    return item_ids, crit_items, aspect_crits, instrument.raw.get("index", {}).get("overall", "satisfaction")
+    return items.loc[items["index"] & items["criterion"].notna(), "item"].tolist()
 
 
 def _point_matrix(Y: np.ndarray, R: np.ndarray, W: np.ndarray) -> np.ndarray:
     """Item shares for every weight column: (k items) x (m weight vectors), via matrix products."""
-    num = (Y * R).T @ W
-    den = R.T @ W
+    num, den = item_totals(Y, R, W)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(den > 0, num / den, np.nan)
 
 
-def _combine(P: np.ndarray, item_ids, crit_items, aspect_crits, overall) -> tuple[list[tuple[str, str]], np.ndarray]:
-    pos = {it: i for i, it in enumerate(item_ids)}
-    labels = [("item", it) for it in item_ids]
-    rows = [P[i] for i in range(len(item_ids))]
-    crit_val = {}
-    for c, its in crit_items.items():
-        with warnings.catch_warnings():  # a criterion with no valid answer in a domain is NaN
-            warnings.simplefilter("ignore", RuntimeWarning)
-            crit_val[c] = np.nanmean(np.vstack([P[pos[i]] for i in its]), axis=0)
-        labels.append(("criterion", c))
-        rows.append(crit_val[c])
-    asp_val = {}
-    for a, cs in aspect_crits.items():
-        asp_val[a] = np.mean(np.vstack([crit_val[c] for c in cs]), axis=0)
-        labels.append(("aspect", a))
-        rows.append(asp_val[a])
-    labels.append(("overall", overall))
-    rows.append(asp_val[overall])
-    return labels, np.vstack(rows)
+def estimate_index_rules(indicators: pd.DataFrame, *, instrument, rules: Sequence[IndexRule],
+                         rep: ReplicateWeights, by: pd.Series | None = None, by_type: str = "district",
+                         total_label: str = "", psu: pd.Series | None = None, strata: pd.Series | None = None,
+                         level: float = 0.95) -> pd.DataFrame:
+    """Item, criterion, content and overall indices under each of ``rules``, with replicate SEs and logit CIs.
 
-
-def estimate_indices(indicators: pd.DataFrame, *, instrument, rep: ReplicateWeights,
-                     by: pd.Series | None = None, by_type: str = "district", total_label: str = "",
-                     psu: pd.Series | None = None, strata: pd.Series | None = None,
-                     level: float = 0.95) -> pd.DataFrame:
-    """Item, criterion, aspect and overall indices with replicate SEs and logit CIs.
+    The weighted totals of every item are computed once per domain and weight column
+    (:func:`sipas.indices.aggregation.item_totals`); each rule is then evaluated on them
+    (:func:`sipas.indices.aggregation.evaluate_rule`), so comparing rules costs almost nothing.
 
     Parameters
     ----------
     indicators : DataFrame
         Output of :func:`positive_indicators` (rows aligned with ``rep.weights``).
     instrument : Instrument
-        Defines which items form which criterion and aspect.
+        The questionnaire (which items enter an index).
+    rules : sequence of IndexRule
+        The rules to evaluate (:func:`sipas.forms.instrument.rules.resolve_rule`).
     rep : ReplicateWeights
         Full-sample and replicate weights.
     by : Series, optional
@@ -129,11 +111,12 @@ def estimate_indices(indicators: pd.DataFrame, *, instrument, rep: ReplicateWeig
     Returns
     -------
     DataFrame
-        ``domain_type``, ``domain``, ``level`` (item, criterion, aspect, overall), ``id``, ``estimate``,
-        ``se``, ``ci_low``, ``ci_high``, ``df``, ``n`` (respondents with at least one
-        valid answer counted in the index).
+        ``rule``, ``domain_type``, ``domain``, ``level`` (item, criterion, content or aspect, overall), ``id``,
+        ``estimate``, ``se``, ``ci_low``, ``ci_high``, ``df``, ``n`` (respondents with at least one valid
+        answer among the items the row rests on), ``note`` (why a value is missing or rests on fewer
+        children: ``no_valid_answer``, ``skipped:<ids>``, ``not_computable:<ids>``, ``pooled_without:<ids>``).
     """
-    item_ids, crit_items, aspect_crits, overall = _index_tree(instrument)
+    item_ids = _index_items(instrument)
     Yraw = indicators[item_ids].to_numpy(dtype=float)
     R = (~np.isnan(Yraw)).astype(float)
     Y = np.nan_to_num(Yraw)
@@ -143,24 +126,49 @@ def estimate_indices(indicators: pd.DataFrame, *, instrument, rep: ReplicateWeig
         dom = by.to_numpy(dtype=object)
         present = pd.Series(dom).dropna().unique()
         domains += [(by_type, d, np.asarray(dom == d, dtype=bool)) for d in sorted(present, key=_unit_order)]
+    pos = {it: i for i, it in enumerate(item_ids)}
     out = []
     for dtype, dname, mask in domains:
-        W = W_all * mask[:, None]
-        P = _point_matrix(Y, R, W)
-        labels, T = _combine(P, item_ids, crit_items, aspect_crits, overall)
-        est = T[:, 0]
-        se = np.sqrt(rep.variance(est, T[:, 1:]))
+        num, den = item_totals(Y, R, W_all * mask[:, None])
         df = rep.df
         if dtype != "province" and psu is not None and strata is not None:
             df = float(max(1, pd.Series(psu.to_numpy()[mask]).nunique() - pd.Series(strata.to_numpy()[mask]).nunique()))
-        lo, hi = logit_ci(est, se, df=df, level=level)
-        n_item = (R * mask[:, None]).sum(axis=0)
-        n_any = int(((R.sum(axis=1) > 0) & mask).sum())
-        for j, (lvl, ident) in enumerate(labels):
-            n = int(n_item[item_ids.index(ident)]) if lvl == "item" else n_any
-            out.append({"domain_type": dtype, "domain": dname, "level": lvl, "id": ident, "estimate": est[j], "se": se[j],
-                        "ci_low": lo[j], "ci_high": hi[j], "df": df, "n": n})
+        Rm = R[mask] > 0
+        n_cache: dict[tuple[str, ...], int] = {}
+        for rule in rules:
+            rv = evaluate_rule(rule, num, den, item_ids)
+            est = rv.values[:, 0]
+            se = np.sqrt(rep.variance(est, rv.values[:, 1:]))
+            lo, hi = logit_ci(est, se, df=df, level=level)
+            for j, (lvl, ident) in enumerate(rv.labels):
+                key = tuple(rv.items_below[j])
+                if key not in n_cache:
+                    n_cache[key] = int(Rm[:, [pos[i] for i in key]].any(axis=1).sum())
+                out.append({"rule": rule.id, "domain_type": dtype, "domain": dname, "level": lvl, "id": ident,
+                            "estimate": est[j], "se": se[j], "ci_low": lo[j], "ci_high": hi[j], "df": df,
+                            "n": n_cache[key], "note": rv.notes[j]})
     return pd.DataFrame(out)
+
+
+def estimate_indices(indicators: pd.DataFrame, *, instrument, rep: ReplicateWeights, rule: IndexRule | None = None,
+                     by: pd.Series | None = None, by_type: str = "district", total_label: str = "",
+                     psu: pd.Series | None = None, strata: pd.Series | None = None,
+                     level: float = 0.95) -> pd.DataFrame:
+    """Item, criterion, content and overall indices under one rule, with replicate SEs and logit CIs.
+
+    :func:`estimate_index_rules` with ``rules=[rule]`` (default: the instrument's default rule,
+    :func:`sipas.forms.instrument.rules.resolve_rule`) and without the ``rule`` column.
+
+    Returns
+    -------
+    DataFrame
+        ``domain_type``, ``domain``, ``level``, ``id``, ``estimate``, ``se``, ``ci_low``, ``ci_high``,
+        ``df``, ``n``, ``note``.
+    """
+    rule = rule or resolve_rule(instrument.raw)
+    t = estimate_index_rules(indicators, instrument=instrument, rules=[rule], rep=rep, by=by, by_type=by_type,
+                             total_label=total_label, psu=psu, strata=strata, level=level)
+    return t.drop(columns="rule")
 
 
 def choice_indicators(forms: pd.DataFrame, *, instrument, criterion: str) -> pd.DataFrame:
@@ -188,6 +196,53 @@ def estimate_shares(indicators: pd.DataFrame, *, rep: ReplicateWeights, level: f
     lo, hi = logit_ci(est, se, df=rep.df, level=level)
     return pd.DataFrame({"id": list(indicators.columns), "estimate": est, "se": se, "ci_low": lo, "ci_high": hi,
                          "df": rep.df, "n": R.sum(axis=0).astype(int)})
+
+
+def estimate_distribution(forms: pd.DataFrame, *, instrument, items: Sequence[str], rep: ReplicateWeights,
+                          level: float = 0.95) -> pd.DataFrame:
+    """Weighted share of each answer category per item, among the item's valid answers, with CIs.
+
+    The perception questions (criteria 1.1-1.8) and the priorities question are published as
+    distributions, not as indices.  For item ``i`` and code ``c``::
+
+        s_ic = sum_h w_h 1[x_hi = c] / sum_h w_h r_hi
+
+    a ratio estimated like an item index (replicate SE, logit CI: R
+    ``svyciprop(~I(x == c), design, method = "xlogit")`` on the respondents with a valid answer).
+
+    Parameters
+    ----------
+    forms : DataFrame
+        Cleaned forms (item columns hold codes), rows aligned with ``rep.weights``.
+    instrument : Instrument
+        Defines the items' valid codes.
+    items : sequence of str
+        Items to tabulate.
+    rep : ReplicateWeights
+        Full-sample and replicate weights.
+    level : float
+        Confidence level.
+
+    Returns
+    -------
+    DataFrame
+        ``item``, ``code``, ``estimate``, ``se``, ``ci_low``, ``ci_high``, ``df``, ``n`` (valid answers to the item).
+    """
+    cols: dict[str, np.ndarray] = {}
+    keys: list[tuple[str, int]] = []
+    for item in items:
+        v = pd.to_numeric(forms[item], errors="coerce").to_numpy(dtype=float)
+        codes = instrument.valid_codes(item)
+        valid = np.isin(v, codes)
+        for c in codes:
+            cols[f"{item}\x1f{c}"] = np.where(valid, (v == c).astype(float), np.nan)
+            keys.append((item, int(c)))
+    if not keys:
+        return pd.DataFrame(columns=["item", "code", "estimate", "se", "ci_low", "ci_high", "df", "n"])
+    t = estimate_shares(pd.DataFrame(cols, index=forms.index), rep=rep, level=level)
+    t.insert(0, "code", [c for _, c in keys])
+    t.insert(0, "item", [i for i, _ in keys])
+    return t.drop(columns="id")
 
 
 def logit_ci(est: np.ndarray, se: np.ndarray, *, df: float, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
@@ -230,8 +285,8 @@ def urban_rural(commune_type: pd.Series) -> pd.Series:
 
 def group_indices(indicators: pd.DataFrame, groups: pd.DataFrame, *, instrument, rep: ReplicateWeights,
                   psu: pd.Series | None = None, strata: pd.Series | None = None,
-                  levels: tuple[str, ...] = ("overall", "aspect", "criterion"),
-                  level: float = 0.95) -> pd.DataFrame:
+                  levels: tuple[str, ...] = ("overall", "content", "aspect", "criterion"),
+                  rule: IndexRule | None = None, level: float = 0.95) -> pd.DataFrame:
     """Indices by respondent group: one :func:`estimate_indices` domain analysis per column of ``groups``.
 
     Each group level is a domain of the full design (weights zeroed outside the
@@ -256,10 +311,10 @@ def group_indices(indicators: pd.DataFrame, groups: pd.DataFrame, *, instrument,
     for var in groups.columns:
         g = groups[var]
         g = g.where(g.isna(), g.astype(str).str.replace(r"\.0$", "", regex=True))
-        t = estimate_indices(indicators, instrument=instrument, rep=rep, by=g, by_type=str(var),
+        t = estimate_indices(indicators, instrument=instrument, rep=rep, rule=rule, by=g, by_type=str(var),
                              psu=psu, strata=strata, level=level)
         out.append(t[(t["domain_type"] != "province") & t["level"].isin(levels)])
     if not out:
         return pd.DataFrame(columns=["domain_type", "domain", "level", "id", "estimate", "se", "ci_low", "ci_high",
-                                     "df", "n"])
+                                     "df", "n", "note"])
     return pd.concat(out, ignore_index=True)

@@ -167,9 +167,9 @@ def instrument_problems(raw: Any) -> list[tuple[str, str]]:
         for v in vals:
             if v not in codes:
                 out.append((key, f"value {v!r} is not a code of item {cond['item']!r}"))
-    idx = raw.get("index") or {}
-    if idx.get("overall") is not None and idx["overall"] not in aspects:
-        out.append(("index.overall", f"unknown aspect {idx['overall']!r}"))
+    from sipas.forms.instrument.rules import index_section_problems
+
+    out += index_section_problems(raw)
     for i, p in enumerate(raw.get("profile") or []):
         if not isinstance(p, dict) or "id" not in p or not _is_text(p.get("text")):
             out.append((f"profile[{i}]", "needs 'id' and 'text' {vi, en}"))

@@ -1,0 +1,133 @@
+"""Evaluate an index rule (:mod:`sipas.forms.instrument.rules`) on weighted item totals.
+
+Everything is a function of two matrices of weighted totals, one column per weight vector
+(the full-sample weights, then each replicate), one row per item ``i``::
+
+    num_i = sum_h w_h r_hi y_hi        (weighted positive answers)
+    den_i = sum_h w_h r_hi             (weighted valid answers)
+
+so that the same arithmetic gives the estimate and every replicate estimate (the replicate
+variance of R survey's ``withReplicates``).  Item index ``p_i = num_i / den_i``; a node
+combines its children by
+
+* ``mean``: ``I = (1/J) sum_j I_j``;
+* ``weights``: ``I = sum_j w_j I_j`` (``sum_j w_j = 1``);
+* ``pooled``: ``I = sum_{i in items below} num_i / sum_{i in items below} den_i``.
+
+A child without a valid answer in the domain (``den = 0``, index undefined) is handled by the
+rule's ``empty`` setting: ``skip`` leaves it out (mean over the others; weights renormalised
+over the others, ``I = sum_{j ok} w_j I_j / sum_{j ok} w_j``), ``not_computable`` makes the
+parent undefined too.  Either way the reason is returned with the value (:class:`RuleValues`),
+never a silent NaN.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sipas.forms.instrument.rules import IndexRule
+
+
+@dataclass(frozen=True)
+class RuleValues:
+    """Values of every item and node of a rule, for each weight column.
+
+    Attributes
+    ----------
+    labels : list of (level, id)
+        Row order: items, then the rule's nodes (criteria, other nodes, ``overall`` last).
+    values : numpy.ndarray
+        ``len(labels) x m`` indices (NaN where not computable).
+    notes : list of str
+        Per row, why the full-sample value is missing or was computed without some children:
+        ``""``, ``"no_valid_answer"``, ``"skipped:<child>,<child>"`` or
+        ``"not_computable:<child>,<child>"``.
+    items_below : list of list of str
+        The items each row's value rests on (an item: itself).
+    """
+
+    labels: list[tuple[str, str]]
+    values: np.ndarray
+    notes: list[str]
+    items_below: list[list[str]]
+
+
+def item_totals(Y: np.ndarray, R: np.ndarray, W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted positive and valid totals per item and weight column: ``((Y*R)' W, R' W)``.
+
+    Parameters
+    ----------
+    Y : ndarray, n x k
+        1 for a positive answer, 0 otherwise.
+    R : ndarray, n x k
+        1 for a valid answer, 0 otherwise.
+    W : ndarray, n x m
+        Weight columns (full sample, replicates), zero outside the domain.
+    """
+    return (Y * R).T @ W, R.T @ W
+
+
+def evaluate_rule(rule: IndexRule, num: np.ndarray, den: np.ndarray, item_ids: list[str]) -> RuleValues:
+    """Item indices and every node of ``rule`` from weighted totals.
+
+    Parameters
+    ----------
+    rule : IndexRule
+        The tree to evaluate.
+    num, den : ndarray, k x m
+        Weighted positive and valid totals of the items ``item_ids`` (:func:`item_totals`).
+    item_ids : list of str
+        Row names of ``num`` and ``den``; must include every item of the rule.
+
+    Returns
+    -------
+    RuleValues
+    """
+    num = np.asarray(num, dtype=float)
+    den = np.asarray(den, dtype=float)
+    pos = {it: i for i, it in enumerate(item_ids)}
+    missing = [i for i in rule.items if i not in pos]
+    if missing:
+        raise KeyError(f"rule {rule.id!r} needs item(s) {', '.join(missing)}")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        P = np.where(den > 0, num / den, np.nan)
+    labels = [("item", it) for it in item_ids]
+    rows = [P[i] for i in range(len(item_ids))]
+    notes = ["" if den[i, 0] > 0 else "no_valid_answer" for i in range(len(item_ids))]
+    below = [[it] for it in item_ids]
+    val: dict[str, np.ndarray] = {it: P[pos[it]] for it in item_ids}
+    for node in rule.nodes:
+        items = rule.descendant_items(node.id)
+        rows_i = [pos[i] for i in items]
+        if node.combine == "pooled":
+            n_sum = num[rows_i].sum(axis=0)
+            d_sum = den[rows_i].sum(axis=0)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                v = np.where(d_sum > 0, n_sum / d_sum, np.nan)
+            empty = [c for c in node.children if np.isnan(val[c][0])]
+            note = "no_valid_answer" if not d_sum[0] > 0 else (f"pooled_without:{','.join(empty)}" if empty else "")
+        else:
+            V = np.vstack([val[c] for c in node.children])
+            w = (np.full(len(node.children), 1.0 / len(node.children)) if node.combine == "mean"
+                 else np.array([node.weights[c] for c in node.children], dtype=float))
+            ok = ~np.isnan(V)
+            empty = [c for c, o in zip(node.children, ok[:, 0]) if not o]
+            if rule.empty == "skip":
+                wsum = (w[:, None] * ok).sum(axis=0)
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    v = np.where(wsum > 0, (w[:, None] * np.where(ok, V, 0.0)).sum(axis=0) / wsum, np.nan)
+                if len(empty) == len(node.children):
+                    note = "no_valid_answer"
+                else:
+                    note = f"skipped:{','.join(empty)}" if empty else ""
+            else:
+                v = (w[:, None] * V).sum(axis=0)
+                note = f"not_computable:{','.join(empty)}" if empty else ""
+        val[node.id] = v
+        labels.append((node.level, node.id))
+        rows.append(v)
+        notes.append(note)
+        below.append(items)
+    return RuleValues(labels=labels, values=np.vstack(rows), notes=notes, items_below=below)
