@@ -20,7 +20,7 @@ from sipas.forms.instrument.export import template_columns, to_entry_template, t
 from sipas.forms.instrument.schema import instrument_problems
 
 FORMS = Path(__file__).parent / "data" / "ingest" / "forms_small.csv"
-INSTRUMENTS = [("household", "2023.1"), ("service_user", "2017.1")]
+INSTRUMENTS = [("household", "2023.1"), ("household", "2024.1"), ("service_user", "2017.1")]
 
 
 @pytest.mark.parametrize("iid,ver", INSTRUMENTS)

@@ -90,7 +90,7 @@ class Instrument:
 
     def positive_codes(self, item: str) -> list[int]:
         """Codes of ``item`` that count as positive ("satisfied")."""
-        return [int(c) for c in self.scales[self._item(item)["scale"]]["positive"]]
+        return [int(c) for c in self.scales[self._item(item)["scale"]].get("positive") or []]
 
     def valid_codes(self, item: str) -> list[int]:
         """Substantive answer codes of ``item`` (missing codes excluded)."""

@@ -69,9 +69,16 @@ def instrument_problems(raw: Any) -> list[tuple[str, str]]:
                 out.append((f"{key}.codes[{c}]", "code must be a whole number"))
             if not _is_text(lab):
                 out.append((f"{key}.codes[{c}]", "label must have a non-empty 'vi' text"))
+        for k in sorted(set(sc) - {"codes", "positive", "missing", "missing_labels", "nominal"}):
+            out.append((f"{key}.{k}", "unknown key; allowed: codes, positive, missing, missing_labels, nominal"))
+        if "nominal" in sc and not isinstance(sc["nominal"], bool):
+            out.append((f"{key}.nominal", "must be true or false"))
         pos = sc.get("positive")
-        if not isinstance(pos, list) or not pos:
-            out.append((f"{key}.positive", "must list the codes counted as positive ('satisfied')"))
+        if sc.get("nominal") is True and pos is None:
+            pass  # a nominal scale (channels, ways, yes/no experience) is tabulated, never scored
+        elif not isinstance(pos, list) or not pos:
+            out.append((f"{key}.positive", "must list the codes counted as positive ('satisfied'), "
+                                           "or the scale must be 'nominal: true'"))
         else:
             for c in pos:
                 if c not in codes:
@@ -142,6 +149,8 @@ def instrument_problems(raw: Any) -> list[tuple[str, str]]:
             out.append((f"{key}.index", "must be true or false"))
         if it.get("index") and crit is None:
             out.append((f"{key}.index", "an index item needs a criterion"))
+        if it.get("index") and (scales.get(it.get("scale")) or {}).get("nominal") is True:
+            out.append((f"{key}.index", "an item on a nominal scale cannot enter an index"))
         if "confirmed" in it and not isinstance(it["confirmed"], bool):
             out.append((f"{key}.confirmed", "must be true or false"))
         f = it.get("filter")
