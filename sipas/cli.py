@@ -70,6 +70,13 @@ def cmd_check(args: argparse.Namespace) -> int:
           f"{cfg.structure}, instrument {cfg.instrument_id} {cfg.instrument_version}, seed {cfg.seed}")
     d = cfg.design
     print(f"  design: strata {d.strata}, PSU {d.psu}, report unit {d.report_unit}; fpc: {kind.design.fpc}")
+    from sipas.forms.instrument import load_instrument
+    from sipas.forms.instrument.rules import resolve_rule
+
+    rule = resolve_rule(load_instrument(cfg.instrument_id, cfg.instrument_version).raw,
+                        cfg.extra.get("index_rule"), file=cfg.path)
+    print(f"  index rule: {rule.id} ({rule.origin}; {'confirmed' if rule.confirmed else 'NOT confirmed'}): "
+          f"{rule.describe()}")
     for spec in kind.frames:
         if spec.name not in cfg.frames:
             need = "needed by `sipas sample`" if spec.required else "optional"

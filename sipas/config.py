@@ -34,7 +34,7 @@ REQUIRED_KEYS = ("survey_id", "province", "year", "instrument", "frames", "respo
 #: Keys a survey.yml may contain.
 OPTIONAL_KEYS = (
     "structure", "min_cell_size", "sampling", "restricted", "truth", "previous_survey", "benchmark",
-    "weighting", "fieldwork", "description", "report", "design", "kind",
+    "weighting", "fieldwork", "description", "report", "design", "kind", "index_rule",
 )
 LANGUAGES = ("vi", "en")
 STRUCTURES = KINDS[DEFAULT_KIND].design.structures

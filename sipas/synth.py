@@ -68,8 +68,17 @@ _GIVEN = ("Minh", "Hùng", "Dung", "Páo", "Sính", "Xuân", "Thắng", "Mai", "
           "Hương", "Ánh", "Ơn", "Ước", "Đạt", "Sáu", "Nhìa", "Lả", "Khánh", "Phương", "Thu")
 
 #: Latent shift per criterion (higher = more positive answers).
-_CRIT_MU = {"1.1": 0.9, "1.2": 0.8, "1.3": 0.9, "1.4": 0.7, "1.5": 1.6, "1.6": 1.9, "1.7": 1.0, "1.8": 1.0,
-            "2.1": 1.0, "2.2": 1.2, "2.3": 1.1, "2.4": 1.3, "2.5": 1.3, "2.6": 0.7, "2.7": 0.8, "2.8": 1.1}
+_CRIT_MU = {"1.1": 0.9, "2A.1": 1.2, "2A.2": 1.0, "2A.3": 1.3, "2A.4": 1.2,
+            "2B.1": 1.2, "2B.2": 1.1, "2B.3": 1.3, "2B.4": 1.3, "2B.5": 0.7}
+#: The instrument the demos are written with.
+DEMO_INSTRUMENT = ("household", "2024.1")
+#: Answer shares of the demo's categorical (nominal) questions, by scale, codes in order.
+_NOMINAL_P = {"channel7": (0.22, 0.30, 0.12, 0.10, 0.14, 0.10, 0.02),
+              "willing5": (0.10, 0.05, 0.35, 0.25, 0.25),
+              "trouble3": (0.90, 0.09, 0.01), "payment3": (0.92, 0.07, 0.01),
+              "mode3": (0.55, 0.15, 0.30), "ever2": (0.45, 0.55)}
+#: Answer shares of the priorities question (very much, much, little), shifted per row.
+_PRIORITY_P = (0.35, 0.40, 0.25)
 _THRESHOLDS = np.array([-1.6, -0.9, 0.0, 1.6])  # 5-point: code 4+ iff eta + noise > 0
 
 
@@ -170,27 +179,43 @@ def _simulate_answers(rng: np.random.Generator, households: pd.DataFrame, commun
     p_minority = np.where(urban, 0.35, 0.85)
     out["ethnicity"] = np.where(rng.random(n) < p_minority, 2, 1)
     edu_p = rng.random(n) + np.where(urban, 0.35, 0.0)
-    out["education"] = np.digitize(edu_p, [0.35, 0.7, 0.95]) + 1
-    out["q_used_admin"] = np.where(rng.random(n) < np.where(urban, 0.62, 0.5), 1, 2)
-    out["q_used_health"] = np.where(rng.random(n) < 0.7, 1, 2)
-    out["q_has_pupil"] = np.where(rng.random(n) < np.clip(1.1 - out["age"] / 60, 0.05, 0.7), 1, 2)
+    out["education"] = np.digitize(edu_p, [0.3, 0.6, 0.85, 1.05, 1.33]) + 1
+    out["occupation"] = 1 + np.searchsorted(np.cumsum([0.08, 0.12, 0.45, 0.03, 0.14, 0.15, 0.03]),
+                                            rng.random(n), side="right").clip(0, 6)
+    out["residence"] = np.where(urban, 1, 2)
+    out["terrain"] = np.ones(n, dtype=int)  # Lai Châu is mountainous throughout
+    for src in sorted({f["item"] for f in (instrument.raw.get("filters") or {}).values()}):
+        # routing questions: "did you carry out an administrative procedure" and the like
+        p = np.where(urban, 0.62, 0.5) if src in ("q8_4", "q_used_admin") else \
+            np.clip(1.1 - out["age"] / 60, 0.05, 0.7) if src == "q_has_pupil" else 0.7
+        out[src] = np.where(rng.random(n) < p, 1, 2)
     scales = instrument.scales
     for _, it in items.iterrows():
         item = it["item"]
         if item in out:
             continue
         crit = it["criterion"]
-        if crit in c_index:
+        scale = scales[it["scale"]]
+        codes = sorted(int(c) for c in scale["codes"])
+        if scale.get("nominal"):
+            p = np.asarray(_NOMINAL_P.get(it["scale"], np.full(len(codes), 1 / len(codes))), dtype=float)
+            val = np.asarray(codes)[np.searchsorted(np.cumsum(p / p.sum()), rng.random(n), side="right")
+                                    .clip(0, len(codes) - 1)]
+        elif crit in c_index:
             z = eta[:, c_index[crit]] + rng.normal(0.0, 0.6, size=n)
-            codes = sorted(int(c) for c in scales[it["scale"]]["codes"])
-            positive = [int(c) for c in scales[it["scale"]]["positive"]]
+            positive = [int(c) for c in scale["positive"]]
             if len(codes) == 5:
                 val = 1 + (z[:, None] > _THRESHOLDS[None, :]).sum(axis=1)
+            elif len(codes) == 3:   # e.g. interest: not / a little (z > 0) / very (z > 1.2)
+                val = 1 + (z > 0).astype(int) + (z > 1.2).astype(int)
             else:
                 neg = [c for c in codes if c not in positive][0]
                 val = np.where(z > 0, positive[0], neg)
-        else:  # needs and expectations: independent choices
-            val = np.where(rng.random(n) < 0.35, 1, 2)
+        else:  # needs and expectations: independent answers, the shares shifted per row
+            p = np.roll(np.asarray(_PRIORITY_P), int(rng.integers(0, 3))) if len(codes) == 3 else \
+                np.array([0.35, 0.65])
+            val = np.asarray(codes)[np.searchsorted(np.cumsum(p), rng.random(n), side="right")
+                                    .clip(0, len(codes) - 1)]
         cond = instrument.filter_of(item)
         if cond is not None:
             val = np.where(out[cond["item"]] == cond["equals"], val, 0)  # 0 = skipped (blank)
@@ -200,12 +225,14 @@ def _simulate_answers(rng: np.random.Generator, households: pd.DataFrame, commun
 
 def true_values(pop: pd.DataFrame, households: pd.DataFrame, instrument, *, unit: str = "district",
                 units: list[str] | None = None) -> pd.DataFrame:
-    """Population item, criterion and overall indices per unit (district or commune) and for the province.
+    """Population item, criterion, content and overall indices per unit (district or commune) and for the province.
 
-    Item index = share of positive codes among eligible households (routing applied);
-    criterion index = mean of its items; the overall index = mean of the criteria of the
-    instrument's ``index.overall`` aspect.  Returned long: ``level`` (item, criterion,
-    overall), ``id``, ``<unit>`` ("" for the province), ``value`` (a proportion).
+    Item index = share of positive codes among eligible households (routing applied); the
+    other levels combine the items by the instrument's default index rule
+    (:func:`sipas.forms.instrument.rules.resolve_rule`, evaluated by
+    :func:`sipas.indices.aggregation.evaluate_rule` on unweighted population counts).  Returned
+    long: ``level`` (item, criterion, content, overall), ``id``, ``<unit>`` ("" for the
+    province), ``value`` (a proportion).
 
     Parameters
     ----------
@@ -214,28 +241,25 @@ def true_values(pop: pd.DataFrame, households: pd.DataFrame, instrument, *, unit
     units : list of str, optional
         Units in output order; default the districts of :data:`DISTRICTS`.
     """
+    from sipas.forms.instrument.rules import resolve_rule
+    from sipas.indices.aggregation import evaluate_rule
+
+    rule = resolve_rule(instrument.raw)
     items = instrument.items
-    idx_items = items[items["index"] & items["criterion"].notna()]
+    item_ids = items.loc[items["index"] & items["criterion"].notna(), "item"].tolist()
+    V = pop[item_ids].to_numpy()
+    valid = np.column_stack([np.isin(V[:, j], instrument.valid_codes(i)) for j, i in enumerate(item_ids)])
+    pos = np.column_stack([np.isin(V[:, j], instrument.positive_codes(i)) for j, i in enumerate(item_ids)])
     rows = []
     groups = [("", np.ones(len(pop), dtype=bool))]
     names = [d for d, *_ in DISTRICTS] if units is None else list(units)
     groups += [(d, (households[unit] == d).to_numpy()) for d in names]
-    overall_aspect = instrument.raw["index"]["overall"]
     for dname, mask in groups:
-        item_val = {}
-        for _, it in idx_items.iterrows():
-            v = pop.loc[mask, it["item"]].to_numpy()
-            pos = instrument.positive_codes(it["item"])
-            valid = v != 0
-            item_val[it["item"]] = float(np.isin(v[valid], pos).mean())
-            rows.append({"level": "item", "id": it["item"], unit: dname, "value": item_val[it["item"]]})
-        crit_val = {}
-        for crit, g in idx_items.groupby("criterion", sort=True):
-            crit_val[crit] = float(np.mean([item_val[i] for i in g["item"]]))
-            rows.append({"level": "criterion", "id": crit, unit: dname, "value": crit_val[crit]})
-        aspect_crits = idx_items.loc[idx_items["aspect"] == overall_aspect, "criterion"].unique()
-        rows.append({"level": "overall", "id": overall_aspect, unit: dname,
-                     "value": float(np.mean([crit_val[c] for c in sorted(aspect_crits)]))})
+        num = (pos & valid & mask[:, None]).sum(axis=0).astype(float)[:, None]
+        den = (valid & mask[:, None]).sum(axis=0).astype(float)[:, None]
+        rv = evaluate_rule(rule, num, den, item_ids)
+        for (lvl, ident), v in zip(rv.labels, rv.values[:, 0]):
+            rows.append({"level": lvl, "id": ident, unit: dname, "value": float(v)})
     return pd.DataFrame(rows)
 
 
@@ -245,13 +269,15 @@ def _person_names(rng: np.random.Generator, sex: np.ndarray) -> list[str]:
 
 
 #: Items the recheck (phúc tra) visit asks again; ``age_group`` is derived from the form's age.
-RECHECK_ITEMS = ("q_used_admin", "p1_5", "p1_6", "s2_1a", "s2_4a", "s2_7a", "sex", "age_group")
+RECHECK_ITEMS = ("q8_4", "q4", "q5", "q9_01", "q9_12", "q9_23", "sex", "age_group")
 #: Lower edges of the age groups the recheck records (18-29, 30-44, 45-59, 60+).
 AGE_GROUP_EDGES = (18, 30, 45, 60)
 #: Share of returned forms rechecked (seed 000 §III.1) and of paper forms keyed twice (seed 001 task 11).
 RECHECK_FRACTION = 0.2
 DOUBLE_ENTRY_FRACTION = 0.1
-_ADMIN_ROUTED = ("p1_5", "p1_6", "s2_4a")  # asked only when q_used_admin == 1
+_SCREEN = "q8_4"             # "carried out an administrative procedure": routes the services part
+_ADMIN_ROUTED = ("q9_23",)   # asked only when q8_4 == 1
+_UNROUTED = ("q4", "q5", "q9_01", "q9_12")
 
 
 def _code_text(v: object) -> str:
@@ -297,11 +323,14 @@ def _recheck_visits(distribution: pd.DataFrame, given: pd.DataFrame, *, seed: in
             return v
         return 3 - int(v)
 
-    def shift(v: object, p: float) -> object:
+    def shift(v: object, p: float, top: int = 5) -> object:
         if pd.isna(v) or int(v) == 9 or rng.random() >= p:
             return v
         v = int(v)
-        return v + 1 if v == 1 else v - 1 if v == 5 else v + int(rng.choice([-1, 1]))
+        return v + 1 if v == 1 else v - 1 if v == top else v + int(rng.choice([-1, 1]))
+
+    def top(it: str) -> int:
+        return 3 if it in ("q4", "q5") else 5
 
     rec: dict[str, list] = {it: [] for it in RECHECK_ITEMS}
     for i in range(n):
@@ -311,18 +340,18 @@ def _recheck_visits(distribution: pd.DataFrame, given: pd.DataFrame, *, seed: in
             j = group_names.index(g)
             g = group_names[j + 1] if j == 0 else group_names[j - 1] if j == len(group_names) - 1 \
                 else group_names[j + int(rng.choice([-1, 1]))]
-        used = flip(ans["q_used_admin"][i], 0.012)
-        row = {"sex": sex, "age_group": g, "q_used_admin": used}
+        used = flip(ans[_SCREEN][i], 0.012)
+        row = {"sex": sex, "age_group": g, _SCREEN: used}
         for it in _ADMIN_ROUTED:
             v = ans[it][i]
-            if pd.isna(used) or used == ans["q_used_admin"][i]:
-                row[it] = flip(v, 0.02) if it.startswith("p1") else shift(v, 0.03)
+            if pd.isna(used) or used == ans[_SCREEN][i]:
+                row[it] = shift(v, 0.03)
             elif int(used) == 1:   # now says it used a procedure: the routed items are asked
-                row[it] = int(rng.integers(1, 3)) if it.startswith("p1") else int(rng.integers(1, 6))
+                row[it] = int(rng.integers(1, 6))
             else:                  # now says it did not: routed items skipped
                 row[it] = pd.NA
-        row["s2_1a"] = shift(ans["s2_1a"][i], 0.03)
-        row["s2_7a"] = shift(ans["s2_7a"][i], 0.03)
+        for it in _UNROUTED:
+            row[it] = shift(ans[it][i], 0.02 if top(it) == 3 else 0.03, top(it))
         for it in RECHECK_ITEMS:
             rec[it].append(row[it])
     visit = np.ones(n, dtype=int)
@@ -332,15 +361,14 @@ def _recheck_visits(distribution: pd.DataFrame, given: pd.DataFrame, *, seed: in
         visit[i] = 2
         rec["sex"][i] = 3 - int(ans["sex"][i])
         rec["age_group"][i] = [x for x in group_names if x != labels[i]][int(rng.integers(len(group_names) - 1))]
-        used = 2 if pd.isna(ans["q_used_admin"][i]) else 3 - int(ans["q_used_admin"][i])
-        if int(ans["q_used_admin"][i] if not pd.isna(ans["q_used_admin"][i]) else 9) == 9:
+        used = 2 if pd.isna(ans[_SCREEN][i]) else 3 - int(ans[_SCREEN][i])
+        if int(ans[_SCREEN][i] if not pd.isna(ans[_SCREEN][i]) else 9) == 9:
             used = int(rng.integers(1, 3))
-        rec["q_used_admin"][i] = used
+        rec[_SCREEN][i] = used
         for it in _ADMIN_ROUTED:
-            codes = [1, 2] if it.startswith("p1") else [1, 2, 3, 4, 5]
-            rec[it][i] = _other_code(rng, codes, ans[it][i]) if used == 1 else pd.NA
-        for it in ("s2_1a", "s2_7a"):
-            rec[it][i] = _other_code(rng, [1, 2, 3, 4, 5], ans[it][i])
+            rec[it][i] = _other_code(rng, [1, 2, 3, 4, 5], ans[it][i]) if used == 1 else pd.NA
+        for it in _UNROUTED:
+            rec[it][i] = _other_code(rng, list(range(1, top(it) + 1)), ans[it][i])
     ret_day = pd.to_datetime(chosen["returned_date"])
     recheck = pd.DataFrame({
         "form_id": chosen["form_id"].to_numpy(),
@@ -368,7 +396,7 @@ def _second_entry(given: pd.DataFrame, keyed: pd.DataFrame, instrument, *,
     """
     rng = np.random.default_rng(seed + 11)
     items = list(instrument.items["item"])
-    cols = ["sex", "age", "ethnicity", "education", *items]
+    cols = [p["id"] for p in instrument.raw.get("profile", [])] + items
     paper = keyed.loc[keyed["mode"] == "paper", "form_id"].sort_values().to_numpy()
     k = int(np.ceil(DOUBLE_ENTRY_FRACTION * len(paper) - 1e-9))
     ids = np.sort(rng.choice(paper, size=k, replace=False))
@@ -451,7 +479,7 @@ def synthesize(out_dir: str | Path, *, survey_id: str, year: int, seed: int, fra
     previous_survey : str, optional
         Survey id of last year's survey, written into the config.
     """
-    instrument = load_instrument("household", "2023.1")
+    instrument = load_instrument(*DEMO_INSTRUMENT)
     communes, villages, households = build_frames(np.random.default_rng(frame_seed))
     rng = np.random.default_rng(seed)
     pop = _simulate_answers(rng, households, communes, instrument, year_shift=year_shift)
@@ -494,7 +522,7 @@ def _base_config(*, survey_id: str, year: int, seed: int, keys: tuple[str, ...])
                         "en": "Synthetic demo survey built like Lai Chau's 2024 SIPAS plan; not real data."},
         "province": {"vi": "Tỉnh Lai Châu (dữ liệu mô phỏng)", "en": "Lai Chau province (synthetic data)"},
         "year": year,
-        "instrument": {"id": "household", "version": "2023.1"},
+        "instrument": {"id": DEMO_INSTRUMENT[0], "version": DEMO_INSTRUMENT[1]},
         "structure": None,
         "frames": {"communes": "frames/communes.csv", "villages": "frames/villages.csv",
                    "households": "frames/households.csv"},
@@ -580,7 +608,7 @@ def _write_survey(base: Path, *, survey_id: str, year: int, seed: int, instrumen
         "respondent_name": _person_names(frng, resp_sex),
         "phone": [f"09{x:08d}" for x in frng.integers(0, 10**8, size=n_s)],
         "address": contacts.set_index("household_id").loc[sample["household_id"], "address"].to_numpy(),
-        "sex": resp_sex, "age": rows["age"], "ethnicity": rows["ethnicity"], "education": rows["education"],
+        **{p["id"]: (resp_sex if p["id"] == "sex" else rows[p["id"]]) for p in instrument.raw.get("profile", [])},
     })
     forms = pd.concat([forms, answers], axis=1)[returned].reset_index(drop=True)
     # a few forms with most answers missing (invalid by the methodology's rule)
@@ -672,7 +700,7 @@ def synthesize_two_tier(out_dir: str | Path, *, survey_id: str, year: int, seed:
     (``truth/true_values.csv``) holds the population indices per commune (column ``commune``)
     and for the province (``commune == ""``).
     """
-    instrument = load_instrument("household", "2023.1")
+    instrument = load_instrument(*DEMO_INSTRUMENT)
     communes3, villages3, households3 = build_frames(np.random.default_rng(frame_seed))
     rng = np.random.default_rng(seed)
     pop = _simulate_answers(rng, households3, communes3, instrument, year_shift=year_shift)

@@ -3,9 +3,14 @@
 Writes ``indices.csv`` (province and report units -- districts, or communes in a two-tier
 survey -- every level), ``indices_published.csv``
 (cells with fewer than ``min_cell_size`` respondents blanked), ``indices_groups.csv`` and
-``indices_groups_published.csv`` (sex, age group, ethnicity, urban/rural; overall, aspect
+``indices_groups_published.csv`` (sex, age group, ethnicity, urban/rural; overall, content, aspect
 and criterion levels), ``ranking.csv`` (rank, rank interval, groups not distinguishable),
-``needs.csv``, ``profile.csv`` and, when the previous year is processed, ``year_over_year.csv``.
+``index_rules.csv`` (the rule used -- ``index_rule`` of survey.yml or the instrument's default --
+and the instrument's other rules, each with its source and ``confirmed`` flag),
+``index_sensitivity.csv`` (overall and content indices under every rule, the same domains;
+``_published`` with small cells blanked), ``distributions.csv`` (share per answer of the questions
+reported as distributions: perception and priorities), ``needs.csv``, ``profile.csv`` and, when
+the previous year is processed, ``year_over_year.csv``.
 
 The units come from the survey's hierarchy (:class:`sipas.config.Hierarchy`): strata and PSUs
 of the replicate design, ``domain_type`` = the report unit (``district`` or ``commune``) in
@@ -21,6 +26,7 @@ Reads only files of earlier stages; writes through :mod:`sipas.io` (atomic, dete
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +37,7 @@ from sipas.config import SurveyConfig, project_root
 from sipas.errors import StageInputMissing
 from sipas.estimation.survey_design import FPC_COLUMN, replicate_weights
 from sipas.forms.instrument import load_instrument
+from sipas.forms.instrument.rules import IndexRule, instrument_rules, resolve_rule
 from sipas.stages._common import StageResult, manifest, need, write_tables
 
 PROFILE_VARS = ("sex", "ethnicity", "education")
@@ -72,7 +79,8 @@ def respondent_groups(df: pd.DataFrame, cfg: SurveyConfig) -> tuple[pd.DataFrame
 
 
 def unit_indices(df: pd.DataFrame, ind: pd.DataFrame, *, instrument, rep, totals: pd.DataFrame | None,
-                 unit: str, total_label: str, village: str = "village") -> pd.DataFrame:
+                 unit: str, total_label: str, village: str = "village",
+                 rules: Sequence[IndexRule] | None = None) -> pd.DataFrame:
     """Province indices from the province design, and indices of each sampled PSU (commune).
 
     The province rows use ``rep`` (strata x communes).  A commune's own index treats the
@@ -98,23 +106,40 @@ def unit_indices(df: pd.DataFrame, ind: pd.DataFrame, *, instrument, rep, totals
     unit : str
         The PSU column that is also the report unit (``commune``).
 
+    rules : sequence of IndexRule, optional
+        Rules to evaluate (default: the instrument's default rule).
+
     Returns
     -------
     DataFrame
-        As :func:`sipas.indices.indices.estimate_indices`: the province rows, then ``domain_type ==
+        As :func:`sipas.indices.estimate_index_rules`: the province rows, then ``domain_type ==
         unit`` rows.
     """
     from sipas import indices
 
-    prov = indices.estimate_indices(ind, instrument=instrument, rep=rep, total_label=total_label)
+    rules = list(rules) if rules else [resolve_rule(instrument.raw)]
+    prov = indices.estimate_index_rules(ind, instrument=instrument, rules=rules, rep=rep, total_label=total_label)
     within = df.assign(_unit_stratum=df[unit].astype(str),
                        _unit_psu=df[unit].astype(str) + "\x1f" + df[village].astype(str))
     rep_u = replicate_weights(within, totals=totals, strata="_unit_stratum", psu="_unit_psu", fpc=None)
-    units = indices.estimate_indices(ind, instrument=instrument, rep=rep_u, by=df[unit], by_type=unit,
-                                     total_label=total_label, psu=within["_unit_psu"],
-                                     strata=within["_unit_stratum"])
+    units = indices.estimate_index_rules(ind, instrument=instrument, rules=rules, rep=rep_u, by=df[unit],
+                                         by_type=unit, total_label=total_label, psu=within["_unit_psu"],
+                                         strata=within["_unit_stratum"])
     units = units[units["domain_type"] == unit]
     return pd.concat([prov, units], ignore_index=True)
+
+
+def rule_table(used: IndexRule, rules: Mapping[str, IndexRule], default: str) -> pd.DataFrame:
+    """One row per index rule: id, labels, source, confirmed, whether the survey used it, and the tree.
+
+    The rule used comes first (``used`` True), then the instrument's other rules, which the
+    sensitivity table compares it with.
+    """
+    order = [used] + [r for rid, r in rules.items() if rid != used.id]
+    return pd.DataFrame([{"rule": r.id, "used": r is used, "instrument_default": r.id == default
+                          and r.origin == "instrument", "origin": r.origin, "confirmed": r.confirmed,
+                          "label_vi": r.label.get("vi", ""), "label_en": r.label.get("en", r.label.get("vi", "")),
+                          "source": r.source, "empty": r.empty, "tree": r.describe()} for r in order])
 
 
 def run_indices(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
@@ -141,24 +166,37 @@ def run_indices(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
     if not np.allclose(rep.weights, df["w_final"].to_numpy(), rtol=1e-9):
         raise StageInputMissing(f"{wsrc}: w_final differs from the re-derived weights; rerun the weighting stage")
     ind = indices.positive_indicators(df, instrument=inst)
+    rule = resolve_rule(inst.raw, cfg.extra.get("index_rule"), file=cfg.path)
+    inst_rules, default = instrument_rules(inst.raw)
+    rules = [rule] + [r for rid, r in inst_rules.items() if rid != rule.id]
     unit = hier.report_unit
     if unit == hier.psu:
         # the sampled village of weights.csv (the forms' own ``village`` makes the merge add suffixes)
         vcol = "village_y" if "village_y" in df.columns else "village"
-        idx = unit_indices(df, ind, instrument=inst, rep=rep, totals=totals, unit=unit,
-                           total_label=cfg.province["vi"], village=vcol)
+        all_rules = unit_indices(df, ind, instrument=inst, rep=rep, totals=totals, unit=unit,
+                                 total_label=cfg.province["vi"], village=vcol, rules=rules)
     else:
-        idx = indices.estimate_indices(ind, instrument=inst, rep=rep, by=df[unit], by_type=unit,
-                                       total_label=cfg.province["vi"], psu=df[hier.psu], strata=df[hier.strata])
+        all_rules = indices.estimate_index_rules(ind, instrument=inst, rules=rules, rep=rep, by=df[unit],
+                                                 by_type=unit, total_label=cfg.province["vi"], psu=df[hier.psu],
+                                                 strata=df[hier.strata])
+    idx = all_rules[all_rules["rule"] == rule.id].drop(columns="rule").reset_index(drop=True)
+    sensitivity = all_rules[all_rules["level"].isin(["overall", "content"])].reset_index(drop=True)
     published = indices.suppress_small_cells(idx, min_n=cfg.min_cell_size)
     overall = idx[(idx["level"] == "overall") & (idx["domain_type"] == unit)]
     ranking = indices.rank_units(overall, seed=cfg.seed)
     groups, frames_read = respondent_groups(df, cfg)
-    grp = indices.group_indices(ind, groups, instrument=inst, rep=rep)
+    grp = indices.group_indices(ind, groups, instrument=inst, rep=rep, rule=rule)
     needs = [c for c in inst.criteria.loc[inst.criteria["aspect"] == "needs", "criterion"]]
     need_tabs = [indices.estimate_shares(indices.choice_indicators(df, instrument=inst, criterion=c), rep=rep)
                  .assign(criterion=c) for c in needs]
+    items = inst.items
+    categorical = items.loc[~items["index"] & items["criterion"].notna(), "item"].tolist()
+    distributions = indices.estimate_distribution(df, instrument=inst, items=categorical, rep=rep)
+    distributions.insert(1, "criterion", distributions["item"].map(dict(zip(items["item"], items["criterion"]))))
     tables = {"indices": idx, "indices_published": published, "ranking": ranking,
+              "index_rules": rule_table(rule, inst_rules, default), "index_sensitivity": sensitivity,
+              "index_sensitivity_published": indices.suppress_small_cells(sensitivity, min_n=cfg.min_cell_size),
+              "distributions": distributions,
               "indices_groups": grp, "indices_groups_published": indices.suppress_small_cells(grp, min_n=cfg.min_cell_size),
               "needs": pd.concat(need_tabs, ignore_index=True) if need_tabs else pd.DataFrame()}
     read = [src, wsrc] + ([tsrc] if totals is not None else []) + frames_read
