@@ -501,12 +501,6 @@ def synthesize(out_dir: str | Path, *, survey_id: str, year: int, seed: int, fra
                           "sample_file": "sample/households_selected.csv"}
     if previous_survey:
         config["previous_survey"] = previous_survey
-    bench = NATIONAL_AVERAGE.get(year - 1)
-    if bench is not None:
-        config["report"] = {"benchmark": {
-            "label": {"vi": f"Trung bình cả nước năm {year - 1} (Bộ Nội vụ công bố)",
-                      "en": f"National average {year - 1} (published by the Ministry of Home Affairs)"},
-            "value": bench}}
     truth = true_values(pop, households, instrument)
     return _write_survey(Path(out_dir) / survey_id, survey_id=survey_id, year=year, seed=seed,
                          instrument=instrument, communes=communes, villages=villages, households=households,
@@ -741,9 +735,6 @@ def synthesize_two_tier(out_dir: str | Path, *, survey_id: str, year: int, seed:
 
 
 #: The demo surveys: (survey id, year, seed, latent year shift, previous survey id).
-#: Published national SIPAS averages (Ministry of Home Affairs, 17/4/2024; shared/METHODOLOGY.md):
-#: a survey-year's report compares with the latest published one, last year's.
-NATIONAL_AVERAGE = {2022: 0.8008, 2023: 0.8266}
 
 DEMO_SURVEYS = (
     ("demo-laichau-2023", 2023, 20230905, -0.12, None),

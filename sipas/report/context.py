@@ -12,6 +12,8 @@ from sipas import io as sio
 from sipas.config import SurveyConfig, find_survey, project_root
 from sipas.errors import ConfigError
 from sipas.forms.instrument import load_instrument
+from sipas.forms.instrument.rules import IndexRule, resolve_rule
+from sipas.indices.published import national_value
 from sipas.report.blocks import Block
 from sipas.text.labels import fmt_num, fmt_pct, texts
 
@@ -98,6 +100,11 @@ def load_context(survey_id: str, *, root: str | Path | None = None) -> ReportCon
                          reports=cfg.reports_dir(root), root=root)
 
 
+def index_rule(ctx: ReportContext) -> IndexRule:
+    """The index rule the survey used: ``index_rule`` of survey.yml, else the instrument's default."""
+    return resolve_rule(ctx.instrument.raw, ctx.cfg.extra.get("index_rule"), file=ctx.cfg.path)
+
+
 def _labels(ctx: ReportContext) -> dict[str, str]:
     lab = {}
     key = f"label_{ctx.lang}"
@@ -105,6 +112,9 @@ def _labels(ctx: ReportContext) -> dict[str, str]:
         lab[r["criterion"]] = f'{r["criterion"]} {r[key]}'
     for _, r in ctx.instrument.aspects.iterrows():
         lab[r["aspect"]] = r[key]
+    for node, text in index_rule(ctx).labels.items():
+        lab[node] = text.get(ctx.lang, text["vi"])
+    lab["overall"] = ctx.tr("key.overall")
     for _, r in ctx.instrument.items.iterrows():
         lab[r["item"]] = r[f"text_{ctx.lang}"]
     return lab
@@ -135,10 +145,12 @@ def overall(ctx: ReportContext) -> pd.Series:
 
 
 def benchmark(ctx: ReportContext) -> dict[str, Any] | None:
-    """The published index to compare against, from ``report.benchmark`` in survey.yml.
+    """The published index to compare against.
 
-    ``{"label": {"vi": ..., "en": ...}, "value": 0.8266}`` gives
-    ``{"label": <text in the report language>, "value": 0.8266}``; None when absent.
+    ``report.benchmark`` of survey.yml, ``{"label": {"vi": ..., "en": ...}, "value": 0.8266}``, gives
+    ``{"label": <text in the report language>, "value": 0.8266}``; without it, the verified national
+    value of the year before the survey (:func:`sipas.indices.published.national_value`), with its
+    ``url``; None when neither exists.
 
     Raises
     ------
@@ -147,7 +159,11 @@ def benchmark(ctx: ReportContext) -> dict[str, Any] | None:
     """
     b = (ctx.cfg.extra.get("report") or {}).get("benchmark")
     if b is None:
-        return None
+        nat = national_value(ctx.cfg.year - 1)
+        if nat is None:
+            return None
+        return {"label": ctx.tr("benchmark_national", year=ctx.cfg.year - 1), "value": nat["value"],
+                "url": nat["url"]}
     if not isinstance(b, dict) or "value" not in b or "label" not in b:
         raise ConfigError("must be a mapping with 'label' (vi, en) and 'value'", file=ctx.cfg.path,
                           key="report.benchmark")

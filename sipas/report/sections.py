@@ -15,6 +15,7 @@ from sipas.report.tables import (
     cleaning_md,
     cleaning_table,
     config_text,
+    distribution_table,
     design_md,
     district_criteria_table,
     district_table,
@@ -26,6 +27,7 @@ from sipas.report.tables import (
     methodology_md,
     needs_table,
     provenance,
+    published_table,
     ranking_table,
     recheck_failed_table,
     recheck_table,
@@ -33,6 +35,8 @@ from sipas.report.tables import (
     reliability_items_table,
     reliability_table,
     response_table,
+    rule_md,
+    sensitivity_table,
     summary_md,
     weight_table,
     weighting_md,
@@ -116,7 +120,7 @@ def section_weighting(ctx: ReportContext) -> list[Block]:
 def section_results(ctx: ReportContext) -> list[Block]:
     """6. Results by aspect, criterion, district, respondent group and item."""
     out: list[Block] = [("md", f"## {ctx.tr('s_results')}\n\n{ctx.tr('results_text')}"),
-                        _table(aspect_table(ctx), ctx.tr("aspect_table"))]
+                        _table(aspect_table(ctx), ctx.tr("aspect_table")), ("md", rule_md(ctx))]
     out += _fig(ctx, "criteria")
     out += _fig(ctx, "districts")
     out.append(_table(district_table(ctx), ctx.tr("district_table")))
@@ -129,6 +133,10 @@ def section_results(ctx: ReportContext) -> list[Block]:
         out += _fig(ctx, "groups")
     out.append(("md", ctx.tr("suppressed_note", min_n=ctx.cfg.min_cell_size)))
     out.append(_table(item_table(ctx), ctx.tr("item_table")))
+    d = distribution_table(ctx)
+    if d is not None:
+        out.append(("md", f"### {ctx.tr('s_perception')}\n\n{ctx.tr('perception_text')}"))
+        out.append(_table(d, ctx.tr("distribution_table")))
     return out
 
 
@@ -160,7 +168,17 @@ def section_recommendations(ctx: ReportContext) -> list[Block]:
 
 
 def section_methodology(ctx: ReportContext) -> list[Block]:
-    return [("md", methodology_md(ctx))]
+    """Appendix A: formulas, the index rule and its sensitivity table, published values with sources."""
+    out: list[Block] = [("md", methodology_md(ctx))]
+    s = sensitivity_table(ctx)
+    if s is not None:
+        out.append(("md", f"### {ctx.tr('s_sensitivity')}\n\n{ctx.tr('sensitivity_text')}"))
+        out.append(_table(s, ctx.tr("sensitivity_table")))
+    p = published_table(ctx)
+    if p is not None:
+        out.append(("md", f"### {ctx.tr('s_published')}\n\n{ctx.tr('published_text')}"))
+        out.append(_table(p, ctx.tr("published_table")))
+    return out
 
 
 def section_provenance(ctx: ReportContext) -> list[Block]:

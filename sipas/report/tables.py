@@ -11,6 +11,7 @@ import pandas as pd
 
 from sipas import __version__
 from sipas import io as sio
+from sipas.indices.published import comparison_values
 from sipas.report.context import (
     GROUP_VARS,
     ReportContext,
@@ -20,6 +21,7 @@ from sipas.report.context import (
     benchmark,
     benchmark_difference,
     group_label,
+    index_rule,
     overall,
 )
 from sipas.text.collation import vi_sort_key
@@ -52,11 +54,18 @@ def summary_md(ctx: ReportContext) -> str:
                             lo=ctx.num(100 * r["ci_low_change"]), hi=ctx.num(100 * r["ci_high_change"]),
                             sig=ctx.tr("sig_yes" if r["significant"] else "sig_no")))
     t = _idx(ctx)
-    sat = set(ctx.instrument.criteria.loc[ctx.instrument.criteria["aspect"] == o["id"], "criterion"].astype(str))
+    rule = index_rule(ctx)
+    lab = _labels(ctx)
+    cont = t[(t["domain_type"] == "province") & t["id"].isin(rule.contents) & (t["level"] != "criterion")]
+    if len(cont):
+        parts.append(ctx.tr("summary_contents", contents="; ".join(
+            f"{lab.get(i, i)} {ctx.pct(e)} ({ctx.ci(a, b)})"
+            for i, e, a, b in zip(cont["id"], cont["estimate"], cont["ci_low"], cont["ci_high"]))))
+    parts.append(rule_md(ctx))
+    sat = set(rule.criteria_below())
     c = t[(t["domain_type"] == "province") & (t["level"] == "criterion") & t["id"].astype(str).isin(sat)]
     if len(c):
         c = c.sort_values("estimate", kind="stable")
-        lab = _labels(ctx)
         parts.append(ctx.tr("summary_criteria", best=lab.get(str(c.iloc[-1]["id"]), c.iloc[-1]["id"]),
                             best_val=ctx.pct(c.iloc[-1]["estimate"]),
                             worst=lab.get(str(c.iloc[0]["id"]), c.iloc[0]["id"]), worst_val=ctx.pct(c.iloc[0]["estimate"])))
@@ -69,6 +78,15 @@ def key_figures_table(ctx: ReportContext) -> pd.DataFrame:
     """Table 1.1: the key figures of the summary."""
     o = overall(ctx)
     rows = [(ctx.tr("key.overall"), f"{ctx.pct(o['estimate'])} ({ctx.ci(o['ci_low'], o['ci_high'])})")]
+    t = _idx(ctx)
+    lab = _labels(ctx)
+    for cid in index_rule(ctx).contents:
+        r = t[(t["domain_type"] == "province") & (t["id"] == cid) & (t["level"] != "criterion")]
+        if len(r):
+            r = r.iloc[0]
+            rows.append((lab.get(cid, cid), f"{ctx.pct(r['estimate'])} ({ctx.ci(r['ci_low'], r['ci_high'])})"))
+    rows.append((ctx.tr("key.rule"), f"{index_rule(ctx).label.get(ctx.lang, index_rule(ctx).label['vi'])} — "
+                                     f"{ctx.tr('rule_confirmed' if index_rule(ctx).confirmed else 'rule_unconfirmed')}"))
     b = benchmark(ctx)
     if b is not None:
         rows.append((ctx.tr("key.benchmark"), f"{b['label']}: {ctx.pct(b['value'], 2)}"))
@@ -282,15 +300,32 @@ def _fmt_index_rows(ctx: ReportContext, t: pd.DataFrame, label_col: str, labels:
 
 
 def aspect_table(ctx: ReportContext) -> pd.DataFrame:
-    """Table 6.1: overall, aspects and criteria for the province."""
+    """Table 6.1: overall, contents (or aspects) and criteria for the province, in the rule's order;
+    a value missing or resting on fewer parts carries the reason (``note`` of the indices table)."""
     t = _idx(ctx)
-    t = t[(t["domain_type"] == "province") & t["level"].isin(["overall", "aspect", "criterion"])]
+    t = t[(t["domain_type"] == "province") & (t["level"] != "item")]
     lab = _labels(ctx)
-    order = {"overall": 0, "aspect": 1, "criterion": 2}
-    t = t.assign(_o=t["level"].map(order)).sort_values(["_o", "id"], kind="stable")
-    names = pd.Series([("SIPAS — " if lv == "overall" else "") + lab.get(str(i), str(i))
-                       for lv, i in zip(t["level"], t["id"])])
+    order = {"overall": 0, "criterion": 2}
+    t = t.assign(_o=t["level"].map(order).fillna(1)).sort_values(["_o"], kind="stable")
+    names = pd.Series([lab.get(str(i), str(i)) + note_text(ctx, n) for i, n in zip(t["id"], t.get("note", ""))])
     return _fmt_index_rows(ctx, t, ctx.tr("col.label"), names)
+
+
+def note_text(ctx: ReportContext, note: object) -> str:
+    """Reader's text of an indices ``note`` (" (…)"), e.g. ``skipped:2B.5`` -> " (không tính tiêu chí 2B.5: …)"."""
+    if not isinstance(note, str) or not note:
+        return ""
+    kind, _, ids = note.partition(":")
+    return " (" + ctx.tr(f"notes.{kind}", ids=", ".join(ids.split(","))) + ")" if ctx.has(f"notes.{kind}") else ""
+
+
+def rule_md(ctx: ReportContext) -> str:
+    """One paragraph: the index rule used, its source and whether it is confirmed (a warning when not)."""
+    r = index_rule(ctx)
+    text = ctx.tr("rule_text", label=r.label.get(ctx.lang, r.label["vi"]), source=r.source.get(ctx.lang, r.source["vi"]),
+                  confirmed=ctx.tr("rule_confirmed" if r.confirmed else "rule_unconfirmed"),
+                  origin=ctx.tr(f"rule_origin.{'survey' if r.origin == 'survey.yml' else 'instrument'}"))
+    return text if r.confirmed else f"> ⚠ {text} {ctx.tr('rule_warning')}"
 
 
 def item_table(ctx: ReportContext) -> pd.DataFrame:
@@ -322,9 +357,9 @@ def district_criteria_table(ctx: ReportContext) -> pd.DataFrame:
     lab = _labels(ctx)
     parts = []
     for dtype in ("province", ctx.unit):
-        parts.append(t[(t["domain_type"] == dtype) & t["level"].isin(["criterion", "overall"])])
+        parts.append(t[(t["domain_type"] == dtype) & (t["level"] != "item")])
     t = pd.concat(parts)
-    t = t.assign(_o=(t["level"] == "overall").astype(int))
+    t = t.assign(_o=t["level"].map({"criterion": 0, "overall": 2}).fillna(1).astype(int))
     mat = t.pivot(index=["_o", "id"], columns="domain", values="estimate").sort_index()
     cols = [ctx.cfg.province["vi"]] + sorted([c for c in mat.columns if c != ctx.cfg.province["vi"]],
                                              key=vi_sort_key)
@@ -333,10 +368,9 @@ def district_criteria_table(ctx: ReportContext) -> pd.DataFrame:
         rows = pd.DataFrame({ctx.tr("col.district"): [ctx.tr("legend_province") if c == ctx.cfg.province["vi"]
                                                       else str(c) for c in mat.columns]})
         for (o, i), vals in mat.iterrows():
-            rows["SIPAS" if o else str(i)] = [ctx.num(100 * v) for v in vals]
+            rows["SIPAS" if o == 2 else str(i)] = [ctx.num(100 * v) for v in vals]
         return rows
-    out = pd.DataFrame({ctx.tr("col.criterion"): [("SIPAS — " if o else "") + lab.get(str(i), str(i))
-                                                  for o, i in mat.index]})
+    out = pd.DataFrame({ctx.tr("col.criterion"): [lab.get(str(i), str(i)) for o, i in mat.index]})
     for c in mat.columns:
         name = ctx.tr("legend_province") if c == ctx.cfg.province["vi"] else str(c)
         out[name] = [ctx.num(100 * v) for v in mat[c]]
@@ -350,8 +384,8 @@ def group_table(ctx: ReportContext) -> pd.DataFrame | None:
         return None
     lab = _labels(ctx)
     o = g[g["level"] == "overall"]
-    aspects = [a for a in ctx.instrument.aspects["aspect"] if a in set(g.loc[g["level"] == "aspect", "id"])
-               and a != o["id"].iloc[0]]
+    mids = g[~g["level"].isin(["overall", "criterion", "item"])]
+    aspects = list(dict.fromkeys(mids["id"]))
     rows = []
     for var in [v for v in GROUP_VARS if v in set(o["domain_type"])] + sorted(set(o["domain_type"]) - set(GROUP_VARS)):
         for _, r in o[o["domain_type"] == var].iterrows():
@@ -361,8 +395,7 @@ def group_table(ctx: ReportContext) -> pd.DataFrame | None:
                    "SIPAS (%)": ctx.num(100 * r["estimate"]),
                    ctx.tr("col.ci"): "—" if pd.isna(r["estimate"]) else ctx.ci(r["ci_low"], r["ci_high"])}
             for a in aspects:
-                m = g[(g["domain_type"] == var) & (g["domain"] == r["domain"]) & (g["level"] == "aspect")
-                      & (g["id"] == a)]
+                m = mids[(mids["domain_type"] == var) & (mids["domain"] == r["domain"]) & (mids["id"] == a)]
                 row[f"{lab.get(a, a)} (%)"] = ctx.num(100 * m["estimate"].iloc[0]) if len(m) else "—"
             rows.append(row)
     return pd.DataFrame(rows)
@@ -399,21 +432,32 @@ def yoy_table(ctx: ReportContext) -> pd.DataFrame | None:
 
 
 def needs_table(ctx: ReportContext) -> pd.DataFrame:
+    """Table 9.1: priorities for improvement, ordered by the share of the top answer (the scale's
+    positive code, e.g. "Rất nhiều"), with every answer's share when the question has more than two."""
     n = ctx.tables["needs"].sort_values("estimate", ascending=False, kind="stable")
     lab = _labels(ctx)
-    return pd.DataFrame({
-        ctx.tr("col.label"): [lab.get(i, i) for i in n["id"]],
-        ctx.tr("col.share"): [ctx.num(100 * v) for v in n["estimate"]],
-        ctx.tr("col.ci"): [ctx.ci(a, b) for a, b in zip(n["ci_low"], n["ci_high"])],
-        ctx.tr("col.n"): n["n"],
-    })
+    out = pd.DataFrame({ctx.tr("col.label"): [lab.get(i, i) for i in n["id"]]})
+    d = ctx.tables.get("distributions")
+    first = str(n["id"].iloc[0]) if len(n) else ""
+    codes = ctx.instrument.labels(first, language=ctx.lang, with_missing=False) if first else {}
+    if d is not None and len(codes) > 2 and first in set(d["item"]):
+        top = ctx.instrument.positive_codes(first)
+        for c, name in codes.items():
+            vals = d[d["code"] == c].set_index("item")["estimate"]
+            out[f"{name} (%)"] = [ctx.num(100 * vals.get(i, float("nan"))) for i in n["id"]]
+            if c in top:
+                out[f"{ctx.tr('col.ci')} ({name})"] = [ctx.ci(a, b) for a, b in zip(n["ci_low"], n["ci_high"])]
+    else:
+        out[ctx.tr("col.share")] = [ctx.num(100 * v) for v in n["estimate"]]
+        out[ctx.tr("col.ci")] = [ctx.ci(a, b) for a, b in zip(n["ci_low"], n["ci_high"])]
+    out[ctx.tr("col.n")] = n["n"].to_numpy()
+    return out
 
 
 def recommendations_table(ctx: ReportContext, *, k: int = 3) -> pd.DataFrame:
     """Table 10.1: the ``k`` lowest satisfaction criteria, with empty columns for the Department."""
     t = _idx(ctx)
-    o = overall(ctx)
-    sat = set(ctx.instrument.criteria.loc[ctx.instrument.criteria["aspect"] == o["id"], "criterion"].astype(str))
+    sat = set(index_rule(ctx).criteria_below())
     c = t[(t["domain_type"] == "province") & (t["level"] == "criterion") & t["id"].astype(str).isin(sat)]
     c = c.sort_values("estimate", kind="stable").head(k)
     lab = _labels(ctx)
@@ -468,14 +512,106 @@ def config_text(ctx: ReportContext) -> str:
 
 
 def methodology_md(ctx: ReportContext) -> str:
-    """Appendix A: formulas and sources."""
-    o = overall(ctx)
-    kw = {"overall": _labels(ctx).get(o["id"], o["id"]), "min_n": ctx.cfg.min_cell_size,
-          "instrument": ctx.instrument.path.name}
+    """Appendix A: formulas and sources (the aggregation as the rule used says, with its status)."""
+    r = index_rule(ctx)
+    lab = _labels(ctx)
+    kw = {"min_n": ctx.cfg.min_cell_size, "instrument": ctx.instrument.path.name,
+          "rule_label": r.label.get(ctx.lang, r.label["vi"]), "rule_tree": rule_tree_text(ctx, r, lab),
+          "rule_source": r.source.get(ctx.lang, r.source["vi"]),
+          "confirmed": ctx.tr("rule_confirmed" if r.confirmed else "rule_unconfirmed"),
+          "empty": ctx.tr(f"rule_empty.{r.empty}")}
     items = [f"- {ctx.tr(f'method_list.{k}', **kw)}" for k in ctx.t["method_list"]]
     return "\n\n".join([f"## {ctx.tr('s_method')}",
                         ctx.tr("method_text", instrument=ctx.instrument.path.name),
                         f"### {ctx.tr('method_formulas')}", "\n".join(items)])
+
+
+def rule_tree_text(ctx: ReportContext, rule, lab: dict[str, str]) -> str:
+    """The rule's tree in words, root first: "SIPAS = trung bình cộng (A, B); A = ..."."""
+    parts = []
+    for n in reversed(rule.nodes):
+        if n.level == "criterion":
+            continue
+        how = ctx.tr(f"combine.{n.combine}")
+        if n.combine == "weights":
+            kids = ", ".join(f"{lab.get(c, c)} × {ctx.num(w, 2)}" for c, w in (n.weights or {}).items())
+        else:
+            kids = ", ".join(c if c in {x.id for x in rule.nodes if x.level == "criterion"} else lab.get(c, c)
+                             for c in n.children)
+        parts.append(f"{lab.get(n.id, n.id)} = {how} ({kids})")
+    crit = next((n.combine for n in rule.nodes if n.level == "criterion"), "mean")
+    parts.append(ctx.tr("combine_criterion", how=ctx.tr(f"combine.{crit}")))
+    return "; ".join(parts)
+
+
+def sensitivity_table(ctx: ReportContext) -> pd.DataFrame | None:
+    """Table A.1: the overall index and its CI under each index rule (``index_sensitivity_summary.csv``),
+    the contents under each rule, the difference from the rule used and the units whose rank changes."""
+    s = ctx.tables.get("index_sensitivity_summary")
+    rules = ctx.tables.get("index_rules")
+    sens = ctx.tables.get("index_sensitivity_published")
+    if s is None or rules is None or sens is None:
+        return None
+    meta = rules.set_index("rule")
+    lab = _labels(ctx)
+    contents = index_rule(ctx).contents
+    rows = []
+    for _, r in s.iterrows():
+        m = meta.loc[r["rule"]]
+        row = {ctx.tr("col.rule_name"): str(m[f"label_{ctx.lang}"]) + (f" ({ctx.tr('rule_used')})" if r["used"] else ""),
+               ctx.tr("col.confirmed"): ctx.tr("col.answer_yes" if str(m["confirmed"]) == "True" else "col.answer_no"),
+               ctx.tr("col.estimate"): ctx.num(100 * r["estimate"]),
+               ctx.tr("col.ci"): ctx.ci(r["ci_low"], r["ci_high"])}
+        for cid in contents:
+            v = sens[(sens["rule"] == r["rule"]) & (sens["domain_type"] == "province") & (sens["id"] == cid)]
+            row[f"{lab.get(cid, cid)} (%)"] = ctx.num(100 * v["estimate"].iloc[0]) if len(v) else "—"
+        row[ctx.tr("col.diff_points")] = ctx.num(100 * r["diff"], 2)
+        row[ctx.tr("col.max_unit_diff")] = "—" if pd.isna(r["max_unit_diff"]) else \
+            f"{ctx.num(100 * r['max_unit_diff'], 2)}" + (f" ({r['max_unit']})" if isinstance(r["max_unit"], str)
+                                                         and r["max_unit"] else "")
+        row[ctx.tr("col.rank_changes")] = f"{int(r['rank_changes'])}/{int(r['units'])}"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def published_table(ctx: ReportContext) -> pd.DataFrame | None:
+    """Table A.2: published SIPAS values near the survey year, each with the page it was read on."""
+    t = comparison_values(year=ctx.cfg.year, province=ctx.cfg.province["vi"])
+    if t.empty:
+        return None
+    return pd.DataFrame({
+        ctx.tr("col.year"): t["year"].astype(str),
+        ctx.tr("col.scope"): [ctx.tr("published_scope.national") if sc == "national" else p
+                              for sc, p in zip(t["scope"], t["province"])],
+        ctx.tr("col.indicator"): [ctx.tr(f"published_indicator.{i}") for i in t["indicator"]],
+        ctx.tr("col.value"): [ctx.num(100 * v, 2) for v in t["value"]],
+        ctx.tr("col.note"): t[f"note_{ctx.lang}"],
+        ctx.tr("col.source"): t["url"],
+    })
+
+
+def distribution_table(ctx: ReportContext) -> pd.DataFrame | None:
+    """Table 6.6: questions published as distributions (perception, criteria 1.1-1.8): the share of
+    each answer with its 95% CI.  The priorities question has its own table (9.1)."""
+    d = ctx.tables.get("distributions")
+    if d is None or d.empty:
+        return None
+    needs = ctx.tables.get("needs")
+    if needs is not None and "criterion" in needs.columns:
+        d = d[~d["criterion"].astype(str).isin(set(needs["criterion"].astype(str)))]
+    if d.empty:
+        return None
+    lab = _labels(ctx)
+    code_lab = {it: ctx.instrument.labels(it, language=ctx.lang) for it in dict.fromkeys(d["item"])}
+    first = ~d["item"].duplicated()
+    return pd.DataFrame({
+        ctx.tr("col.criterion"): [lab.get(str(c), str(c)) if f else "" for c, f in zip(d["criterion"], first)],
+        ctx.tr("col.item"): [lab.get(i, i) if f else "" for i, f in zip(d["item"], first)],
+        ctx.tr("col.answer"): [code_lab[i].get(int(c), str(c)) for i, c in zip(d["item"], d["code"])],
+        ctx.tr("col.share"): [ctx.num(100 * v) for v in d["estimate"]],
+        ctx.tr("col.ci"): [ctx.ci(a, b) for a, b in zip(d["ci_low"], d["ci_high"])],
+        ctx.tr("col.n"): d["n"].to_numpy(),
+    })
 
 
 def report_tables(ctx: ReportContext) -> dict[str, pd.DataFrame]:
@@ -489,8 +625,10 @@ def report_tables(ctx: ReportContext) -> dict[str, pd.DataFrame]:
         "4.2": reliability_items_table(ctx), "4.3": cfa_table(ctx),
         "5.1": weight_table(ctx), "5.2": margins_table(ctx),
         "6.1": aspect_table(ctx), "6.2": district_table(ctx), "6.3": district_criteria_table(ctx),
-        "6.4": group_table(ctx), "6.5": item_table(ctx), "7.1": ranking_table(ctx), "8.1": yoy_table(ctx),
-        "9.1": needs_table(ctx), "10.1": recommendations_table(ctx),
+        "6.4": group_table(ctx), "6.5": item_table(ctx),
+        "6.6": distribution_table(ctx), "7.1": ranking_table(ctx),
+        "8.1": yoy_table(ctx), "9.1": needs_table(ctx), "10.1": recommendations_table(ctx),
+        "A.1": sensitivity_table(ctx), "A.2": published_table(ctx),
     }
     # numbered as shown: tables with nothing to show are left out and the rest renumbered
     out: dict[str, pd.DataFrame] = {}

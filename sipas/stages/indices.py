@@ -8,7 +8,8 @@ and criterion levels), ``ranking.csv`` (rank, rank interval, groups not distingu
 ``index_rules.csv`` (the rule used -- ``index_rule`` of survey.yml or the instrument's default --
 and the instrument's other rules, each with its source and ``confirmed`` flag),
 ``index_sensitivity.csv`` (overall and content indices under every rule, the same domains;
-``_published`` with small cells blanked), ``distributions.csv`` (share per answer of the questions
+``_published`` with small cells blanked; ``_summary``: per rule, the difference from the rule used
+and the number of units whose rank changes), ``distributions.csv`` (share per answer of the questions
 reported as distributions: perception and priorities), ``needs.csv``, ``profile.csv`` and, when
 the previous year is processed, ``year_over_year.csv``.
 
@@ -38,6 +39,7 @@ from sipas.errors import StageInputMissing
 from sipas.estimation.survey_design import FPC_COLUMN, replicate_weights
 from sipas.forms.instrument import load_instrument
 from sipas.forms.instrument.rules import IndexRule, instrument_rules, resolve_rule
+from sipas.indices.sensitivity import rule_sensitivity
 from sipas.stages._common import StageResult, manifest, need, write_tables
 
 PROFILE_VARS = ("sex", "ethnicity", "education")
@@ -139,7 +141,8 @@ def rule_table(used: IndexRule, rules: Mapping[str, IndexRule], default: str) ->
     return pd.DataFrame([{"rule": r.id, "used": r is used, "instrument_default": r.id == default
                           and r.origin == "instrument", "origin": r.origin, "confirmed": r.confirmed,
                           "label_vi": r.label.get("vi", ""), "label_en": r.label.get("en", r.label.get("vi", "")),
-                          "source": r.source, "empty": r.empty, "tree": r.describe()} for r in order])
+                          "source_vi": r.source["vi"], "source_en": r.source["en"], "empty": r.empty,
+                          "tree": r.describe()} for r in order])
 
 
 def run_indices(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
@@ -189,13 +192,15 @@ def run_indices(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
     needs = [c for c in inst.criteria.loc[inst.criteria["aspect"] == "needs", "criterion"]]
     need_tabs = [indices.estimate_shares(indices.choice_indicators(df, instrument=inst, criterion=c), rep=rep)
                  .assign(criterion=c) for c in needs]
+    sens_pub = indices.suppress_small_cells(sensitivity, min_n=cfg.min_cell_size)
     items = inst.items
     categorical = items.loc[~items["index"] & items["criterion"].notna(), "item"].tolist()
     distributions = indices.estimate_distribution(df, instrument=inst, items=categorical, rep=rep)
     distributions.insert(1, "criterion", distributions["item"].map(dict(zip(items["item"], items["criterion"]))))
     tables = {"indices": idx, "indices_published": published, "ranking": ranking,
               "index_rules": rule_table(rule, inst_rules, default), "index_sensitivity": sensitivity,
-              "index_sensitivity_published": indices.suppress_small_cells(sensitivity, min_n=cfg.min_cell_size),
+              "index_sensitivity_published": sens_pub,
+              "index_sensitivity_summary": rule_sensitivity(sens_pub, used=rule.id, unit=unit),
               "distributions": distributions,
               "indices_groups": grp, "indices_groups_published": indices.suppress_small_cells(grp, min_n=cfg.min_cell_size),
               "needs": pd.concat(need_tabs, ignore_index=True) if need_tabs else pd.DataFrame()}

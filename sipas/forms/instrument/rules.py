@@ -92,8 +92,8 @@ class IndexRule:
         Rule id (e.g. ``contents_mean``).
     label : dict
         ``{"vi": ..., "en": ...}`` name of the rule for the report.
-    source : str
-        Where the rule comes from (a published text, or why sipas chose it).
+    source : dict
+        ``{"vi": ..., "en": ...}``: where the rule comes from (a published text, or why sipas chose it).
     confirmed : bool
         Whether the rule was checked against the published method.
     nodes : tuple of RuleNode
@@ -109,7 +109,7 @@ class IndexRule:
 
     id: str
     label: Mapping[str, str]
-    source: str
+    source: Mapping[str, str]
     confirmed: bool
     nodes: tuple[RuleNode, ...]
     missing: str = "exclude"
@@ -128,6 +128,31 @@ class IndexRule:
     def items(self) -> list[str]:
         """Item ids the rule reads, in the order of its criteria."""
         return [c for n in self.nodes if n.level == "criterion" for c in n.children]
+
+    def criteria_below(self, node_id: str = ROOT) -> list[str]:
+        """Criterion ids below ``node_id`` (default: the root), in the rule's criterion order."""
+        below: set[str] = set()
+
+        def walk(v: str) -> None:
+            n = self.node(v)
+            if n.level == "criterion":
+                below.add(n.id)
+                return
+            for c in n.children:
+                walk(c)
+
+        walk(node_id)
+        return [n.id for n in self.nodes if n.level == "criterion" and n.id in below]
+
+    @property
+    def contents(self) -> list[str]:
+        """Ids of the nodes directly below the root that are not criteria (e.g. ``policy``, ``services``);
+        when the root combines criteria directly, the rule's other non-criterion nodes."""
+        root = self.node(ROOT)
+        direct = [c for c in root.children if self.node(c).level != "criterion"]
+        if direct:
+            return direct
+        return [n.id for n in self.nodes if n.level not in ("criterion", ROOT)]
 
     def descendant_items(self, node_id: str) -> list[str]:
         """Distinct items below ``node_id`` (its own children for a criterion)."""
@@ -188,8 +213,9 @@ def rule_problems(rule: Any, *, instrument_raw: Mapping[str, Any], key: str,
         out.append((f"{key}.{k}", f"unknown key; allowed: {', '.join(sorted(allowed))}"))
     if not _text(rule.get("label")):
         out.append((f"{key}.label", "needs a non-empty 'vi' text (and 'en')"))
-    if not isinstance(rule.get("source"), str) or not rule["source"].strip():
-        out.append((f"{key}.source", "must say where the rule comes from"))
+    src = rule.get("source")
+    if not ((isinstance(src, str) and src.strip()) or _text(src)):
+        out.append((f"{key}.source", "must say where the rule comes from (a text, or {vi, en})"))
     if not isinstance(rule.get("confirmed"), bool):
         out.append((f"{key}.confirmed", "must be true or false"))
     if rule.get("criteria", "mean") not in ("mean", "pooled"):
@@ -343,7 +369,10 @@ def build_rule(rule_id: str, rule: Mapping[str, Any], *, instrument_raw: Mapping
         nodes.append(RuleNode(id=v, level=ROOT if v == ROOT else str(n["level"]), combine=comb,
                               children=tuple(n["children"]), weights=weights))
     labels = {**(sec.get("labels") or {}), **(rule.get("labels") or {})}
-    return IndexRule(id=str(rule_id), label=dict(rule["label"]), source=str(rule["source"]).strip(),
+    src = rule["source"]
+    source = {"vi": src.strip(), "en": src.strip()} if isinstance(src, str) else \
+        {"vi": src["vi"].strip(), "en": str(src.get("en", src["vi"])).strip()}
+    return IndexRule(id=str(rule_id), label=dict(rule["label"]), source=source,
                      confirmed=bool(rule["confirmed"]), nodes=tuple(nodes),
                      missing=rule.get("missing", sec.get("missing", "exclude")),
                      empty=rule.get("empty", sec.get("empty", "skip")), labels=labels, origin=origin)
@@ -367,8 +396,10 @@ def legacy_rule(instrument_raw: Mapping[str, Any]) -> IndexRule:
     nodes.append({"id": ROOT, "combine": "mean", "children": [overall]})
     rule = {"label": {"vi": "Trung bình cộng các tiêu chí của khía cạnh hài lòng (quy tắc của bảng hỏi cũ)",
                       "en": "Mean of the satisfaction aspect's criteria (the older instrument's rule)"},
-            "source": (f"sipas instrument {instrument_raw.get('id')}-{instrument_raw.get('version')}: the rule "
-                       "this instrument was written with; not checked against a published text"),
+            "source": {"vi": (f"Quy tắc của bảng hỏi {instrument_raw.get('id')}-{instrument_raw.get('version')} "
+                              "trong sipas; chưa được đối chiếu với văn bản đã công bố"),
+                       "en": (f"sipas instrument {instrument_raw.get('id')}-{instrument_raw.get('version')}: the rule "
+                              "this instrument was written with; not checked against a published text")},
             "confirmed": False, "criteria": "mean", "nodes": nodes, "labels": labels}
     return build_rule("legacy_mean", rule, instrument_raw=instrument_raw)
 
