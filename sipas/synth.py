@@ -381,6 +381,14 @@ def _recheck_visits(distribution: pd.DataFrame, given: pd.DataFrame, *, seed: in
     return recheck, planted
 
 
+def _double_entry_ids(keyed: pd.DataFrame, *, seed: int) -> np.ndarray:
+    """Form ids of the paper forms keyed a second time: the first draw of :func:`_second_entry`'s stream."""
+    rng = np.random.default_rng(seed + 11)
+    paper = keyed.loc[keyed["mode"] == "paper", "form_id"].sort_values().to_numpy()
+    k = int(np.ceil(DOUBLE_ENTRY_FRACTION * len(paper) - 1e-9))
+    return np.sort(rng.choice(paper, size=k, replace=False))
+
+
 def _second_entry(given: pd.DataFrame, keyed: pd.DataFrame, instrument, *,
                   seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """A second, independent data entry of 10% of the paper forms, with a few keying faults.
@@ -612,9 +620,14 @@ def _write_survey(base: Path, *, survey_id: str, year: int, seed: int, instrumen
         keep = frng.choice(idx_items, size=3, replace=False)
         forms.loc[b, [c for c in idx_items if c not in keep]] = pd.NA
     given = forms.copy()  # what the respondents wrote on the forms (before keying faults)
-    # out-of-range codes keyed by mistake
-    for _ in range(5):
-        r, c = int(frng.integers(len(forms))), str(frng.choice(idx_items))
+    # out-of-range codes keyed by mistake; the first in a form that is keyed twice, so that the
+    # double-entry check has a first-entry fault to find
+    twice_keyed = set(_double_entry_ids(forms, seed=seed))
+    first_rows = [i for i, f in enumerate(forms["form_id"]) if f in twice_keyed]
+    for k in range(5):
+        r = int(first_rows[int(frng.integers(len(first_rows)))]) if k == 0 and first_rows else \
+            int(frng.integers(len(forms)))
+        c = str(frng.choice(idx_items))
         forms.loc[r, c] = 7
     keyed = forms.copy()  # the first data entry, one row per form
     # forms keyed twice (exact duplicates) and one household answering twice

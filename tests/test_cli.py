@@ -61,6 +61,6 @@ def test_forms_command_exports_xlsform_and_template(tmp_path, capsys):
     (tmp_path / "pyproject.toml").write_text("")
     assert main(["--root", str(tmp_path), "forms", "--survey", "demo-laichau-2024"]) == 0
     out = tmp_path / "reports" / "demo-laichau-2024" / "forms"
-    wb = openpyxl.load_workbook(out / "household-2023.1.xlsform.xlsx")
+    wb = openpyxl.load_workbook(out / "household-2024.1.xlsform.xlsx")
     assert {"survey", "choices"} <= set(wb.sheetnames)
-    assert (out / "household-2023.1.entry-template.xlsx").is_file()
+    assert (out / "household-2024.1.entry-template.xlsx").is_file()

@@ -210,7 +210,7 @@ def test_kobo_export_of_demo_data(tmp_path):
     if src is None:
         pytest.skip("no demo data: data/raw/<survey-id>/responses/forms.csv not generated yet")
     before = hashlib.sha256(src.read_bytes()).hexdigest()
-    inst = load_instrument("household", "2023.1")
+    inst = load_instrument("household", "2024.1")
     k = kobo_export(inst, src, tmp_path / "kobo.csv")
     a = read_responses(k, instrument=inst, salt="s")
     b = read_responses(src, instrument=inst, salt="s")

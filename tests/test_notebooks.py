@@ -159,11 +159,11 @@ def test_criterion_displays():
     criteria = pd.DataFrame([{"criterion": "1.1", "k": 2, "n": 100, "alpha": 0.78, "std_alpha": 0.78,
                               "ci_low": 0.7, "ci_high": 0.84}])
     items = pd.DataFrame([{"criterion": "1.1", "item": item, "n": 100, "mean": 3.9, "sd": 0.9, "item_total_r": 0.64,
-                           "alpha_if_deleted": float("nan"), "flag": None} for item in ("p1_1a", "p1_1b")])
+                           "alpha_if_deleted": float("nan"), "flag": None} for item in ("q1_1", "q1_2")])
     shown = stage_rel.criterion_displays(criteria, items, inst)
     assert len(shown) == 3
     assert shown[0].data == "### Tiêu chí 1.1 · Quan tâm đến chính sách công"
-    assert len(shown[1]) == 1 and list(shown[2]["Câu hỏi"]) == ["p1_1a", "p1_1b"]
+    assert len(shown[1]) == 1 and list(shown[2]["Câu hỏi"]) == ["q1_1", "q1_2"]
     assert stage_rel.criterion_displays(criteria, items, inst, lang="en")[0].data == \
         "### Criterion 1.1 · Interest in public policy"
 
@@ -256,8 +256,8 @@ def test_reliability_tables_in_english():
                               "ci_low": 0.7, "ci_high": 0.84}])
     items = pd.DataFrame([{"criterion": "1.1", "item": item, "n": 100, "mean": 3.9, "sd": 0.9, "item_total_r": 0.2,
                            "alpha_if_deleted": 0.8, "flag": flag}
-                          for item, flag in (("p1_1a", "alpha_if_deleted > alpha; item_total_r < 0.3"),
-                                             ("p1_1b", None))])
+                          for item, flag in (("q1_1", "alpha_if_deleted > alpha; item_total_r < 0.3"),
+                                             ("q1_2", None))])
     vi = stage_rel.criterion_sections(criteria, items, inst)[0]
     en = stage_rel.criterion_sections(criteria, items, inst, language="en")[0]
     assert list(vi.summary.columns) == ["Số câu hỏi (k)", "Số phiếu (n)", "Cronbach's alpha", "KTC 95% – cận dưới",

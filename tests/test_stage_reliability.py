@@ -27,6 +27,19 @@ def inst():
     return load_instrument("household", "2023.1")
 
 
+@pytest.fixture(scope="module")
+def demo_inst():
+    return load_instrument("household", "2024.1")
+
+
+def test_blocks_of_the_ministry_form(demo_inst) -> None:
+    # policy criteria are asked of every household, the services part of procedure users only
+    blocks = cfa_blocks(demo_inst, reliability_groups(demo_inst))
+    assert list(blocks) == ["all", "used_admin"]
+    assert list(blocks["all"]) == ["2A.1", "2A.2", "2A.3", "2A.4"]
+    assert list(blocks["used_admin"]) == ["2B.1", "2B.2", "2B.3", "2B.4", "2B.5"]
+
+
 def test_blocks_follow_the_routing(inst) -> None:
     blocks = cfa_blocks(inst, reliability_groups(inst))
     assert list(blocks) == ["all", "used_admin", "has_pupil+used_health"]
@@ -67,9 +80,9 @@ def test_cfa_standardised_loadings_are_substantial(demo_root: Path) -> None:
     assert load["item"].is_unique
 
 
-def test_alpha_of_each_criterion_in_a_plausible_range(demo_root: Path, inst) -> None:
+def test_alpha_of_each_criterion_in_a_plausible_range(demo_root: Path, demo_inst) -> None:
     crit = _read(demo_root, "reliability_criteria")
-    groups = reliability_groups(inst)
+    groups = reliability_groups(demo_inst)
     assert sorted(crit["criterion"]) == sorted(groups)
     assert crit["alpha"].between(0.6, 0.95).all(), crit[["criterion", "alpha"]]
     assert (crit["ci_low"] < crit["alpha"]).all() and (crit["alpha"] < crit["ci_high"]).all()

@@ -30,10 +30,10 @@ def test_sample_has_seed_000_counts():
 def test_answers_look_real():
     f = pd.read_csv(REPO / "data" / "raw" / DEMO / "responses" / "forms.csv")
     # items of one criterion are correlated, and nonresponse, skips and duplicates exist
-    ab = f[["s2_1a", "s2_1b"]].astype(float)
+    ab = f[["q9_01", "q9_02"]].astype(float)
     assert ab.where(ab != 9).corr().iloc[0, 1] > 0.3
-    assert f["s2_2a"].isna().mean() > 0.2          # skipped when no administrative procedure
-    assert (f["p1_1a"] == 9).any() and f["p1_1a"].isna().any()
+    assert f["q9_15"].isna().mean() > 0.2          # skipped when no administrative procedure
+    assert (f["q1_1"] == 9).any() and f["q1_1"].isna().any()
     assert f["form_id"].duplicated().any()
 
 
