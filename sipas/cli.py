@@ -11,6 +11,10 @@
     sipas report       stages 1-4 through the notebooks, then reports/<id>/report.html
 
 Errors from bad input are printed as one clear line (file, row, column) with exit code 2.
+
+Every command runs with ``SIPAS_BLAS_THREADS`` BLAS/OpenMP threads (default 1; :mod:`sipas.threads`):
+the variables the libraries read are set before numpy is first imported, and so also reach the
+notebook kernels ``sipas report`` starts.
 """
 
 from __future__ import annotations
@@ -168,9 +172,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from sipas.threads import child_thread_env
+
     args = build_parser().parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        with child_thread_env():
+            return int(args.func(args) or 0)
     except SipasError as exc:
         print(f"sipas: error: {exc}", file=sys.stderr)
         return 2

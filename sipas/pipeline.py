@@ -27,16 +27,24 @@ indices    forms_clean, weights,           indices, indices_published, indices_g
 
 All tables are CSV.  Every stage also writes ``manifest_<stage>.json`` with the SHA-256 of
 what it read and wrote.  Outputs are written atomically and deterministically (:mod:`sipas.io`).
+
+The runners here (``run_*`` and :data:`RUNNERS`, which the CLI and the notebooks call) run each
+stage with ``SIPAS_BLAS_THREADS`` BLAS threads, default 1 (:mod:`sipas.threads`).
 """
 
 from __future__ import annotations
 
+from sipas.stages import cleaning, indices, reliability, weighting
 from sipas.stages._common import StageResult
-from sipas.stages.cleaning import run_cleaning
-from sipas.stages.indices import run_indices
-from sipas.stages.reliability import reliability_groups, run_reliability, scored_items
-from sipas.stages.weighting import poststrata_totals, run_weighting
+from sipas.stages.reliability import reliability_groups, scored_items
+from sipas.stages.weighting import poststrata_totals
 from sipas.estimation.survey_design import replicate_weights
+from sipas.threads import limited
+
+run_cleaning = limited(cleaning.run_cleaning)
+run_reliability = limited(reliability.run_reliability)
+run_weighting = limited(weighting.run_weighting)
+run_indices = limited(indices.run_indices)
 
 STAGES = ("cleaning", "reliability", "weighting", "indices")
 

@@ -14,6 +14,7 @@ from sipas import io as sio
 from sipas.config import find_survey, project_root
 from sipas.errors import ReportError
 from sipas.text.labels import texts
+from sipas.threads import child_thread_env
 
 NOTEBOOKS = ("01_cleaning", "02_reliability", "03_weighting", "04_indices", "05_report")
 
@@ -77,7 +78,11 @@ def ipc_kernel_manager_class() -> type | None:
 
 def run_notebooks(survey_id: str, *, root: str | Path | None = None, notebooks: tuple[str, ...] = NOTEBOOKS,
                   progress: bool = True) -> list[Path]:
-    """Execute the notebook chain with papermill into ``reports/<id>/notebooks``."""
+    """Execute the notebook chain with papermill into ``reports/<id>/notebooks``.
+
+    The kernels start with ``SIPAS_BLAS_THREADS`` BLAS/OpenMP threads (default 1): the variables
+    of :func:`sipas.threads.thread_env` are set in their environment, read when numpy is imported.
+    """
     import papermill as pm
 
     root = Path(root) if root else project_root()
@@ -89,14 +94,15 @@ def run_notebooks(survey_id: str, *, root: str | Path | None = None, notebooks: 
     done = []
     km_class = ipc_kernel_manager_class()
     kernel = {"kernel_manager_class": km_class} if km_class is not None else {}
-    for i, nb in enumerate(notebooks, 1):
-        if progress:
-            print(f"[{i}/{len(notebooks)}] {nb} ...", flush=True)
-        out = outdir / f"{nb}.ipynb"
-        pm.execute_notebook(str(src / f"{nb}.ipynb"), str(out), parameters={"survey_id": survey_id,
-                                                                             "root": str(root)},
-                            kernel_name=_kernel_name(), progress_bar=False, cwd=str(root), **kernel)
-        done.append(out)
+    with child_thread_env():
+        for i, nb in enumerate(notebooks, 1):
+            if progress:
+                print(f"[{i}/{len(notebooks)}] {nb} ...", flush=True)
+            out = outdir / f"{nb}.ipynb"
+            pm.execute_notebook(str(src / f"{nb}.ipynb"), str(out), parameters={"survey_id": survey_id,
+                                                                                 "root": str(root)},
+                                kernel_name=_kernel_name(), progress_bar=False, cwd=str(root), **kernel)
+            done.append(out)
     return done
 
 
