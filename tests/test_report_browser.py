@@ -87,6 +87,16 @@ def test_dom_shows_vietnamese_headings_figures_and_no_errors(dom: str):
     assert 'class="jp-InputArea' not in dom and "In&nbsp;[" not in dom        # no code cells or prompts
 
 
+def test_dom_shows_the_contents_the_index_rule_and_its_sensitivity(dom: str):
+    text = _visible(dom)
+    for needle in ("Theo hai nội dung:", "Việc ban hành, tổ chức thực hiện chính sách",
+                   "Việc cung ứng dịch vụ hành chính công", "Quy tắc tổng hợp chỉ số:",
+                   "CHƯA được xác nhận với văn bản chính thức", "Bảng A.1. Chỉ số chung theo từng quy tắc tổng hợp",
+                   "Gộp: tổng số câu trả lời hài lòng trên tổng số câu trả lời hợp lệ",
+                   "Bảng A.2. Chỉ số SIPAS đã công bố", "Bảng 6.6. Nhận định của người dân"):
+        assert needle in text, needle
+
+
 def test_dom_has_no_personal_data(dom: str, needles: set[str]):
     hits = [n for n in needles if n in dom]
     assert not hits, hits[:3]
