@@ -85,6 +85,7 @@ def test_year_over_year_section(demo_root: Path):
     y = pd.read_csv(demo_root / "data" / "processed" / DEMO / "year_over_year.csv")
     assert set(y["domain_type"]) == {"province", "district"}
     assert (y["se_change"] > 0).all()
+    assert y["same_rule"].all()            # both years: household-2024.1, the default rule
 
 
 def test_no_personal_data_in_outputs(demo_root: Path):

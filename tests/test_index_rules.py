@@ -186,7 +186,7 @@ def test_instrument_rule_errors_name_the_key():
     assert "index.rules.pooled.nodes[x]" in keys                   # no label for node x
     raw = _raw()
     del raw["index"]["rules"]["criteria_mean"]["source"]
-    assert ("index.rules.criteria_mean.source", "must say where the rule comes from") in instrument_problems(raw)
+    assert ("index.rules.criteria_mean.source", "must say where the rule comes from (a text, or {vi, en})") in instrument_problems(raw)
 
 
 def test_shipped_household_rules_are_all_unconfirmed_with_sources():

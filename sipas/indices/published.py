@@ -21,6 +21,8 @@ from sipas.errors import ConfigError
 PUBLISHED_FILE = Path(str(resources.files("sipas") / "resources" / "published_sipas.yml"))
 COLUMNS = ("year", "scope", "province", "indicator", "value", "verified", "url", "note_vi", "note_en")
 INDICATORS = ("overall", "policy", "services", "province_min", "province_max")
+#: ``country``: the whole country's value (the national SIPAS); ``province``: one province's value.
+SCOPES = ("country", "province")
 
 
 @functools.lru_cache(maxsize=4)
@@ -41,8 +43,8 @@ def _read(path: str) -> tuple[dict[str, Any], ...]:
             raise ConfigError(f"indicator must be one of {', '.join(INDICATORS)}", file=path, key=f"{key}.indicator")
         if not (isinstance(v["value"], float) and 0 < v["value"] <= 1):
             raise ConfigError("value must be a proportion in (0, 1], e.g. 0.8394", file=path, key=f"{key}.value")
-        if v["scope"] not in ("national", "province") or (v["scope"] == "province" and not v.get("province")):
-            raise ConfigError("scope must be 'national', or 'province' with a 'province'", file=path, key=key)
+        if v["scope"] not in SCOPES or (v["scope"] == "province" and not v.get("province")):
+            raise ConfigError("scope must be 'country', or 'province' with a 'province'", file=path, key=key)
         note = v.get("note") or {}
         out.append({"year": int(v["year"]), "scope": v["scope"], "province": v.get("province") or "",
                     "indicator": v["indicator"], "value": float(v["value"]), "verified": bool(v["verified"]),
@@ -79,7 +81,7 @@ def published_values(*, verified_only: bool = True, path: str | Path | None = No
 def national_value(year: int, *, indicator: str = "overall") -> dict[str, Any] | None:
     """The verified national value of ``year`` (a row of :func:`published_values` as a dict), or None."""
     t = published_values()
-    t = t[(t["scope"] == "national") & (t["year"] == year) & (t["indicator"] == indicator)]
+    t = t[(t["scope"] == "country") & (t["year"] == year) & (t["indicator"] == indicator)]
     return None if t.empty else t.iloc[0].to_dict()
 
 
@@ -91,5 +93,5 @@ def comparison_values(*, year: int, province: str) -> pd.DataFrame:
     values of those years when ``province`` equals a published province name exactly.
     """
     t = published_values()
-    keep = t["year"].isin([year - 1, year]) & ((t["scope"] == "national") | (t["province"] == province))
+    keep = t["year"].isin([year - 1, year]) & ((t["scope"] == "country") | (t["province"] == province))
     return t[keep].reset_index(drop=True)

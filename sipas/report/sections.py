@@ -152,6 +152,9 @@ def section_yoy(ctx: ReportContext) -> list[Block]:
     y = yoy_table(ctx)
     if y is None:
         return out + [("md", ctx.tr("yoy_none"))]
+    raw = ctx.tables["year_over_year"]
+    if "same_rule" in raw.columns and not raw["same_rule"].astype(str).eq("True").all():
+        out.append(("md", f"> ⚠ {ctx.tr('yoy_rule_differs')}"))
     return out + _fig(ctx, "change") + [_table(y, ctx.tr("yoy_table"))]
 
 

@@ -85,8 +85,9 @@ def key_figures_table(ctx: ReportContext) -> pd.DataFrame:
         if len(r):
             r = r.iloc[0]
             rows.append((lab.get(cid, cid), f"{ctx.pct(r['estimate'])} ({ctx.ci(r['ci_low'], r['ci_high'])})"))
-    rows.append((ctx.tr("key.rule"), f"{index_rule(ctx).label.get(ctx.lang, index_rule(ctx).label['vi'])} — "
-                                     f"{ctx.tr('rule_confirmed' if index_rule(ctx).confirmed else 'rule_unconfirmed')}"))
+    rule = index_rule(ctx)
+    rows.append((ctx.tr("key.rule"), f"{rule.label.get(ctx.lang, rule.label['vi'])} — "
+                                     f"{ctx.tr('rule_confirmed' if rule.confirmed else 'rule_unconfirmed')}"))
     b = benchmark(ctx)
     if b is not None:
         rows.append((ctx.tr("key.benchmark"), f"{b['label']}: {ctx.pct(b['value'], 2)}"))
@@ -307,8 +308,13 @@ def aspect_table(ctx: ReportContext) -> pd.DataFrame:
     lab = _labels(ctx)
     order = {"overall": 0, "criterion": 2}
     t = t.assign(_o=t["level"].map(order).fillna(1)).sort_values(["_o"], kind="stable")
-    names = pd.Series([lab.get(str(i), str(i)) + note_text(ctx, n) for i, n in zip(t["id"], t.get("note", ""))])
+    names = pd.Series([lab.get(str(i), str(i)) + note_text(ctx, n) for i, n in zip(t["id"], _notes(t))])
     return _fmt_index_rows(ctx, t, ctx.tr("col.label"), names)
+
+
+def _notes(t: pd.DataFrame) -> list[object]:
+    """The ``note`` column of an indices table (empty notes where an older table has none)."""
+    return t["note"].tolist() if "note" in t.columns else [""] * len(t)
 
 
 def note_text(ctx: ReportContext, note: object) -> str:
@@ -322,7 +328,8 @@ def note_text(ctx: ReportContext, note: object) -> str:
 def rule_md(ctx: ReportContext) -> str:
     """One paragraph: the index rule used, its source and whether it is confirmed (a warning when not)."""
     r = index_rule(ctx)
-    text = ctx.tr("rule_text", label=r.label.get(ctx.lang, r.label["vi"]), source=r.source.get(ctx.lang, r.source["vi"]),
+    text = ctx.tr("rule_text", label=r.label.get(ctx.lang, r.label["vi"]),
+                  source=r.source.get(ctx.lang, r.source["vi"]),
                   confirmed=ctx.tr("rule_confirmed" if r.confirmed else "rule_unconfirmed"),
                   origin=ctx.tr(f"rule_origin.{'survey' if r.origin == 'survey.yml' else 'instrument'}"))
     return text if r.confirmed else f"> ⚠ {text} {ctx.tr('rule_warning')}"
@@ -340,7 +347,8 @@ def district_table(ctx: ReportContext) -> pd.DataFrame:
     """Table 6.3: overall index per report unit, district or commune (small cells suppressed)."""
     t = _idx(ctx)
     t = t[(t["domain_type"] == ctx.unit) & (t["level"] == "overall")].sort_values("estimate", ascending=False)
-    return _fmt_index_rows(ctx, t, ctx.tr("col.district"), t["domain"])
+    names = pd.Series([str(d) + note_text(ctx, n) for d, n in zip(t["domain"], _notes(t))])
+    return _fmt_index_rows(ctx, t, ctx.tr("col.district"), names)
 
 
 #: Above this many report units, table 6.5 has units as rows and criterion ids as columns (fits A4).
@@ -558,7 +566,8 @@ def sensitivity_table(ctx: ReportContext) -> pd.DataFrame | None:
     rows = []
     for _, r in s.iterrows():
         m = meta.loc[r["rule"]]
-        row = {ctx.tr("col.rule_name"): str(m[f"label_{ctx.lang}"]) + (f" ({ctx.tr('rule_used')})" if r["used"] else ""),
+        used = f" ({ctx.tr('rule_used')})" if r["used"] else ""
+        row = {ctx.tr("col.rule_name"): str(m[f"label_{ctx.lang}"]) + used,
                ctx.tr("col.confirmed"): ctx.tr("col.answer_yes" if str(m["confirmed"]) == "True" else "col.answer_no"),
                ctx.tr("col.estimate"): ctx.num(100 * r["estimate"]),
                ctx.tr("col.ci"): ctx.ci(r["ci_low"], r["ci_high"])}
@@ -581,7 +590,7 @@ def published_table(ctx: ReportContext) -> pd.DataFrame | None:
         return None
     return pd.DataFrame({
         ctx.tr("col.year"): t["year"].astype(str),
-        ctx.tr("col.scope"): [ctx.tr("published_scope.national") if sc == "national" else p
+        ctx.tr("col.scope"): [ctx.tr("published_scope.country") if sc == "country" else p
                               for sc, p in zip(t["scope"], t["province"])],
         ctx.tr("col.indicator"): [ctx.tr(f"published_indicator.{i}") for i in t["indicator"]],
         ctx.tr("col.value"): [ctx.num(100 * v, 2) for v in t["value"]],

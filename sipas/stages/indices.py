@@ -131,15 +131,17 @@ def unit_indices(df: pd.DataFrame, ind: pd.DataFrame, *, instrument, rep, totals
     return pd.concat([prov, units], ignore_index=True)
 
 
-def rule_table(used: IndexRule, rules: Mapping[str, IndexRule], default: str) -> pd.DataFrame:
-    """One row per index rule: id, labels, source, confirmed, whether the survey used it, and the tree.
+def rule_table(used: IndexRule, rules: Mapping[str, IndexRule], default: str, *, instrument: str) -> pd.DataFrame:
+    """One row per index rule: id, labels, source, confirmed, whether the survey used it, the tree, and the
+    instrument (``<id>-<version>``) it was evaluated on.
 
     The rule used comes first (``used`` True), then the instrument's other rules, which the
     sensitivity table compares it with.
     """
     order = [used] + [r for rid, r in rules.items() if rid != used.id]
-    return pd.DataFrame([{"rule": r.id, "used": r is used, "instrument_default": r.id == default
-                          and r.origin == "instrument", "origin": r.origin, "confirmed": r.confirmed,
+    return pd.DataFrame([{"rule": r.id, "used": r is used, "instrument": instrument,
+                          "instrument_default": r.id == default and r.origin == "instrument",
+                          "origin": r.origin, "confirmed": r.confirmed,
                           "label_vi": r.label.get("vi", ""), "label_en": r.label.get("en", r.label.get("vi", "")),
                           "source_vi": r.source["vi"], "source_en": r.source["en"], "empty": r.empty,
                           "tree": r.describe()} for r in order])
@@ -198,7 +200,7 @@ def run_indices(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
     distributions = indices.estimate_distribution(df, instrument=inst, items=categorical, rep=rep)
     distributions.insert(1, "criterion", distributions["item"].map(dict(zip(items["item"], items["criterion"]))))
     tables = {"indices": idx, "indices_published": published, "ranking": ranking,
-              "index_rules": rule_table(rule, inst_rules, default), "index_sensitivity": sensitivity,
+              "index_rules": rule_table(rule, inst_rules, default, instrument=f"{inst.id}-{inst.version}"), "index_sensitivity": sensitivity,
               "index_sensitivity_published": sens_pub,
               "index_sensitivity_summary": rule_sensitivity(sens_pub, used=rule.id, unit=unit),
               "distributions": distributions,
@@ -220,7 +222,18 @@ def run_indices(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
         prev_path = (root or project_root()) / "data" / "processed" / prev / "indices.csv"
         if prev_path.is_file():
             previous = sio.read_csv(prev_path)
-            tables["year_over_year"] = indices.year_over_year(idx, previous)
+            yoy = indices.year_over_year(idx, previous)
+            # a change is only a change when both years used the same instrument and index rule
+            prev_rules = prev_path.parent / "index_rules.csv"
+            same = False
+            if prev_rules.is_file():
+                pr = sio.read_csv(prev_rules)
+                pu = pr[pr["used"].astype(str) == "True"]
+                same = bool(len(pu) == 1 and "instrument" in pu.columns
+                            and pu["instrument"].iloc[0] == f"{inst.id}-{inst.version}"
+                            and pu["tree"].iloc[0] == rule.describe())
+                read.append(prev_rules)
+            tables["year_over_year"] = yoy.assign(same_rule=same)
             read.append(prev_path)
     written = write_tables(tables, out)
     written.append(manifest(cfg, "indices", out, read, written, root))
