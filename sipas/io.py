@@ -147,8 +147,14 @@ def _pending(path: Path) -> Path | None:
     return None
 
 
-def _make_folder(folder: Path) -> None:
-    """Create ``folder`` and its missing parents; an open transaction removes them on failure."""
+def make_folder(folder: str | Path) -> None:
+    """Create ``folder`` and its missing parents; an open transaction removes them on failure.
+
+    Raises
+    ------
+    OutputError
+        Naming the folder when it cannot be created or is not a folder.
+    """
     missing = []
     d = Path(os.path.abspath(folder))
     while not d.exists() and d != d.parent:
@@ -183,7 +189,7 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
         Naming the path when it cannot be written (read-only folder, full disk, ...).
     """
     path = Path(path)
-    _make_folder(path.parent)
+    make_folder(path.parent)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:
@@ -235,6 +241,14 @@ def neutralise_formula(value: Any) -> Any:
     return value
 
 
+def _for_spreadsheet(value: Any) -> Any:
+    """A text cell of a CSV for people: carriage returns as line breaks (``csv`` leaves a cell holding a bare
+    CR unquoted, and a reader would split the row there), then :func:`neutralise_formula`."""
+    if isinstance(value, str) and "\r" in value:
+        value = value.replace("\r\n", "\n").replace("\r", "\n")
+    return neutralise_formula(value)
+
+
 def restore_formula(value: Any) -> Any:
     """The inverse of :func:`neutralise_formula` (one leading ``'`` removed before a trigger character)."""
     if isinstance(value, str) and _ESCAPED.match(value):
@@ -284,7 +298,8 @@ def write_csv(df: pd.DataFrame, path: str | Path, *, index: bool = False, for_pe
         Also write the index.
     for_people : bool, optional
         Neutralise formulas (:func:`neutralise_formula`: text fields and column names starting with
-        ``= + - @``, tab or CR get a leading ``'``; numbers are left alone).  Default
+        ``= + - @``, tab or CR get a leading ``'``; numbers are left alone) and write a carriage return
+        inside a text field as a line break (a bare CR would be written unquoted and split the row).  Default
         :func:`is_for_people`: every CSV sipas writes is for people (opened in Excel) except the raw
         inputs under ``data/raw``.  :func:`read_csv` removes the apostrophe again, so a later stage
         reads the original text.
@@ -292,7 +307,7 @@ def write_csv(df: pd.DataFrame, path: str | Path, *, index: bool = False, for_pe
     if for_people is None:
         for_people = is_for_people(path)
     if for_people:
-        df = _map_text(df, neutralise_formula)
+        df = _map_text(df, _for_spreadsheet)
     text = df.to_csv(index=index, float_format=FLOAT_FORMAT, lineterminator="\n")
     return atomic_write_text(path, text)
 

@@ -861,7 +861,9 @@ def write_restricted(result: IngestResult, *, restricted_dir: str | Path, name: 
     for bad in (("data", "processed"), ("data", "raw"), ("reports",), ("notebooks",)):
         if _inside(d, bad):
             raise PrivacyError(f"restricted data must not be written under {'/'.join(bad)}: {d}")
-    d.mkdir(parents=True, exist_ok=True)
+    from sipas.io import make_folder
+
+    make_folder(d)
     gi = d / ".gitignore"
     if not gi.exists():
         atomic_write_bytes(gi, b"*\n")
