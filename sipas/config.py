@@ -256,7 +256,7 @@ def _optional_paths(raw: dict[str, Any], p: Path, *, check_files: bool) -> None:
         if k not in w or w[k] is None:
             continue
         v = w[k]
-        names = [v] if isinstance(v, str) else v
+        names = [v] if isinstance(v, str) and k != "nonresponse_cells" else v
         if (not isinstance(names, list) or not names
                 or not all(isinstance(c, str) and c.strip() and c.replace("_", "").isalnum() for c in names)
                 or (k == "poststratify" and not isinstance(v, str))):
