@@ -189,6 +189,7 @@ def sample_list(cfg: SurveyConfig, *, columns: tuple[str, ...] = ("household_id"
         bad = ~((pi > 0) & (pi <= 1))
         if bad.any():
             i = int(np.argmax(bad.to_numpy()))
-            raise InputError(f"not an inclusion probability in (0, 1]: {sample['pi'].iloc[i]!r}", file=path,
-                             row=i + 2, column="pi")
+            v = sample["pi"].iloc[i]
+            shown = str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
+            raise InputError(f"not an inclusion probability in (0, 1]: {shown!r}", file=path, row=i + 2, column="pi")
     return sample, path
