@@ -934,12 +934,26 @@ def _for_stats(df: pd.DataFrame, instrument: Any) -> pd.DataFrame:
 
 
 def _write_via_temp(path: Path, writer: Any) -> bytes:
+    """The bytes ``writer`` (pyreadstat) writes for ``path``, made in a private temporary folder.
+
+    Raises
+    ------
+    OutputError
+        Naming ``path`` when the temporary file cannot be written (full disk...).
+    """
     import tempfile
 
-    with tempfile.TemporaryDirectory() as d:
-        tmp = Path(d) / path.name
-        writer(str(tmp))
-        return tmp.read_bytes()
+    import pyreadstat
+
+    try:
+        with tempfile.TemporaryDirectory() as d:
+            tmp = Path(d) / path.name
+            writer(str(tmp))
+            return tmp.read_bytes()
+    except (OSError, pyreadstat.PyreadstatError, pyreadstat.ReadstatError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        raise OutputError(f"the {path.suffix} file could not be made in the temporary folder ({reason})",
+                          path=path) from exc
 
 
 def write_sav(df: pd.DataFrame, path: str | Path, *, instrument: Any, language: str = "vi") -> Path:
