@@ -126,21 +126,25 @@ def audit_summary(audit: pd.DataFrame) -> pd.DataFrame:
     return out[cols]
 
 
-def _raw_text(path: Path, *, what: str = "file", columns: Sequence[str] = ("form_id",)) -> pd.DataFrame:
-    """A raw table read as text, blanks as "" (CSV or the first visible sheet of an XLSX), for cell-by-cell
-    comparison, with ``columns`` required (:func:`sipas.rawfiles.read_table`: errors name the file)."""
+def _raw_text(path: Path, *, what: str = "file", columns: Sequence[str] = ("form_id",),
+              sheets: tuple[str, ...] = ()) -> pd.DataFrame:
+    """A raw table read as text, blanks as "" (CSV, or the sheet of an XLSX named first in ``sheets``, else its
+    first visible sheet), for cell-by-cell comparison, with ``columns`` required
+    (:func:`sipas.rawfiles.read_table`: errors name the file)."""
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".txt", ".xlsx", ".xlsm"):
         raise InputError(f"only CSV or XLSX can be compared as raw text (got {suffix or 'no suffix'})",
                          file=path)
-    df = rawfiles.read_table(path, dtype=str, keep_default_na=False).fillna("")
+    df = rawfiles.read_table(path, dtype=str, keep_default_na=False, sheets=sheets).fillna("")
     rawfiles.require_columns(df, list(columns), path, what=what)
     return df
 
 
 def _first_entry(paths: Sequence[Path], *, drop: Sequence[str]) -> pd.DataFrame:
     """The raw first entry: every response file as text, personal columns dropped, first row per form id."""
-    parts = [_raw_text(p, what="response file") for p in paths]
+    from sipas.forms.ingest import entry_sheet_names
+
+    parts = [_raw_text(p, what="response file", sheets=entry_sheet_names()) for p in paths]
     df = pd.concat(parts, ignore_index=True).fillna("") if parts else pd.DataFrame({"form_id": []})
     if "form_id" not in df.columns:
         raise InputError(f"the response files lack column form_id; have {', '.join(map(str, df.columns))}",
