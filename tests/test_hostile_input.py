@@ -821,6 +821,7 @@ CATALOGUE: dict[str, tuple[Callable[[Path], None], str, tuple[str, ...]]] = {
                        ("households_selected.csv", "row 8", "column 'pi'", "(0, 1]: '0'")),
     "sample_pi_text": (_sample_cell("pi", "một phần ba", row=3), "weight", ("row 4", "column 'pi'")),
     "sample_pi_above_one": (_sample_cell("pi", "1.5", row=2), "weight", ("row 3", "column 'pi'")),
+    "sample_pi_blank": (_sample_cell("pi", "", row=4), "weight", ("households_selected.csv", "row 5", "column 'pi'")),
     "sample_blank_household_id": (_sample_cell("household_id", "", row=5), "clean",
                                   ("households_selected.csv", "row 6", "column 'household_id'")),
     "sample_utf16": (_replace_file("sample/households_selected.csv",
@@ -856,6 +857,14 @@ CATALOGUE: dict[str, tuple[Callable[[Path], None], str, tuple[str, ...]]] = {
     "responses_entry_sheet_hidden": (_responses_file("entry.xlsx", _forms_sheets([("Nhap_phieu", "hidden"),
                                                                                   ("Forms2", "visible")])),
                                      "clean", ("entry.xlsx", "the entry sheet 'Nhap_phieu' is hidden")),
+    # 7. fieldwork files
+    "distribution_log_no_returned": (_replace_file("fieldwork/distribution.csv", lambda p: "\n".join(
+        ",".join(r[:6]) for r in csv_rows(p)).encode("utf-8")), "clean",
+        ("distribution.csv", "row 1", "column 'returned'")),
+    "recheck_no_form_id": (_replace_file("fieldwork/recheck.csv", lambda p: "\n".join(
+        ",".join(r[1:]) for r in csv_rows(p)).encode("utf-8")), "clean", ("recheck.csv", "row 1", "column 'form_id'")),
+    "double_entry_xlsx_under_csv_name": (_replace_file("responses/forms_second_entry.csv", _xlsx_bytes_of), "clean",
+                                         ("forms_second_entry.csv", "Excel workbook (.xlsx), not CSV text")),
     # 7. frames
     "frame_xlsx_under_csv_name": (_replace_file("frames/communes.csv", _xlsx_bytes_of), "check",
                                   ("communes.csv", "Excel workbook (.xlsx), not CSV text")),
