@@ -256,22 +256,24 @@ def restore_formula(value: Any) -> Any:
     return value
 
 
-def _text_columns(df: pd.DataFrame) -> list[Any]:
-    return [c for c in df.columns if df[c].dtype == object or isinstance(df[c].dtype, pd.StringDtype)]
+def _is_text(col: pd.Series) -> bool:
+    return col.dtype == object or isinstance(col.dtype, pd.StringDtype)
 
 
 def _map_text(df: pd.DataFrame, func: Any) -> pd.DataFrame:
     """``df`` with ``func`` applied to its column names and to the text cells of its text columns (a copy
-    only where something changes)."""
+    only where something changes; columns taken by position, so repeated names are fine)."""
     out = df
-    for c in _text_columns(df):
-        col = df[c]
+    for j in range(df.shape[1]):
+        col = df.iloc[:, j]
+        if not _is_text(col):
+            continue
         vals = col.tolist()
         new = [func(v) for v in vals]
         if any(a is not b for a, b in zip(vals, new)):
             if out is df:
                 out = df.copy()
-            out[c] = pd.Series(new, index=col.index, dtype=col.dtype)
+            out.isetitem(j, pd.Series(new, index=col.index, dtype=col.dtype))
     names = [func(c) for c in df.columns]
     if any(a is not b for a, b in zip(df.columns, names)):
         if out is df:
