@@ -122,14 +122,14 @@ def salt(cfg: SurveyConfig, *, root: Path | None = None) -> str:
 def _new_salt(path: Path) -> str:
     """Create ``path`` with a random salt (never replacing one another process made first)."""
     folder = path.parent
+    sio.make_folder(folder)
+    gi = folder / ".gitignore"
+    value = secrets.token_hex(SALT_BYTES)
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        gi = folder / ".gitignore"
         if not gi.exists():
             gi.write_bytes(b"*\n")
-        value = secrets.token_hex(SALT_BYTES)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
+    except FileExistsError:  # another run made it first: use that one
         return path.read_text(encoding="utf-8").strip()
     except OSError as exc:
         raise OutputError(exc.strerror or str(exc), path=path) from exc
