@@ -351,13 +351,21 @@ class _Formula(str):
     """A formula cell without a cached value."""
 
 
-def _read_sav_table(path: Path) -> _Table:
+def _read_sav_table(path: Path, data: bytes) -> _Table:
+    """The table of an SPSS file from the bytes already read (pyreadstat reads a private copy of them, so
+    the table is what the manifest's digest describes even if the file changes meanwhile)."""
+    import tempfile
+
     import pyreadstat
 
-    try:
-        df, _meta = pyreadstat.read_sav(str(path), user_missing=True)
-    except Exception as exc:  # pyreadstat raises its own ReadstatError / PyreadstatError
-        raise InputError(f"not a readable SPSS .sav file ({type(exc).__name__}: {exc})", file=path) from exc
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d) / path.name
+        try:
+            tmp.write_bytes(data)
+            df, _meta = pyreadstat.read_sav(str(tmp), user_missing=True)
+        except Exception as exc:  # pyreadstat raises its own ReadstatError / PyreadstatError
+            why = str(exc).replace(str(tmp), str(path))
+            raise InputError(f"not a readable SPSS .sav file ({type(exc).__name__}: {why})", file=path) from exc
     rows = [list(df.columns)]
     for rec in df.itertuples(index=False):
         rows.append([None if (isinstance(v, float) and v != v) else v for v in rec])
@@ -564,8 +572,7 @@ def _read_one(path: Path, *, instrument: Any, spec: RecordSpec, items: list[str]
     elif ext in (".xlsx", ".xlsm"):
         tables = _read_xlsx_table(path, _read_bytes(path, max_bytes))
     elif ext == ".sav":
-        _read_bytes(path, max_bytes)  # existence and size checks
-        tables = [_read_sav_table(path)]
+        tables = [_read_sav_table(path, _read_bytes(path, max_bytes))]
     elif ext == ".xls":
         raise InputError("old Excel .xls format is not supported; open it in Excel and save as .xlsx", file=path)
     else:
