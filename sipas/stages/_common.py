@@ -190,6 +190,9 @@ def sample_list(cfg: SurveyConfig, *, columns: tuple[str, ...] = ("household_id"
         if bad.any():
             i = int(np.argmax(bad.to_numpy()))
             v = sample["pi"].iloc[i]
+            if pd.isna(v) or (isinstance(v, str) and not v.strip()):
+                raise InputError("blank; every sampled household needs its inclusion probability", file=path,
+                                 row=i + 2, column="pi")
             shown = str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
             raise InputError(f"not an inclusion probability in (0, 1]: {shown!r}", file=path, row=i + 2, column="pi")
     return sample, path
