@@ -10,7 +10,10 @@
     sipas indices      stage 4: SIPAS indices, rankings, year-over-year change
     sipas report       stages 1-4 through the notebooks, then reports/<id>/report.html
 
-Errors from bad input are printed as one clear line (file, row, column) with exit code 2.
+Errors from bad input are printed as one clear line (file, row, column, or the survey.yml key) with exit
+code 2, as are files that cannot be written (read-only folder, full disk: the path is named).  Each stage,
+``sample`` and ``forms`` write their files in one transaction (:func:`sipas.io.transaction`): on any error
+none of them is left behind and the previous outputs stay as they were.
 
 Every command runs with ``SIPAS_BLAS_THREADS`` BLAS/OpenMP threads (default 1; :mod:`sipas.threads`):
 the variables the libraries read are set before numpy is first imported, and so also reach the
@@ -50,6 +53,8 @@ def _stage(name: str):
         res = pipeline.RUNNERS[name](_cfg(args), root=_root(args))
         for p in res.written:
             print(f"  wrote {p}")
+        for model, why in (res.info.get("not_estimable") or {}).items():
+            print(f"  note: block {model!r} not estimable ({why}); its rows hold NaN")
         print(f"{name}: done in {time.perf_counter() - t0:.1f} s", flush=True)
         return 0
     return run
@@ -97,10 +102,13 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
+    from sipas import io as sio
+
     cfg = _cfg(args)
     root = _root(args)
-    res = cfg.kind.draw_sample(cfg, restricted_dir=root / "restricted" / cfg.survey_id,
-                               out_dir=cfg.processed_dir(root) / "sample")
+    with sio.transaction():
+        res = cfg.kind.draw_sample(cfg, restricted_dir=root / "restricted" / cfg.survey_id,
+                                   out_dir=cfg.processed_dir(root) / "sample")
     hh = res.households
     n_off = int((hh["list"] == "official").sum()) if "list" in hh.columns else len(hh)
     print(f"{cfg.survey_id}: {len(res.communes)} communes, {len(res.villages)} villages, "
@@ -118,9 +126,12 @@ def cmd_forms(args: argparse.Namespace) -> int:
     inst = load_instrument(cfg.instrument_id, cfg.instrument_version)
     out = cfg.reports_dir(_root(args)) / "forms"
     stem = f"{inst.id}-{inst.version}"
-    xls = to_xlsform(inst, out / f"{stem}.xlsform.xlsx")
+    from sipas import io as sio
+
+    with sio.transaction():
+        xls = to_xlsform(inst, out / f"{stem}.xlsform.xlsx")
+        tpl = to_entry_template(inst, out / f"{stem}.entry-template.xlsx", language=cfg.language)
     xlsform_to_xform(xls)  # fails loudly if pyxform rejects the form
-    tpl = to_entry_template(inst, out / f"{stem}.entry-template.xlsx", language=cfg.language)
     print(f"  wrote {xls} (XLSForm for KoBoToolbox / ODK Collect; checked with pyxform)")
     print(f"  wrote {tpl} (Excel entry template for paper forms)")
     return 0
@@ -179,8 +190,17 @@ def main(argv: list[str] | None = None) -> int:
         with child_thread_env():
             return int(args.func(args) or 0)
     except SipasError as exc:
-        print(f"sipas: error: {exc}", file=sys.stderr)
+        print(f"sipas: error: {_one_line(str(exc))}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a file sipas could not open or write, outside the typed checks
+        where = exc.filename if exc.filename is not None else ""
+        print(f"sipas: error: {where}{': ' if where else ''}{exc.strerror or exc}", file=sys.stderr)
+        return 2
+
+
+def _one_line(text: str) -> str:
+    """``text`` on one line (line breaks of quoted values shown as ``\\n``)."""
+    return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
 if __name__ == "__main__":

@@ -16,6 +16,11 @@ in it is relative to that folder.  Example (the demo survey)::
     min_cell_size: 30
 
 Loading never modifies anything under ``data/raw``.
+
+Every file named in it (frames, responses, ``sampling.sample_file``, ``restricted.salt_file`` and
+``restricted.contacts``, ``fieldwork.distribution_log``/``recheck``/``double_entry``, ``truth``) must lie
+inside the survey's folder once symbolic links are resolved (:data:`PATH_KEYS`): ``../..``, absolute
+paths and links leading elsewhere are refused with a :class:`~sipas.errors.ConfigError` naming the key.
 """
 
 from __future__ import annotations
@@ -45,6 +50,11 @@ UNIT_LEVELS = KINDS[DEFAULT_KIND].design.unit_levels
 DEFAULT_DESIGN = KINDS[DEFAULT_KIND].design.defaults
 #: Keys of the ``design:`` section.
 DESIGN_KEYS = ("strata", "psu", "report_unit")
+#: Optional keys naming one file of the survey folder, as ``section.key`` (besides frames and responses).
+PATH_KEYS = ("sampling.sample_file", "restricted.salt_file", "restricted.contacts", "fieldwork.distribution_log",
+             "fieldwork.recheck", "fieldwork.double_entry", "truth")
+#: Keys of ``weighting:`` holding column names (a name or a list of names).
+WEIGHTING_COLUMN_KEYS = ("nonresponse_cells", "rake", "poststratify")
 
 
 @dataclass(frozen=True)
@@ -164,9 +174,15 @@ class SurveyConfig:
         """Path of the survey.yml this configuration was read from."""
         return self.raw_dir / "survey.yml"
 
-    def raw_path(self, rel: str | Path) -> Path:
-        """Resolve a path written in the config relative to its folder."""
-        return (self.raw_dir / rel).resolve()
+    def raw_path(self, rel: str | Path, *, key: str | None = None) -> Path:
+        """Resolve a path written in the config relative to its folder (symbolic links resolved).
+
+        Raises
+        ------
+        ConfigError
+            Naming ``key`` when the path leads outside the survey folder.
+        """
+        return inside_survey(rel, self.raw_dir, file=self.path, key=key or "path")
 
     def processed_dir(self, root: Path | None = None) -> Path:
         """``<root>/data/processed/<survey_id>``."""
@@ -179,6 +195,73 @@ class SurveyConfig:
 
 def _fail(msg: str, path: Path, key: str | None = None) -> ConfigError:
     return ConfigError(msg, file=path, key=key)
+
+
+def inside_survey(value: Any, folder: Path, *, file: Path, key: str) -> Path:
+    """The absolute, link-free path of ``value`` (relative to the survey ``folder``), which must lie inside it.
+
+    Parameters
+    ----------
+    value : str or Path
+        As written in survey.yml.
+    folder : Path
+        The survey folder ``data/raw/<survey-id>``.
+    file : Path
+        The survey.yml (for the message).
+    key : str
+        The key that names the path (for the message).
+
+    Raises
+    ------
+    ConfigError
+        If ``value`` is not a file name, or resolves (after ``..``, an absolute path or a symbolic link)
+        outside ``folder``.
+    """
+    if isinstance(value, Path):
+        value = str(value)
+    if not isinstance(value, str) or not value.strip():
+        raise _fail(f"must be a file path inside the survey folder, got {value!r}", file, key)
+    if "\x00" in value:
+        raise _fail("the path holds a NUL character", file, key)
+    base = Path(folder).resolve()
+    try:
+        target = (base / value).resolve()
+    except (OSError, RuntimeError) as exc:  # a symbolic-link loop
+        raise _fail(f"cannot resolve {value!r}: {exc}", file, key) from exc
+    if not target.is_relative_to(base):
+        raise _fail(f"{value!r} leads to {target}, outside the survey folder {base}; every file of a survey "
+                    "must lie inside its folder (no '..', absolute paths or links leading out)", file, key)
+    return target
+
+
+def _optional_paths(raw: dict[str, Any], p: Path, *, check_files: bool) -> None:
+    """Check the sections holding file paths (:data:`PATH_KEYS`): mappings, paths inside the folder, files."""
+    for section in ("sampling", "restricted", "fieldwork", "weighting", "report"):
+        if section in raw and raw[section] is not None and not isinstance(raw[section], dict):
+            raise _fail(f"must be a mapping, got {type(raw[section]).__name__}", p, section)
+    for dotted in PATH_KEYS:
+        section, _, name = dotted.partition(".")
+        holder = raw if not name else (raw.get(section) or {})
+        value = holder.get(name or section)
+        if value is None or value == "":
+            continue
+        target = inside_survey(value, p.parent, file=p, key=dotted)
+        if check_files and not target.is_file():
+            raise _fail(f"file not found: {target}", p, dotted)
+    prev = raw.get("previous_survey")
+    if prev is not None and (not isinstance(prev, str) or not prev or not all(c.isalnum() or c in "-_" for c in prev)):
+        raise _fail(f"must be a survey id (letters, digits, '-' or '_'), got {prev!r}", p, "previous_survey")
+    w = raw.get("weighting") or {}
+    for k in WEIGHTING_COLUMN_KEYS:
+        if k not in w or w[k] is None:
+            continue
+        v = w[k]
+        names = [v] if isinstance(v, str) and k != "nonresponse_cells" else v
+        if (not isinstance(names, list) or not names
+                or not all(isinstance(c, str) and c.strip() and c.replace("_", "").isalnum() for c in names)
+                or (k == "poststratify" and not isinstance(v, str))):
+            want = "a column name" if k == "poststratify" else "a list of column names, e.g. [district, commune]"
+            raise _fail(f"must be {want}, got {v!r}", p, f"weighting.{k}")
 
 
 def _label(value: Any, path: Path, key: str) -> dict[str, str]:
@@ -307,14 +390,14 @@ def load_config(path: str | Path, *, check_files: bool = True) -> SurveyConfig:
     frames_raw = raw["frames"]
     if not isinstance(frames_raw, dict) or not frames_raw:
         raise _fail("must be a mapping of frame name to file", p, "frames")
-    frames = {str(k): (p.parent / str(v)).resolve() for k, v in frames_raw.items()}
+    frames = {str(k): inside_survey(v, p.parent, file=p, key=f"frames.{k}") for k, v in frames_raw.items()}
 
     resp_raw = raw["responses"]
     if isinstance(resp_raw, str):
         resp_raw = [resp_raw]
     if not isinstance(resp_raw, list) or not resp_raw:
         raise _fail("must be a file or a non-empty list of files", p, "responses")
-    responses = tuple((p.parent / str(v)).resolve() for v in resp_raw)
+    responses = tuple(inside_survey(v, p.parent, file=p, key=f"responses[{i}]") for i, v in enumerate(resp_raw))
 
     if check_files:
         for name, f in frames.items():
@@ -323,6 +406,8 @@ def load_config(path: str | Path, *, check_files: bool = True) -> SurveyConfig:
         for f in responses:
             if not f.is_file():
                 raise _fail(f"response file not found: {f}", p, "responses")
+
+    _optional_paths(raw, p, check_files=check_files)
 
     if check_files and design.frame_columns:
         _check_frame_columns(design, frames, p)
@@ -359,8 +444,19 @@ def _check_frame_columns(design: Hierarchy, frames: dict[str, Path], path: Path)
         return  # XLSX frames are checked when read (sipas.sampling.frames)
     import csv
 
-    with open(frames["communes"], encoding="utf-8-sig", newline="") as fh:
-        header = next(csv.reader(fh), [])
+    from sipas import rawfiles
+    from sipas.errors import InputError
+
+    data = rawfiles.read_raw(frames["communes"])
+    rawfiles.refuse_non_text(data, frames["communes"])
+    rawfiles.check_csv_columns(data, frames["communes"])
+    end = data.find(b"\n")
+    try:
+        first = (data if end < 0 else data[:end]).decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text ({exc.reason} at byte {exc.start}); save it as 'CSV UTF-8'",
+                         file=frames["communes"], row=1) from exc
+    header = [h.strip() for h in next(csv.reader([first.rstrip("\r")]), [])]
     for k in ("strata", "report_unit"):
         col = getattr(design, k)
         if col in design.frame_columns and col not in header:

@@ -60,6 +60,22 @@ class InputError(SipasError):
         super().__init__(f"{prefix}: {message}" if prefix else message)
 
 
+class OutputError(SipasError):
+    """An output file cannot be written (read-only folder, full disk, ...).
+
+    Parameters
+    ----------
+    message:
+        What went wrong, in plain words (the operating system's reason).
+    path:
+        The file or folder that could not be written.
+    """
+
+    def __init__(self, message: str, *, path: str | Path | None = None) -> None:
+        self.path = None if path is None else str(path)
+        super().__init__(f"cannot write {self.path}: {message}" if self.path else message)
+
+
 class StageInputMissing(SipasError):
     """A pipeline stage was run before the stage whose outputs it reads."""
 

@@ -22,7 +22,8 @@ DEMO25 = "demo-laichau-2025"
 # --------------------------------------------------------------------------- configuration
 
 def _write(tmp_path: Path, sid: str, **changes) -> Path:
-    """A copy of the 2025 demo's survey.yml under ``tmp_path/<sid>`` with keys changed (None = removed)."""
+    """A copy of the 2025 demo's folder under ``tmp_path/<sid>`` with keys of its survey.yml changed (None =
+    removed); a copy, since every file of a survey must lie inside its folder."""
     src = REPO / "data" / "raw" / DEMO25
     raw = yaml.safe_load((src / "survey.yml").read_text(encoding="utf-8"))
     raw["survey_id"] = sid
@@ -32,10 +33,7 @@ def _write(tmp_path: Path, sid: str, **changes) -> Path:
         else:
             raw[k] = v
     d = tmp_path / sid
-    d.mkdir()
-    for k, rel in raw["frames"].items():
-        raw["frames"][k] = str(src / rel)
-    raw["responses"] = [str(src / r) for r in raw["responses"]]
+    shutil.copytree(src, d)
     (d / "survey.yml").write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
     return d / "survey.yml"
 

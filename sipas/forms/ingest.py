@@ -5,16 +5,26 @@ Supported inputs (chosen by file extension):
 * ``.csv`` / ``.txt`` -- plain CSV as keyed in Excel or written by the demo generator, KoBoToolbox or
   ODK Central CSV exports (group prefixes such as ``grp_a/p1_1a`` and ``;`` delimiters are handled);
   any of UTF-8 (with or without BOM), UTF-16 or Windows-1258;
-* ``.xlsx`` / ``.xlsm`` -- the Excel entry template of :mod:`sipas.forms.instrument.export`, KoBo/ODK XLSX
-  exports, or any sheet whose header row holds the column ids (rows above it, such as merged titles, are
-  skipped and logged);
+* ``.xlsx`` / ``.xlsm`` -- the Excel entry template of :mod:`sipas.forms.instrument.export` (its entry
+  sheet is read by name, :func:`entry_sheet_names`, whatever other sheets the workbook holds), KoBo/ODK
+  XLSX exports, or a workbook with exactly one visible sheet whose header row holds the column ids (rows
+  above it, such as merged titles, are skipped and logged).  A workbook with forms on several sheets, or
+  only on a hidden one, and no entry sheet is refused: which forms to read would be a guess;
 * ``.sav`` -- SPSS files (pyreadstat), e.g. written by :func:`sipas.forms.ingest.write_sav`.
 
 The canonical table has one row per form: ``form_id``, ``respondent_key`` (salted pseudonym replacing the
 respondent identifier), the context columns of the instrument's ``record`` section (district, commune,
 village, mode, interview date, profile), then one nullable-integer column per item in instrument order.
 Personal columns (names, phones, addresses, signatures) and any column the instrument does not know are
-split off into ``restricted``.  Every repair is a row of ``log`` (file, row, column, old, new, rule).
+split off into ``restricted``.  Personal data typed in any other column -- a phone number, a 12-digit citizen
+identity number or an e-mail address in the village column, say (:func:`sipas.forms.pii.personal_data_kind`) --
+is moved to ``restricted`` (column ``personal_in_<column>``) and blanked in ``forms``; ``personal`` lists
+where (form id, file, row, column, kind -- never the value).  Every repair is a row of ``log`` (file, row,
+column, old, new, rule).
+
+Files are refused before they are parsed when they cannot be what their name says (an Excel workbook under a
+``.csv`` name, an encrypted workbook) or have more than :data:`MAX_COLUMNS` columns
+(:mod:`sipas.rawfiles`).
 
 Raw files are only ever opened for reading, and read once into memory: they stay byte-identical.
 """
@@ -33,13 +43,18 @@ from typing import Any
 
 import pandas as pd
 
+from sipas import rawfiles
 from sipas.text.encodings import decode_bytes, find_legacy_font
-from sipas.errors import InputError
+from sipas.errors import InputError, OutputError
 from sipas.io import atomic_write_bytes, write_csv
-from sipas.forms.pii import PrivacyError, pseudonym
+from sipas.forms.pii import PrivacyError, personal_data_kind, pseudonym
 
 #: Files larger than this are refused unless ``max_bytes`` is raised.
-MAX_BYTES = 256 * 1024 * 1024
+MAX_BYTES = rawfiles.MAX_BYTES
+#: Files (or sheets) with more columns than this are refused before they are parsed.
+MAX_COLUMNS = rawfiles.MAX_COLUMNS
+#: Columns of :attr:`IngestResult.personal`.
+PERSONAL_COLUMNS = ("form_id", "file", "row", "column", "kind")
 #: Columns of the repair log.
 LOG_COLUMNS = ("file", "row", "column", "old", "new", "rule")
 #: How many leading rows are searched for the header row (merged titles above it are skipped).
@@ -114,12 +129,17 @@ class IngestResult:
         One row per repair: ``file, row, column, old, new, rule``.
     files : pandas.DataFrame
         One row per input file: ``file, format, encoding, rows``.
+    personal : pandas.DataFrame
+        Personal data found outside the personal columns and moved to ``restricted``:
+        ``form_id, file, row, column, kind`` (``phone``, ``citizen_id``, ``email``), never the value.
     """
 
     forms: pd.DataFrame
     restricted: pd.DataFrame
     log: pd.DataFrame
     files: pd.DataFrame
+    personal: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        {c: pd.Series(dtype="Int64" if c == "row" else "string") for c in PERSONAL_COLUMNS}))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -205,21 +225,29 @@ class _Table:
     rows: list[list[Any]]
     rownums: list[int]
     log: list[dict[str, Any]]
+    sheet: str | None = None
+    hidden: bool = False
 
 
 def _read_bytes(path: Path, max_bytes: int) -> bytes:
-    if not path.exists():
-        raise InputError("file not found", file=path)
-    if not path.is_file():
-        raise InputError("not a regular file", file=path)
-    size = path.stat().st_size
-    if size == 0:
-        raise InputError("file is empty (0 bytes)", file=path)
-    if size > max_bytes:
-        raise InputError(f"file is {size} bytes, more than the limit of {max_bytes}; split it or raise max_bytes",
-                         file=path)
-    with open(path, "rb") as fh:  # read-only, once
-        return fh.read()
+    """The file's bytes, read once, read-only (:func:`sipas.rawfiles.read_raw`: existence and size checks,
+    the digest recorded for the manifest)."""
+    return rawfiles.read_raw(path, max_bytes=max_bytes)
+
+
+def entry_sheet_names() -> tuple[str, ...]:
+    """Names of the entry sheet of the Excel template in every language (``data/ui/template.yml``,
+    ``template.data_sheet``), the sheet :func:`read_responses` reads from a workbook that has it."""
+    import yaml
+
+    from sipas.forms.instrument import DATA_DIR
+
+    try:
+        ui = yaml.safe_load((DATA_DIR / "ui" / "template.yml").read_text(encoding="utf-8"))
+        names = tuple(str(v) for v in ui["template"]["data_sheet"].values())
+    except (OSError, KeyError, TypeError, AttributeError, yaml.YAMLError):
+        names = ()
+    return names or ("Nhap_phieu", "Forms")
 
 
 def _sniff_delimiter(first_line: str) -> str:
@@ -262,6 +290,8 @@ def _csv_text(data: bytes, dec: Any, path: Path) -> tuple[str, str | None]:
 
 
 def _read_csv_table(path: Path, data: bytes) -> _Table:
+    rawfiles.refuse_non_text(data, path)
+    rawfiles.check_csv_columns(data, path, max_columns=MAX_COLUMNS)
     dec = decode_bytes(data, file=path)
     log = [{"file": str(path), "row": pd.NA, "column": pd.NA, "old": dec.encoding, "new": "utf-8",
             "rule": "unicode_nfc" if "NFC" in r else "encoding", "note": r} for r in dec.repairs]
@@ -270,9 +300,14 @@ def _read_csv_table(path: Path, data: bytes) -> _Table:
     text, mark = _csv_text(data, dec, path)
     first = text.split("\n", 1)[0]
     delim = _sniff_delimiter(first)
+    rows: list[list[str]] = []
     try:
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=True)
-        rows = [r for r in reader]
+        for r in reader:
+            if len(r) > MAX_COLUMNS:
+                raise InputError(f"row has {len(r)} cells, more than the limit of {MAX_COLUMNS} columns; "
+                                 "is this the right file?", file=path, row=len(rows) + 1)
+            rows.append(r)
     except csv.Error as exc:
         raise InputError(f"malformed CSV: {exc}", file=path, row=reader.line_num) from exc
     if mark is not None:  # a bare CR inside a cell becomes a line break in the cell, as decode_bytes does
@@ -281,24 +316,22 @@ def _read_csv_table(path: Path, data: bytes) -> _Table:
 
 
 def _read_xlsx_table(path: Path, data: bytes) -> list[_Table]:
-    import zipfile
-
-    import openpyxl
-
-    try:
-        wb_values = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        wb_formulas = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise InputError(f"not a readable Excel .xlsx workbook ({type(exc).__name__}: {exc})", file=path) from exc
+    wb_values = rawfiles.open_workbook(data, path, data_only=True)
+    wb_formulas = rawfiles.open_workbook(data, path, data_only=False)
     tables = []
     for name in wb_values.sheetnames:
         ws_v, ws_f = wb_values[name], wb_formulas[name]
+        rawfiles.check_sheet_columns(ws_v, path, max_columns=MAX_COLUMNS)
+        hidden = getattr(ws_v, "sheet_state", "visible") != "visible"
         rows: list[list[Any]] = []
         nums: list[int] = []
         log: list[dict[str, Any]] = []
         for r, (vals, forms) in enumerate(zip(ws_v.iter_rows(values_only=True),
                                               ws_f.iter_rows(values_only=True)), start=1):
             vals = list(vals)
+            if len(vals) > MAX_COLUMNS:
+                raise InputError(f"sheet {name!r}: row has {len(vals)} cells, more than the limit of {MAX_COLUMNS} "
+                                 "columns; is this the right file?", file=path, row=r)
             for c, (v, f) in enumerate(zip(vals, forms)):
                 if isinstance(f, str) and f.startswith("="):
                     if v is None:
@@ -308,7 +341,7 @@ def _read_xlsx_table(path: Path, data: bytes) -> list[_Table]:
                                     "rule": "formula_value", "note": f"sheet {name}: formula replaced by its value"})
             rows.append(vals)
             nums.append(r)
-        tables.append(_Table(f"{path}", "xlsx", f"sheet:{name}", rows, nums, log))
+        tables.append(_Table(f"{path}", "xlsx", f"sheet:{name}", rows, nums, log, sheet=name, hidden=hidden))
     wb_values.close()
     wb_formulas.close()
     return tables
@@ -318,13 +351,21 @@ class _Formula(str):
     """A formula cell without a cached value."""
 
 
-def _read_sav_table(path: Path) -> _Table:
+def _read_sav_table(path: Path, data: bytes) -> _Table:
+    """The table of an SPSS file from the bytes already read (pyreadstat reads a private copy of them, so
+    the table is what the manifest's digest describes even if the file changes meanwhile)."""
+    import tempfile
+
     import pyreadstat
 
-    try:
-        df, _meta = pyreadstat.read_sav(str(path), user_missing=True)
-    except Exception as exc:  # pyreadstat raises its own ReadstatError / PyreadstatError
-        raise InputError(f"not a readable SPSS .sav file ({type(exc).__name__}: {exc})", file=path) from exc
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d) / path.name
+        try:
+            tmp.write_bytes(data)
+            df, _meta = pyreadstat.read_sav(str(tmp), user_missing=True)
+        except Exception as exc:  # pyreadstat raises its own ReadstatError / PyreadstatError
+            why = str(exc).replace(str(tmp), str(path))
+            raise InputError(f"not a readable SPSS .sav file ({type(exc).__name__}: {why})", file=path) from exc
     rows = [list(df.columns)]
     for rec in df.itertuples(index=False):
         rows.append([None if (isinstance(v, float) and v != v) else v for v in rec])
@@ -478,7 +519,9 @@ def read_responses(
     InputError
         Naming file, row and column, for unreadable files, missing required columns, duplicated
         columns, blank form ids, formulas without values, legacy-font (TCVN3/VNI) text, or (``strict``)
-        any unparsable cell.
+        any unparsable cell; naming the file for a workbook under a ``.csv`` name, an encrypted
+        workbook, more than :data:`MAX_COLUMNS` columns, or forms on several sheets (or only on a
+        hidden one) of a workbook without the template's entry sheet.
     PrivacyError
         If ``salt`` is empty.
     """
@@ -496,26 +539,30 @@ def read_responses(
         spec = replace(spec, context=tuple(c for c in spec.context if c.id not in set(absent)))
     items = item_ids(instrument)
     item_labels = _item_labels(instrument)
-    forms_parts, restricted_parts, logs, files = [], [], [], []
+    forms_parts, restricted_parts, logs, files, personal = [], [], [], [], []
     for path in paths:
-        f, r, lg, info = _read_one(path, instrument=instrument, spec=spec, items=items, item_labels=item_labels,
-                                   salt=salt, strict=strict, max_bytes=max_bytes)
+        f, r, lg, info, pers = _read_one(path, instrument=instrument, spec=spec, items=items,
+                                         item_labels=item_labels, salt=salt, strict=strict, max_bytes=max_bytes)
         forms_parts.append(f)
         restricted_parts.append(r)
         logs.extend(lg)
         files.append(info)
+        personal.extend(pers)
     forms = pd.concat(forms_parts, ignore_index=True) if len(forms_parts) > 1 else forms_parts[0]
     restricted = pd.concat(restricted_parts, ignore_index=True) if len(restricted_parts) > 1 else restricted_parts[0]
     log = pd.DataFrame(logs, columns=[*LOG_COLUMNS, "note"]) if logs else pd.DataFrame(
         {c: pd.Series(dtype="object") for c in (*LOG_COLUMNS, "note")})
     log["row"] = log["row"].astype("Int64")
+    pers = pd.DataFrame(personal, columns=list(PERSONAL_COLUMNS))
+    pers = pers.astype({c: "Int64" if c == "row" else "string" for c in PERSONAL_COLUMNS})
     return IngestResult(forms=forms, restricted=restricted, log=log,
-                        files=pd.DataFrame(files, columns=["file", "format", "encoding", "rows"]))
+                        files=pd.DataFrame(files, columns=["file", "format", "encoding", "rows"]), personal=pers)
 
 
 def _read_one(path: Path, *, instrument: Any, spec: RecordSpec, items: list[str],
               item_labels: dict[str, dict[str, int]], salt: str, strict: bool,
-              max_bytes: int) -> tuple[pd.DataFrame, pd.DataFrame, list[dict[str, Any]], dict[str, Any]]:
+              max_bytes: int) -> tuple[pd.DataFrame, pd.DataFrame, list[dict[str, Any]], dict[str, Any],
+                                       list[dict[str, Any]]]:
     ext = path.suffix.lower()
     ctx_ids = [c.id for c in spec.context]
     known = {spec.form_id, *spec.respondent_id, *ctx_ids, *spec.personal, *items, "respondent_key"}
@@ -525,21 +572,14 @@ def _read_one(path: Path, *, instrument: Any, spec: RecordSpec, items: list[str]
     elif ext in (".xlsx", ".xlsm"):
         tables = _read_xlsx_table(path, _read_bytes(path, max_bytes))
     elif ext == ".sav":
-        _read_bytes(path, max_bytes)  # existence and size checks
-        tables = [_read_sav_table(path)]
+        tables = [_read_sav_table(path, _read_bytes(path, max_bytes))]
     elif ext == ".xls":
         raise InputError("old Excel .xls format is not supported; open it in Excel and save as .xlsx", file=path)
     else:
         raise InputError(f"unsupported file type {ext or '(none)'!r}; use .csv, .xlsx or .sav", file=path)
 
-    table, hdr = None, None
-    for t in tables:
-        h = _find_header(t, known, required, spec.aliases)
-        if h is not None:
-            table, hdr = t, h
-            break
+    table, hdr, sheet_log, t0 = _choose_table(path, tables, known=known, required=required, spec=spec)
     if table is None:
-        t0 = tables[0]
         if not any(any(not _is_blank(v) for v in row) for row in t0.rows):
             raise InputError("file holds no rows", file=path)
         found = {_canonical_name(h, known, spec.aliases) for row in t0.rows[:HEADER_SEARCH_ROWS] for h in row}
@@ -547,7 +587,7 @@ def _read_one(path: Path, *, instrument: Any, spec: RecordSpec, items: list[str]
         raise InputError(f"no header row with the instrument's columns found in the first {HEADER_SEARCH_ROWS} "
                          f"rows; missing: {', '.join(missing[:10])}{' ...' if len(missing) > 10 else ''}",
                          file=path, row=1, column=missing[0] if missing else None)
-    log = [dict(e) for e in table.log]
+    log = [dict(e) for e in table.log] + sheet_log
     for e in log:  # xlsx reader logged 0-based column positions: name them
         if isinstance(e.get("column"), int):
             j = e["column"]
@@ -597,6 +637,9 @@ def _read_one(path: Path, *, instrument: Any, spec: RecordSpec, items: list[str]
     records: list[dict[str, Any]] = []
     priv: list[dict[str, Any]] = []
     empty_rows: list[int] = []
+    personal: list[dict[str, Any]] = []
+    moved_cols: dict[str, None] = {}
+    not_scanned = {spec.form_id, "respondent_key", *spec.respondent_id, *spec.personal}
 
     def bad(rownum: int, col: str, old: Any, why: str) -> None:
         if strict:
@@ -630,6 +673,19 @@ def _read_one(path: Path, *, instrument: Any, spec: RecordSpec, items: list[str]
         if _is_blank(fid):
             raise InputError("form id is blank", file=path, row=rownum, column=spec.form_id)
         rec["form_id"] = _to_str(fid)
+        moved_here: dict[str, str] = {}
+        for name in list(cell):
+            kind = None if name in not_scanned else personal_data_kind(cell[name])
+            if kind is None:
+                continue
+            col = f"personal_in_{name}"
+            moved_here[col] = _to_str(cell[name])
+            moved_cols.setdefault(col, None)
+            cell[name] = None
+            log.append({"file": fname, "row": rownum, "column": name, "old": pd.NA, "new": pd.NA,
+                        "rule": "personal_data_moved",
+                        "note": f"{kind} in a non-personal column: moved to the restricted file ({col}), blanked"})
+            personal.append({"form_id": rec["form_id"], "file": fname, "row": rownum, "column": name, "kind": kind})
         rid_parts = [cell.get(c) for c in spec.respondent_id]
         if "respondent_key" in cell and all(c not in cell for c in spec.respondent_id if c != spec.form_id):
             rk = cell["respondent_key"]
@@ -669,6 +725,7 @@ def _read_one(path: Path, *, instrument: Any, spec: RecordSpec, items: list[str]
         for j, h in extras.items():
             v = row[j] if j < len(row) else None
             p[h] = pd.NA if _is_blank(v) else _to_str(v)
+        p.update(moved_here)
         priv.append(p)
     if empty_rows:
         log.append({"file": fname, "row": empty_rows[0], "column": pd.NA, "old": f"{len(empty_rows)} row(s)",
@@ -678,10 +735,65 @@ def _read_one(path: Path, *, instrument: Any, spec: RecordSpec, items: list[str]
 
     forms = _typed_forms(records, ctx_spec, ctx_ids, items)
     rcols = ["respondent_key", "form_id", *spec.respondent_id,
-             *[c for c in spec.personal if c in seen], *extras.values()]
+             *[c for c in spec.personal if c in seen], *extras.values(), *moved_cols]
     restricted = pd.DataFrame(priv, columns=list(dict.fromkeys(rcols))).astype("string")
     info = {"file": fname, "format": table.fmt, "encoding": table.encoding, "rows": len(records)}
-    return forms, restricted, log, info
+    return forms, restricted, log, info, personal
+
+
+def _choose_table(path: Path, tables: list[_Table], *, known: set[str], required: list[str],
+                  spec: RecordSpec) -> tuple[_Table | None, int | None, list[dict[str, Any]], _Table]:
+    """The table holding the forms, its header row index, log entries, and the table to report on when
+    none is found.
+
+    A CSV or SPSS file has one table.  A workbook's entry sheet (:func:`entry_sheet_names`) is read by
+    name when present (refused when hidden); other sheets holding forms are then logged as ignored.
+    Without an entry sheet, the one sheet whose header row holds the instrument's columns is read;
+    forms on several sheets, or only on a hidden one, are refused: which to read would be a guess.
+    """
+    def header(t: _Table) -> int | None:
+        return _find_header(t, known, required, spec.aliases)
+
+    if not any(t.sheet is not None for t in tables):
+        t = tables[0]
+        h = header(t)
+        return (t if h is not None else None), h, [], t
+    names = entry_sheet_names()
+    keys = {n.strip().casefold() for n in names}
+    found = [(t, h) for t in tables if (h := header(t)) is not None]
+    entry = [t for t in tables if (t.sheet or "").strip().casefold() in keys]
+    ask = f"name it {' or '.join(repr(n) for n in names)} (the entry template's sheet)"
+
+    def label(t: _Table) -> str:
+        return f"{t.sheet!r}{' (hidden)' if t.hidden else ''}"
+
+    if entry:
+        with_forms = [(t, h) for t, h in found if t in entry]
+        if len(with_forms) > 1:
+            raise InputError(f"several entry sheets hold forms: {', '.join(label(t) for t, _ in with_forms)}; "
+                             "keep one", file=path)
+        t = with_forms[0][0] if with_forms else entry[0]
+        if t.hidden:
+            raise InputError(f"the entry sheet {t.sheet!r} is hidden; unhide it (right-click a sheet tab > "
+                             "Unhide) if it holds this survey's forms", file=path)
+        if not with_forms:
+            return None, None, [], t
+        log = [{"file": str(path), "row": pd.NA, "column": pd.NA, "old": o.sheet, "new": pd.NA,
+                "rule": "sheet_ignored", "note": f"sheet {label(o)} also holds forms; only the entry sheet "
+                                                f"{t.sheet!r} was read"}
+               for o, _h in found if o is not t]
+        return t, with_forms[0][1], log, t
+    if len(found) > 1:
+        raise InputError(f"{len(found)} sheets hold forms: {', '.join(label(t) for t, _ in found)}; keep this "
+                         f"survey's forms on one sheet and {ask}, or delete the other sheets", file=path)
+    if len(found) == 1:
+        t, h = found[0]
+        if t.hidden:
+            raise InputError(f"the only sheet holding forms, {t.sheet!r}, is hidden; unhide it if it holds this "
+                             f"survey's forms and {ask}", file=path)
+        return t, h, [], t
+    visible = [t for t in tables if not t.hidden]
+    return None, None, [], (visible or tables)[0]
 
 
 def _col_letter(j: int) -> str:
@@ -756,7 +868,9 @@ def write_restricted(result: IngestResult, *, restricted_dir: str | Path, name: 
     for bad in (("data", "processed"), ("data", "raw"), ("reports",), ("notebooks",)):
         if _inside(d, bad):
             raise PrivacyError(f"restricted data must not be written under {'/'.join(bad)}: {d}")
-    d.mkdir(parents=True, exist_ok=True)
+    from sipas.io import make_folder
+
+    make_folder(d)
     gi = d / ".gitignore"
     if not gi.exists():
         atomic_write_bytes(gi, b"*\n")
@@ -827,12 +941,26 @@ def _for_stats(df: pd.DataFrame, instrument: Any) -> pd.DataFrame:
 
 
 def _write_via_temp(path: Path, writer: Any) -> bytes:
+    """The bytes ``writer`` (pyreadstat) writes for ``path``, made in a private temporary folder.
+
+    Raises
+    ------
+    OutputError
+        Naming ``path`` when the temporary file cannot be written (full disk...).
+    """
     import tempfile
 
-    with tempfile.TemporaryDirectory() as d:
-        tmp = Path(d) / path.name
-        writer(str(tmp))
-        return tmp.read_bytes()
+    import pyreadstat
+
+    try:
+        with tempfile.TemporaryDirectory() as d:
+            tmp = Path(d) / path.name
+            writer(str(tmp))
+            return tmp.read_bytes()
+    except (OSError, pyreadstat.PyreadstatError, pyreadstat.ReadstatError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        raise OutputError(f"the {path.suffix} file could not be made in the temporary folder ({reason})",
+                          path=path) from exc
 
 
 def write_sav(df: pd.DataFrame, path: str | Path, *, instrument: Any, language: str = "vi") -> Path:

@@ -35,30 +35,26 @@ _FALSE = {"0", "0.0", "false", "no", "không", "khong", ""}
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a CSV (UTF-8, BOM allowed) or the first sheet of an XLSX as text columns.
+    """Read a CSV (UTF-8, BOM allowed) or the first visible sheet of an XLSX as text columns.
+
+    Read through :func:`sipas.rawfiles.read_table`: the bytes are read once (hashed for the manifest),
+    an Excel workbook under a ``.csv`` name, an encrypted workbook and a file with more than
+    :data:`sipas.rawfiles.MAX_COLUMNS` columns are refused before parsing, and hidden sheets are never read.
 
     Raises
     ------
     InputError
         Unknown extension, unreadable file or non-UTF-8 CSV (naming the file).
     """
+    from sipas import rawfiles
+
     p = Path(path)
     suffix = p.suffix.lower()
-    try:
-        if suffix == ".csv":
-            df = pd.read_csv(p, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-        elif suffix in (".xlsx", ".xlsm"):
-            df = pd.read_excel(p, dtype=str, keep_default_na=False, engine="openpyxl")
-        else:
-            raise InputError(f"unsupported frame format {suffix!r}; use .csv or .xlsx", file=p)
-    except FileNotFoundError as exc:
-        raise InputError("frame file not found", file=p) from exc
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", file=p) from exc
-    except (ValueError, OSError) as exc:
-        if isinstance(exc, InputError):
-            raise
-        raise InputError(f"cannot read: {exc}", file=p) from exc
+    if suffix not in (".csv", ".xlsx", ".xlsm"):
+        raise InputError(f"unsupported frame format {suffix!r}; use .csv or .xlsx", file=p)
+    if not p.exists():
+        raise InputError("frame file not found", file=p)
+    df = rawfiles.read_table(p, dtype=str, keep_default_na=False)
     df.columns = [nfc(str(c)).strip() for c in df.columns]
     for c in df.columns:
         df[c] = df[c].map(lambda v: nfc(v).strip() if isinstance(v, str) else v)

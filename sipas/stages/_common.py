@@ -1,16 +1,25 @@
-"""What every stage shares: the result type, input checks, manifests, table writing, the salt."""
+"""What every stage shares: the result type, the transaction, input checks, manifests, table writing,
+the sample list, the salt."""
 
 from __future__ import annotations
 
+import functools
+import os
+import secrets
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import numpy as np
 import pandas as pd
 
 from sipas import io as sio
 from sipas.config import SurveyConfig, project_root
-from sipas.errors import StageInputMissing
+from sipas.errors import ConfigError, InputError, OutputError, StageInputMissing
+
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 
 @dataclass
@@ -21,6 +30,18 @@ class StageResult:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     written: list[Path] = field(default_factory=list)
     info: dict[str, Any] = field(default_factory=dict)
+
+
+def transactional(run: _F) -> _F:
+    """Run a stage inside :func:`sipas.io.transaction`: its files (processed and restricted) appear
+    together when it succeeds, and none of them -- nor a half-written one -- when it fails."""
+
+    @functools.wraps(run)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        with sio.transaction():
+            return run(*args, **kwargs)
+
+    return wrapped  # type: ignore[return-value]
 
 
 def need(path: Path, stage: str) -> Path:
@@ -40,7 +61,7 @@ def manifest(cfg: SurveyConfig, stage: str, out: Path, read: list[Path], written
             return p.name
 
     data = {"survey_id": cfg.survey_id, "stage": stage,
-            "read": {rel(p): sio.sha256_file(p) for p in read},
+            "read": {rel(p): sio.read_digest(p) for p in read},
             "written": {rel(p): sio.sha256_file(p) for p in written}}
     return sio.write_json(data, out / f"manifest_{stage}.json")
 
@@ -49,8 +70,129 @@ def write_tables(tables: dict[str, pd.DataFrame], out: Path) -> list[Path]:
     return [sio.write_csv(df, out / f"{name}.csv") for name, df in tables.items()]
 
 
-def salt(cfg: SurveyConfig) -> str:
-    rest = cfg.extra.get("restricted", {}) or {}
-    if "salt_file" in rest:
-        return cfg.raw_path(rest["salt_file"]).read_text(encoding="utf-8").strip()
-    return f"sipas-{cfg.survey_id}"
+#: Length in bytes of a generated salt (written as hex).
+SALT_BYTES = 32
+
+
+def salt_path(cfg: SurveyConfig, *, root: Path | None = None) -> Path:
+    """Where the survey's pseudonym salt is read: ``restricted.salt_file`` of survey.yml (inside the survey
+    folder), else ``<root>/restricted/<survey-id>/salt.txt`` (generated on first use)."""
+    rest = cfg.extra.get("restricted") or {}
+    if isinstance(rest, dict) and rest.get("salt_file"):
+        return cfg.raw_path(rest["salt_file"], key="restricted.salt_file")
+    return (root or project_root()) / "restricted" / cfg.survey_id / "salt.txt"
+
+
+def salt(cfg: SurveyConfig, *, root: Path | None = None) -> str:
+    """The survey's secret salt for respondent pseudonyms (:func:`sipas.forms.pii.pseudonym`).
+
+    Read from ``restricted.salt_file`` when survey.yml names one.  Otherwise read from
+    ``<root>/restricted/<survey-id>/salt.txt`` (git-ignored, never under ``data/processed``); on first use
+    that file is created with a random salt (:func:`secrets.token_hex`) and the user is told once, on
+    stderr, to keep it: the same salt gives the same keys in every later run, a lost salt gives new keys.
+    A salt derived from the survey id would let anyone reverse ``respondent_key`` by hashing household ids.
+
+    Raises
+    ------
+    ConfigError
+        If the configured salt file is missing or empty.
+    OutputError
+        If the generated salt cannot be written.
+    """
+    path = salt_path(cfg, root=root)
+    rest = cfg.extra.get("restricted") or {}
+    if isinstance(rest, dict) and rest.get("salt_file"):
+        try:
+            value = path.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read the salt file {path}: {getattr(exc, 'strerror', None) or exc}",
+                              file=cfg.path, key="restricted.salt_file") from exc
+        if not value:
+            raise ConfigError(f"the salt file {path} is empty", file=cfg.path, key="restricted.salt_file")
+        return value
+    if path.is_file():
+        value = path.read_text(encoding="utf-8").strip()
+        if value:
+            return value
+        raise InputError("the salt file is empty; restore it from a backup (or delete it to make a new salt, "
+                         "which changes every respondent_key)", file=path)
+    return _new_salt(path)
+
+
+def _new_salt(path: Path) -> str:
+    """Create ``path`` with a random salt (never replacing one another process made first)."""
+    folder = path.parent
+    sio.make_folder(folder)
+    gi = folder / ".gitignore"
+    value = secrets.token_hex(SALT_BYTES)
+    try:
+        if not gi.exists():
+            gi.write_bytes(b"*\n")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another run made it first: use that one
+        return path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise OutputError(exc.strerror or str(exc), path=path) from exc
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(value + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+    except OSError as exc:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+        raise OutputError(exc.strerror or str(exc), path=path) from exc
+    print(f"sipas: note: survey.yml sets no restricted.salt_file: a random pseudonym salt was written to "
+          f"{path}; keep it (and a backup) with the restricted files -- respondent keys depend on it",
+          file=sys.stderr, flush=True)
+    return value
+
+
+def sample_list(cfg: SurveyConfig, *, columns: tuple[str, ...] = ("household_id",)) -> tuple[pd.DataFrame, Path]:
+    """The raw sample list (``sampling.sample_file``) with ``household_id`` as text, checked.
+
+    Parameters
+    ----------
+    cfg : SurveyConfig
+    columns : tuple of str
+        Columns the caller needs; ``pi`` (when asked) must be a probability in (0, 1] on every row.
+
+    Returns
+    -------
+    (DataFrame, Path)
+
+    Raises
+    ------
+    StageInputMissing
+        If survey.yml names no sample list.
+    InputError
+        Naming the file, row and column: unreadable file (an .xlsx under a .csv name, encrypted, not
+        UTF-8, too many columns), a missing column, a blank household id, a ``pi`` that is not a
+        probability.
+    """
+    from sipas import rawfiles
+
+    samp = (cfg.extra.get("sampling") or {}).get("sample_file")
+    if not samp:
+        raise StageInputMissing(f"{cfg.path}: sampling.sample_file is needed")
+    path = cfg.raw_path(samp, key="sampling.sample_file")
+    sample = rawfiles.read_table(path, dtype={"household_id": str})
+    rawfiles.require_columns(sample, columns, path, what="sample list")
+    blank = sample["household_id"].isna() | (sample["household_id"].astype(str).str.strip() == "")
+    if blank.any():
+        raise InputError("household id is blank", file=path, row=int(np.argmax(blank.to_numpy())) + 2,
+                         column="household_id")
+    if "pi" in columns:
+        pi = pd.to_numeric(sample["pi"], errors="coerce")
+        bad = ~((pi > 0) & (pi <= 1))
+        if bad.any():
+            i = int(np.argmax(bad.to_numpy()))
+            v = sample["pi"].iloc[i]
+            if pd.isna(v) or (isinstance(v, str) and not v.strip()):
+                raise InputError("blank; every sampled household needs its inclusion probability", file=path,
+                                 row=i + 2, column="pi")
+            shown = str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
+            raise InputError(f"not an inclusion probability in (0, 1]: {shown!r}", file=path, row=i + 2, column="pi")
+    return sample, path

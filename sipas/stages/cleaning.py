@@ -28,7 +28,14 @@ survey configuration's ``fieldwork`` section names its file:
     ``duplicate_form_id`` cleaning rule does).
 
 Personal columns (:func:`sipas.forms.ingest.personal_columns`) are dropped from every raw table
-before any comparison, so they never reach ``data/processed``.
+before any comparison, so they never reach ``data/processed``.  Personal data typed in any other column of
+the forms (a phone number in the village column...) is moved to the restricted file at ingest and listed
+in ``audit_log`` (rule ``personal_data_moved``: form id, column and kind -- ``[phone]``, ``[citizen_id]``,
+``[email]`` in ``old`` -- never the value); in ``double_entry_discrepancies`` such values are shown as their
+kind only.
+
+The stage runs in one :func:`sipas.io.transaction`: all its files (processed and restricted) appear
+together, or -- on bad input, a read-only folder or a full disk -- none.
 """
 
 from __future__ import annotations
@@ -39,11 +46,15 @@ from typing import Any
 
 import pandas as pd
 
+from sipas import rawfiles
 from sipas.config import SurveyConfig, project_root
 from sipas.errors import ConfigError, InputError
 from sipas.forms.instrument import load_instrument
-from sipas.forms.pii import pseudonyms
-from sipas.stages._common import StageResult, manifest, salt, write_tables
+from sipas.forms.pii import pseudonyms, redact
+from sipas.stages._common import StageResult, manifest, salt, sample_list, transactional, write_tables
+
+#: Rules the ingest adds to the audit log (before the cleaning rules), with what they do.
+INGEST_RULES: tuple[tuple[str, str], ...] = (("personal_data_moved", "move_to_restricted"),)
 
 #: Default lower edges of the recheck's age groups (18-29, 30-44, 45-59, 60+).
 DEFAULT_AGE_GROUP_EDGES = (18, 30, 45, 60)
@@ -102,8 +113,9 @@ def audit_summary(audit: pd.DataFrame) -> pd.DataFrame:
     cols = ["rule", "action", "column", "entries", "forms"]
     if audit.empty:
         return pd.DataFrame({c: pd.Series(dtype="int64" if c in ("entries", "forms") else "string") for c in cols})
-    order = {r: i for i, (r, _a) in enumerate(RULES)}
-    action = dict(RULES)
+    rules = (*INGEST_RULES, *RULES)
+    order = {r: i for i, (r, _a) in enumerate(rules)}
+    action = dict(rules)
     g = audit.groupby(["rule", "column"], sort=False, dropna=False)
     out = pd.DataFrame({"entries": g.size(), "forms": g["form_id"].nunique()}).reset_index()
     out["action"] = out["rule"].map(action).fillna("")
@@ -114,20 +126,25 @@ def audit_summary(audit: pd.DataFrame) -> pd.DataFrame:
     return out[cols]
 
 
-def _raw_text(path: Path) -> pd.DataFrame:
-    """A raw table read as text, blanks as "" (CSV or XLSX), for cell-by-cell comparison."""
+def _raw_text(path: Path, *, what: str = "file", columns: Sequence[str] = ("form_id",),
+              sheets: tuple[str, ...] = ()) -> pd.DataFrame:
+    """A raw table read as text, blanks as "" (CSV, or the sheet of an XLSX named first in ``sheets``, else its
+    first visible sheet), for cell-by-cell comparison, with ``columns`` required
+    (:func:`sipas.rawfiles.read_table`: errors name the file)."""
     suffix = path.suffix.lower()
-    if suffix in (".csv", ".txt"):
-        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    if suffix in (".xlsx", ".xlsm"):
-        return pd.read_excel(path, dtype=str).fillna("")
-    raise InputError(f"{path}: only CSV or XLSX can be compared as raw text (got {suffix or 'no suffix'})",
-                     file=path)
+    if suffix not in (".csv", ".txt", ".xlsx", ".xlsm"):
+        raise InputError(f"only CSV or XLSX can be compared as raw text (got {suffix or 'no suffix'})",
+                         file=path)
+    df = rawfiles.read_table(path, dtype=str, keep_default_na=False, sheets=sheets).fillna("")
+    rawfiles.require_columns(df, list(columns), path, what=what)
+    return df
 
 
 def _first_entry(paths: Sequence[Path], *, drop: Sequence[str]) -> pd.DataFrame:
     """The raw first entry: every response file as text, personal columns dropped, first row per form id."""
-    parts = [_raw_text(p) for p in paths]
+    from sipas.forms.ingest import entry_sheet_names
+
+    parts = [_raw_text(p, what="response file", sheets=entry_sheet_names()) for p in paths]
     df = pd.concat(parts, ignore_index=True).fillna("") if parts else pd.DataFrame({"form_id": []})
     if "form_id" not in df.columns:
         raise InputError(f"the response files lack column form_id; have {', '.join(map(str, df.columns))}",
@@ -241,6 +258,13 @@ def double_entry_outputs(first: pd.DataFrame, second: pd.DataFrame, *,
     return disc.reset_index(drop=True), summary
 
 
+def personal_columns_of(inst: Any) -> list[str]:
+    """The instrument's identifier and personal columns (:func:`sipas.forms.ingest.personal_columns`)."""
+    from sipas.forms.ingest import personal_columns
+
+    return list(personal_columns(inst))
+
+
 def _fieldwork_qa(cfg: SurveyConfig, fw: dict[str, Any], *, inst: Any, read: list[Path],
                   tables: dict[str, pd.DataFrame]) -> None:
     """Recheck and double entry (see the module docstring); adds tables, records files read."""
@@ -254,8 +278,11 @@ def _fieldwork_qa(cfg: SurveyConfig, fw: dict[str, Any], *, inst: Any, read: lis
         if not items:
             raise ConfigError("fieldwork.recheck needs fieldwork.recheck_items (the items the visit re-asks)",
                               key="fieldwork.recheck_items")
-        path = cfg.raw_path(fw["recheck"])
-        recheck = _raw_text(path)
+        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+            raise ConfigError(f"must be a list of item ids, got {items!r}", file=cfg.path,
+                              key="fieldwork.recheck_items")
+        path = cfg.raw_path(fw["recheck"], key="fieldwork.recheck")
+        recheck = _raw_text(path, what="recheck file")
         recheck = recheck.drop(columns=[c for c in personal if c in recheck.columns])
         first = _first_entry(resp_paths, drop=personal)
         agreement, failed = recheck_outputs(
@@ -277,16 +304,20 @@ def _fieldwork_qa(cfg: SurveyConfig, fw: dict[str, Any], *, inst: Any, read: lis
         }])
         read.append(path)
     if fw.get("double_entry"):
-        path = cfg.raw_path(fw["double_entry"])
-        second = _raw_text(path)
+        path = cfg.raw_path(fw["double_entry"], key="fieldwork.double_entry")
+        second = _raw_text(path, what="second data entry")
         if first is None:
             first = _first_entry(resp_paths, drop=personal)
         disc, summary = double_entry_outputs(first, second, drop=personal)
+        for c in ("first", "second"):  # personal data typed in a compared column is shown as its kind only
+            if c in disc.columns:
+                disc[c] = [redact(v) for v in disc[c]]
         tables["double_entry_discrepancies"] = disc
         tables["double_entry_summary"] = summary
         read.append(path)
 
 
+@transactional
 def run_cleaning(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
     """Ingest the raw forms, split off personal data, clean by declared rules; fieldwork QA.
 
@@ -294,37 +325,54 @@ def run_cleaning(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
     ``cleaning_summary``, ``ingest_log`` and, when configured, ``response_rates``,
     ``recheck_agreement``, ``recheck_failed_forms``, ``recheck_summary``,
     ``double_entry_discrepancies`` and ``double_entry_summary`` (CSV) into
-    ``data/processed/<survey-id>/``.
+    ``data/processed/<survey-id>/``, and the personal data to ``restricted/<survey-id>/``, all in one
+    transaction (none of them on failure).
+
+    Raises
+    ------
+    InputError
+        Naming file, row and column of bad raw input (forms, sample list, fieldwork files).
+    ConfigError
+        Naming the key of survey.yml that is wrong.
+    OutputError
+        Naming the path that cannot be written (read-only folder, full disk).
     """
     from sipas.forms import cleaning, ingest
 
     out = cfg.processed_dir(root)
     inst = load_instrument(cfg.instrument_id, cfg.instrument_version)
-    res = ingest.read_responses(list(cfg.responses), instrument=inst, salt=salt(cfg),
+    key_salt = salt(cfg, root=root)
+    res = ingest.read_responses(list(cfg.responses), instrument=inst, salt=key_salt,
                                 absent=cfg.design.absent_levels)
     restricted_dir = (root or project_root()) / "restricted" / cfg.survey_id
     ingest.write_restricted(res, restricted_dir=restricted_dir)
     read = list(cfg.responses)
 
     sample_keys = None
-    samp = (cfg.extra.get("sampling") or {}).get("sample_file")
-    if samp:
-        sample_path = cfg.raw_path(samp)
-        sample = pd.read_csv(sample_path, dtype={"household_id": str})
-        sample_keys = set(pseudonyms(sample["household_id"], salt=salt(cfg)))
+    if (cfg.extra.get("sampling") or {}).get("sample_file"):
+        sample, sample_path = sample_list(cfg)
+        sample_keys = set(pseudonyms(sample["household_id"], salt=key_salt))
         read.append(sample_path)
     cl = cleaning.clean_forms(res.forms, instrument=inst, sample_keys=sample_keys)
-    tables = {"forms_clean": cl.clean, "forms_invalid": cl.invalid, "audit_log": cl.audit,
-              "audit_summary": audit_summary(cl.audit), "cleaning_summary": cl.summary, "ingest_log": res.log}
+    audit = cl.audit
+    if len(res.personal):
+        moved = pd.DataFrame({"form_id": res.personal["form_id"], "column": res.personal["column"],
+                              "old": "[" + res.personal["kind"] + "]", "new": pd.NA,
+                              "rule": "personal_data_moved"}).astype("string")
+        audit = pd.concat([moved, audit], ignore_index=True)
+    tables = {"forms_clean": cl.clean, "forms_invalid": cl.invalid, "audit_log": audit,
+              "audit_summary": audit_summary(audit), "cleaning_summary": cl.summary, "ingest_log": res.log}
 
     fw = cfg.extra.get("fieldwork") or {}
     log_rel = fw.get("distribution_log")
     if log_rel:
         from sipas.sampling import fieldwork
 
-        log_path = cfg.raw_path(log_rel)
-        log = pd.read_csv(log_path, dtype={"household_id": str, "form_id": str})
-        log = log.drop(columns=["household_id"])
+        log_path = cfg.raw_path(log_rel, key="fieldwork.distribution_log")
+        log = rawfiles.read_table(log_path, dtype={"household_id": str, "form_id": str})
+        rawfiles.require_columns(log, ["form_id", *cfg.design.unit_keys, "returned"], log_path,
+                                 what="distribution log")
+        log = log.drop(columns=[c for c in personal_columns_of(inst) if c in log.columns and c != "form_id"])
         log["valid"] = log["form_id"].isin(set(cl.clean["form_id"])).astype(int)
         by = list(cfg.design.unit_keys)
         rr = fieldwork.response_rates(log, by=by)

@@ -34,13 +34,14 @@ import numpy as np
 import pandas as pd
 
 from sipas import io as sio
+from sipas import rawfiles
 from sipas.config import SurveyConfig, project_root
 from sipas.errors import StageInputMissing
 from sipas.estimation.survey_design import FPC_COLUMN, replicate_weights
 from sipas.forms.instrument import load_instrument
 from sipas.forms.instrument.rules import IndexRule, instrument_rules, resolve_rule
 from sipas.indices.sensitivity import rule_sensitivity
-from sipas.stages._common import StageResult, manifest, need, write_tables
+from sipas.stages._common import StageResult, manifest, need, transactional, write_tables
 
 PROFILE_VARS = ("sex", "ethnicity", "education")
 #: Respondent groups of the breakdown tables (``indices_groups.csv``), in report order.
@@ -67,7 +68,7 @@ def respondent_groups(df: pd.DataFrame, cfg: SurveyConfig) -> tuple[pd.DataFrame
         g["ethnicity"] = pd.to_numeric(df["ethnicity"], errors="coerce").where(lambda s: s.isin([1, 2])).astype("Int64")
     frame = cfg.frames.get("communes")
     if frame is not None and Path(frame).is_file():
-        com = pd.read_csv(frame, dtype=str)
+        com = rawfiles.read_table(frame, dtype=str)
         if {"commune", "commune_type"} <= set(com.columns):
             keys = ["district", "commune"] if "district" in com.columns and "district" in df.columns else ["commune"]
             com = com.drop_duplicates(keys)[keys + ["commune_type"]]
@@ -147,6 +148,7 @@ def rule_table(used: IndexRule, rules: Mapping[str, IndexRule], default: str, *,
                           "tree": r.describe()} for r in order])
 
 
+@transactional
 def run_indices(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
     """Indices by item, criterion, aspect and overall, province and report units; ranking; change."""
     from sipas import indices

@@ -28,6 +28,13 @@ fitted among the households eligible for all of them (e.g. ``used_health+has_pup
 block's model has one correlated factor per multi-item ordinal criterion; the sample is the
 block's respondents with a valid answer to every item ("don't know" counts as missing).
 
+**Blocks that cannot be estimated.**  A degenerate block (too few complete respondents, an item
+without variance, a singular covariance matrix, a solver returning NaN) does not stop the stage: its
+rows in ``cfa_fit`` and ``cfa_loadings`` hold NaN (``ok`` empty; ``n`` the complete respondents), its
+``factorability`` row NaN, and it has no ``parallel_analysis`` or ``efa_loadings`` rows;
+:func:`structure_tables` returns the reason per block (``StageResult.info["not_estimable"]``, printed by
+``sipas reliability``).
+
 **Unweighted.**  The weights are made by the weighting stage, which runs after this one; a
 stage never reads a later stage's files.  The fit is an unweighted maximum-likelihood fit of
 the measurement model (item covariance structure within respondents), which is the usual
@@ -47,7 +54,7 @@ import pandas as pd
 from sipas import io as sio
 from sipas.config import SurveyConfig
 from sipas.forms.instrument import load_instrument
-from sipas.stages._common import StageResult, manifest, need, write_tables
+from sipas.stages._common import StageResult, manifest, need, transactional, write_tables
 
 #: Fit-index cut-offs of Hu & Bentler (1999): index -> (comparison, bound).
 FIT_THRESHOLDS: dict[str, tuple[str, float]] = {"CFI": (">=", 0.95), "TLI": (">=", 0.95),
@@ -163,8 +170,28 @@ def _match_factors(load: np.ndarray, item_crit: list[str], crits: list[str]) -> 
     return label
 
 
+#: Errors of a degenerate block: reported as "not estimable", the stage goes on.
+_DEGENERATE = (ArithmeticError, ValueError, np.linalg.LinAlgError)
+
+
+def _finite(*values: Any) -> bool:
+    """Whether every number of ``values`` (numbers or arrays) is finite."""
+    return all(bool(np.isfinite(np.asarray(v, dtype=float)).all()) for v in values)
+
+
+def _nan_fit(model: str, n: int) -> pd.DataFrame:
+    """The ``cfa_fit`` rows of a block that cannot be estimated: every value NaN but ``n``."""
+    rows = []
+    for index in ("chi2", "df", "p_value", "CFI", "TLI", "RMSEA", "RMSEA_ci_low", "RMSEA_ci_high", "SRMR", "n"):
+        thr = f"{FIT_THRESHOLDS[index][0]} {FIT_THRESHOLDS[index][1]:.2f}" if index in FIT_THRESHOLDS else ""
+        rows.append((model, index, float(n) if index == "n" else np.nan, thr, pd.NA))
+    out = pd.DataFrame(rows, columns=["model", "index", "value", "threshold", "ok"])
+    out["ok"] = out["ok"].astype("boolean")
+    return out
+
+
 def structure_tables(data: pd.DataFrame, blocks: Mapping[str, Mapping[str, Sequence[str]]], *,
-                     seed: int = 20240618) -> dict[str, pd.DataFrame]:
+                     seed: int = 20240618, not_estimable: dict[str, str] | None = None) -> dict[str, pd.DataFrame]:
     """CFA fit and loadings, factorability, parallel analysis and EFA of every block.
 
     Parameters
@@ -175,6 +202,9 @@ def structure_tables(data: pd.DataFrame, blocks: Mapping[str, Mapping[str, Seque
         Model name -> {criterion: items}, as :func:`cfa_blocks`.
     seed : int
         Seed of the parallel analysis' random eigenvalues.
+    not_estimable : dict, optional
+        Filled with model name -> reason for every block that cannot be estimated (its rows hold NaN,
+        see the module docstring); the other blocks are estimated as usual.
 
     Returns
     -------
@@ -193,24 +223,47 @@ def structure_tables(data: pd.DataFrame, blocks: Mapping[str, Mapping[str, Seque
     :func:`~sipas.reliability.exploratory_factor_analysis` (psych ``fa``).
     """
     from sipas import reliability
+    from sipas.errors import SipasError
 
+    skipped = {} if not_estimable is None else not_estimable
     fit, load, fact, pa, efa = [], [], [], [], []
     for model, groups in blocks.items():
         items = [i for cols in groups.values() for i in cols]
         crit_of = {i: c for c, cols in groups.items() for i in cols}
         sub = data[items].dropna()
-        res = reliability.confirmatory_factor_analysis(sub, groups)
+        try:
+            with np.errstate(all="ignore"):
+                res = reliability.confirmatory_factor_analysis(sub, groups)
+                f = reliability.factorability(sub)
+            if not _finite(res.chi2, res.cfi, res.tli, res.rmsea, res.srmr, res.loadings["estimate"],
+                           res.loadings["std_estimate"], f.kmo, f.bartlett_chi2):
+                raise ValueError("the solver gave no finite estimates (NaN)")
+        except (SipasError, *_DEGENERATE) as exc:
+            skipped[model] = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            fit.append(_nan_fit(model, len(sub)))
+            load.append(pd.DataFrame({"model": model, "criterion": [crit_of[i] for i in items], "item": items,
+                                      "estimate": np.nan, "std_estimate": np.nan}))
+            fact.append(pd.DataFrame([{"model": model, "n": len(sub), "kmo": np.nan, "bartlett_chi2": np.nan,
+                                       "bartlett_df": np.nan, "bartlett_p": np.nan}]))
+            continue
         fit.append(fit_rows(res, model=model))
         cl = res.loadings.rename(columns={"factor": "criterion"}).assign(model=model)
         load.append(cl[["model", "criterion", "item", "estimate", "std_estimate"]])
-        f = reliability.factorability(sub)
         fact.append(pd.DataFrame([{"model": model, "n": len(sub), "kmo": f.kmo, "bartlett_chi2": f.bartlett_chi2,
                                    "bartlett_df": f.bartlett_df, "bartlett_p": f.bartlett_p}]))
-        k, table = reliability.parallel_analysis(sub, seed=seed)
+        try:
+            with np.errstate(all="ignore"):
+                k, table = reliability.parallel_analysis(sub, seed=seed)
+                e = reliability.exploratory_factor_analysis(sub, n_factors=len(groups))
+            lo = e.loadings.to_numpy()
+            if not _finite(lo, table["observed"]):
+                raise ValueError("the exploratory factor analysis gave no finite loadings (NaN)")
+        except (SipasError, *_DEGENERATE) as exc:
+            skipped[model] = "exploratory analysis: " + (str(exc).strip().splitlines()[0] if str(exc).strip()
+                                                         else type(exc).__name__)
+            continue
         pa.append(table.assign(model=model, n_suggested=k)[
             ["model", "component", "observed", "random_mean", "retain", "n_suggested"]])
-        e = reliability.exploratory_factor_analysis(sub, n_factors=len(groups))
-        lo = e.loadings.to_numpy()
         labels = _match_factors(lo, [crit_of[i] for i in items], list(groups))
         long = pd.DataFrame({"model": model, "item": np.repeat(items, lo.shape[1]),
                              "criterion": np.repeat([crit_of[i] for i in items], lo.shape[1]),
@@ -218,13 +271,18 @@ def structure_tables(data: pd.DataFrame, blocks: Mapping[str, Mapping[str, Seque
         best = np.asarray(labels)[np.abs(lo).argmax(axis=1)]
         long["own_factor"] = np.repeat(best == np.asarray([crit_of[i] for i in items]), lo.shape[1])
         efa.append(long)
+    empty_pa = pd.DataFrame({c: pd.Series(dtype=float) for c in
+                             ("model", "component", "observed", "random_mean", "retain", "n_suggested")})
+    empty_efa = pd.DataFrame({c: pd.Series(dtype=float) for c in
+                              ("model", "item", "criterion", "factor", "loading", "own_factor")})
     return {"cfa_fit": pd.concat(fit, ignore_index=True),
             "cfa_loadings": pd.concat(load, ignore_index=True),
             "factorability": pd.concat(fact, ignore_index=True),
-            "parallel_analysis": pd.concat(pa, ignore_index=True),
-            "efa_loadings": pd.concat(efa, ignore_index=True)}
+            "parallel_analysis": pd.concat(pa, ignore_index=True) if pa else empty_pa,
+            "efa_loadings": pd.concat(efa, ignore_index=True) if efa else empty_efa}
 
 
+@transactional
 def run_reliability(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
     """Cronbach's alpha and item statistics per criterion, and the factor structure per block.
 
@@ -241,11 +299,13 @@ def run_reliability(cfg: SurveyConfig, *, root: Path | None = None) -> StageResu
     tables = {"reliability_criteria": reliability.criterion_reliability(data, groups),
               "reliability_items": reliability.item_reliability(data, groups)}
     blocks = cfa_blocks(inst, groups)
+    not_estimable: dict[str, str] = {}
     if blocks:
-        tables.update(structure_tables(data, blocks, seed=int(cfg.extra.get("seed", 20240618))))
+        tables.update(structure_tables(data, blocks, seed=int(cfg.extra.get("seed", 20240618)),
+                                       not_estimable=not_estimable))
     written = write_tables(tables, out)
     written.append(manifest(cfg, "reliability", out, [src], written, root))
-    return StageResult("reliability", tables, written, info={"blocks": blocks})
+    return StageResult("reliability", tables, written, info={"blocks": blocks, "not_estimable": not_estimable})
 
 
 # tables for the reviewers' notebook (headings in the report language; numbers are not rounded here)

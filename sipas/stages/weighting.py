@@ -58,6 +58,7 @@ import numpy as np
 import pandas as pd
 
 from sipas import io as sio
+from sipas import rawfiles
 from sipas.config import SurveyConfig
 from sipas.errors import ConfigError, StageInputMissing
 from sipas.estimation.survey_design import (
@@ -68,7 +69,7 @@ from sipas.estimation.survey_design import (
     calibration_margins,
 )
 from sipas.forms.pii import pseudonyms
-from sipas.stages._common import StageResult, manifest, need, salt, write_tables
+from sipas.stages._common import StageResult, manifest, need, salt, sample_list, transactional, write_tables
 from sipas.text.units import (
     URBAN_TYPES,  # commune types counted as urban (input vocabulary of the commune frame)
 )
@@ -141,7 +142,7 @@ def psu_population(cfg: SurveyConfig) -> pd.DataFrame | None:
     if "communes" not in cfg.frames:
         return None
     strata = cfg.design.strata
-    com = pd.read_csv(cfg.frames["communes"])
+    com = rawfiles.read_table(cfg.frames["communes"])
     if strata not in com.columns:
         return None
     return com.groupby(strata, sort=True).size().rename(FPC_COLUMN).reset_index()
@@ -154,7 +155,7 @@ def commune_design_columns(cfg: SurveyConfig) -> pd.DataFrame | None:
     if not cols or "communes" not in cfg.frames:
         return None
     keys = list(cfg.design.unit_keys)
-    com = pd.read_csv(cfg.frames["communes"], dtype=str, keep_default_na=False)
+    com = rawfiles.read_table(cfg.frames["communes"], dtype=str, keep_default_na=False)
     missing = [c for c in keys + cols if c not in com.columns]
     if missing:
         raise StageInputMissing(f"{cfg.frames['communes']}: commune frame lacks {', '.join(missing)} "
@@ -180,7 +181,7 @@ def poststrata_totals(cfg: SurveyConfig) -> pd.DataFrame | None:
         if rake:
             raise StageInputMissing(f"{cfg.path}: weighting.rake needs frames.communes")
         return None
-    com = pd.read_csv(cfg.frames["communes"])
+    com = rawfiles.read_table(cfg.frames["communes"])
     if rake:
         if isinstance(rake, str):
             rake = [rake]
@@ -200,6 +201,7 @@ def poststrata_totals(cfg: SurveyConfig) -> pd.DataFrame | None:
     return out
 
 
+@transactional
 def run_weighting(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
     """Design weights from the sample's inclusion probabilities, nonresponse-adjusted within cells,
     calibrated to the commune frame's household counts (see the module docstring).
@@ -209,6 +211,14 @@ def run_weighting(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult
     post-stratification ``w_final = w_nr * N_g / sum_{g} w_nr``; raking iterates that over the
     margins (Deming & Stephan 1940).  Diagnostics: Kish (1965) ``deff = n sum w^2 / (sum w)^2``,
     ``n_eff = (sum w)^2 / sum w^2``.
+
+    Raises
+    ------
+    InputError
+        Naming file, row and column of a bad sample list (missing ``pi`` or unit column, ``pi`` not a
+        probability, an .xlsx under a .csv name...) or commune frame.
+    ConfigError
+        Naming the ``weighting`` key of survey.yml that is wrong.
     """
     from sipas.estimation import weighting
     from sipas.estimation.design import Design
@@ -216,25 +226,21 @@ def run_weighting(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult
     out = cfg.processed_dir(root)
     src = need(out / "forms_clean.csv", "cleaning")
     forms = sio.read_csv(src)
-    samp = (cfg.extra.get("sampling") or {}).get("sample_file")
-    if not samp:
+    if not (cfg.extra.get("sampling") or {}).get("sample_file"):
         raise StageInputMissing(f"{cfg.path}: sampling.sample_file is needed for design weights")
-    sample_path = cfg.raw_path(samp)
-    sample = pd.read_csv(sample_path, dtype={"household_id": str})
-    sample["respondent_key"] = pseudonyms(sample["household_id"], salt=salt(cfg))
-    sample = sample.drop_duplicates("respondent_key")
-    sample["w_design"] = weighting.design_weights(sample["pi"])
-    responded = sample["respondent_key"].isin(set(forms["respondent_key"]))
     wcfg = _weighting_cfg(cfg)
     hier = cfg.design
     keys = list(hier.unit_keys)
-    missing = [c for c in keys if c not in sample.columns]
-    if missing:
-        raise StageInputMissing(f"{sample_path}: sample list lacks {', '.join(missing)} ({cfg.structure} survey)")
+    sample, sample_path = sample_list(cfg, columns=("household_id", "pi", *keys, "sample_village"))
     cells = wcfg.get("nonresponse_cells", keys)
-    if not isinstance(cells, list) or not cells or any(c not in sample.columns for c in cells):
-        raise ConfigError(f"must be a list of columns of the sample list ({', '.join(sample.columns)})",
-                          file=cfg.path, key="weighting.nonresponse_cells")
+    if (not isinstance(cells, list) or not cells or not all(isinstance(c, str) for c in cells)
+            or any(c not in sample.columns for c in cells)):
+        raise ConfigError(f"must be a list of columns of the sample list ({', '.join(map(str, sample.columns))}), "
+                          f"got {cells!r}", file=cfg.path, key="weighting.nonresponse_cells")
+    sample["respondent_key"] = pseudonyms(sample["household_id"], salt=salt(cfg, root=root))
+    sample = sample.drop_duplicates("respondent_key")
+    sample["w_design"] = weighting.design_weights(pd.to_numeric(sample["pi"]))
+    responded = sample["respondent_key"].isin(set(forms["respondent_key"]))
     sample["w_nr"] = weighting.nonresponse_adjust(sample["w_design"], responded=responded, cells=sample[cells])
     keep = ["respondent_key", *keys, "sample_village", "pi", "w_design", "w_nr"]
     w = forms[["form_id", "respondent_key"]].merge(sample[keep], on="respondent_key", how="left",
