@@ -153,3 +153,53 @@ def test_pdf_holds_the_figures(poppler: dict[str, str], demo_root: Path):
     res = _run([pdfimages, "-list", str(pdf)])
     rows = [ln for ln in res.stdout.splitlines()[2:] if ln.strip()]
     assert len(rows) >= len(FIGURES)
+
+
+# --------------------------------------------------------------------------- hostile names (issue 14, class 1)
+
+HOSTILE_UNIT = "<script>document.body.setAttribute('data-pwned','script')</script>Huyện *X* $a$"
+HOSTILE_PROVINCE = "<img src=x onerror=\"document.body.setAttribute('data-pwned','img');alert(1)\">Tỉnh [Y](http://e)"
+
+
+@pytest.fixture(scope="module")
+def hostile_report(chromium: str, demo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo's report rendered from processed tables where a district and the province carry markup."""
+    import yaml
+
+    from sipas import io as sio
+
+    root = tmp_path_factory.mktemp("hostile") / "root"
+    shutil.copytree(demo_root / "data" / "raw" / DEMO, root / "data" / "raw" / DEMO)
+    (root / "pyproject.toml").write_text("# marker\n")
+    src = demo_root / "data" / "processed" / DEMO
+    dst = root / "data" / "processed" / DEMO
+    dst.mkdir(parents=True)
+    victim = "Huyện Tam Đường"
+    for f in src.iterdir():
+        if f.suffix == ".csv":
+            t = sio.read_csv(f, dtype=str, keep_default_na=False)
+            sio.write_csv(t.replace(victim, HOSTILE_UNIT), dst / f.name)
+        elif f.is_file():
+            shutil.copy(f, dst / f.name)
+    p = root / "data" / "raw" / DEMO / "survey.yml"
+    cfg = yaml.safe_load(p.read_text(encoding="utf-8"))
+    cfg["province"] = {"vi": HOSTILE_PROVINCE, "en": HOSTILE_PROVINCE}
+    cfg.pop("previous_survey", None)
+    p.write_text(yaml.safe_dump(cfg, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    nb = report.rendering.run_notebooks(DEMO, root=root, notebooks=("05_report",), progress=False)
+    return report.rendering.to_html(nb[-1], root / "reports" / DEMO / "report.html")
+
+
+def test_names_from_data_show_as_typed_and_never_run(chromium: str, hostile_report: Path,
+                                                    tmp_path: Path):
+    res = _run(report.chromium_args(chromium, tmp_path / "profile") + ["--dump-dom", hostile_report.as_uri()])
+    assert res.returncode == 0, res.stderr[-2000:]
+    body = re.search(r"<body[^>]*>", res.stdout).group(0)
+    assert "data-pwned" not in body                                   # neither the script nor onerror ran
+    import html
+
+    text = html.unescape(_visible(res.stdout))
+    assert "<script>document.body.setAttribute('data-pwned','script')</script>Huyện *X* $a$" in text
+    assert "Tỉnh [Y](http://e)" in text and '<img src=x onerror=' in text
+    raw = hostile_report.read_text(encoding="utf-8")
+    assert "<script>document.body" not in raw and "<img src=x" not in raw    # escaped in the file itself

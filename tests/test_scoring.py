@@ -210,3 +210,27 @@ def test_rank_units_adds_rank_interval_around_rank():
     assert (r["rank_low"] <= r["rank"]).all() and (r["rank"] <= r["rank_high"]).all()
     assert r["group"].tolist() == [1, 1, 2, 3]
     assert "rank_low" not in indices.rank_units(t, rank_ci=False).columns
+
+
+def test_a_unit_too_small_to_publish_is_not_ranked():
+    # issue 14: a commune with 12 forms (minimum 30) showed "—" in the unit table but its value in the ranking
+    t = pd.DataFrame({"domain": ["A", "B", "C", "D"], "estimate": [0.8, 0.9, 0.95, 0.7], "se": 0.02,
+                      "ci_low": [0.76, 0.86, 0.91, 0.66], "ci_high": [0.84, 0.94, 0.99, 0.74], "df": 4.0,
+                      "n": [100, 100, 12, 100]})
+    r = indices.rank_published_units(t, min_n=30, seed=1)
+    assert list(r["domain"]) == ["B", "A", "D", "C"]
+    assert r["rank"].tolist()[:3] == [1, 2, 3] and np.isnan(r["rank"].iloc[3])
+    c = r.iloc[3]
+    assert c["suppressed"] and c[["estimate", "se", "ci_low", "ci_high", "rank_low", "rank_high", "group"]].isna().all()
+    assert c["n"] == 12                                  # the count stays visible
+    assert (r["rank_high"].iloc[:3] <= 3).all()          # intervals among the ranked units only
+
+
+def test_small_cells_are_blanked_in_year_over_year():
+    y = pd.DataFrame({"domain_type": "district", "domain": ["A", "B"], "level": "overall", "id": "overall",
+                      "estimate_prev": [0.8, 0.7], "estimate": [0.85, 0.9], "change": [0.05, 0.2],
+                      "se_change": 0.02, "ci_low_change": [0.01, 0.16], "ci_high_change": [0.09, 0.24],
+                      "p_value": [0.01, 0.0], "significant": [True, True], "n": [100, 100], "n_prev": [100, 12]})
+    p = indices.suppress_small_changes(y, min_n=30).set_index("domain")
+    assert not p.loc["A", "suppressed"] and p.loc["A", "change"] == 0.05
+    assert p.loc["B", "suppressed"] and np.isnan(p.loc["B", "change"]) and not p.loc["B", "significant"]

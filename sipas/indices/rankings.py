@@ -28,6 +28,37 @@ def suppress_small_cells(table: pd.DataFrame, *, min_n: int, n_col: str = "n",
     return t
 
 
+def rank_published_units(table: pd.DataFrame, *, min_n: int, n_col: str = "n", **kwargs) -> pd.DataFrame:
+    """:func:`rank_units` over the units with at least ``min_n`` respondents; the others follow, unranked.
+
+    A unit whose index is not published (too few respondents, :func:`suppress_small_cells`) must not
+    be published through its rank either: it is listed after the ranked units with ``suppressed``
+    True and no estimate, interval, rank or group.  Rank intervals are simulated among the ranked
+    units only.
+    """
+    ok = table[n_col] >= min_n
+    ranked = rank_units(table[ok], **kwargs).assign(suppressed=False)
+    small = suppress_small_cells(table[~ok].sort_values("domain", key=lambda s: s.map(_unit_order), kind="stable"),
+                                 min_n=min_n, n_col=n_col,
+                                 columns=("estimate", "se", "ci_low", "ci_high", "df"))
+    if small.empty:
+        return ranked
+    return pd.concat([ranked, small.assign(rank=np.nan, group=np.nan, rank_low=np.nan, rank_high=np.nan)],
+                     ignore_index=True)[list(ranked.columns)]
+
+
+def suppress_small_changes(table: pd.DataFrame, *, min_n: int) -> pd.DataFrame:
+    """Year-over-year rows blanked when either year's cell has fewer than ``min_n`` respondents
+    (``n`` and ``n_prev``); adds ``suppressed``."""
+    t = table.copy()
+    small = (t["n"] < min_n) | (t["n_prev"] < min_n)
+    for c in ("estimate_prev", "estimate", "change", "se_change", "ci_low_change", "ci_high_change", "p_value"):
+        t[c] = t[c].astype(float).where(~small)
+    t["significant"] = t["significant"].where(~small, False)
+    t["suppressed"] = small
+    return t
+
+
 def rank_units(table: pd.DataFrame, *, unit: str = "domain", level: float = 0.95,
                rank_ci: bool = True, n_draws: int = 20000, seed: int = 0) -> pd.DataFrame:
     """Rank units by estimate, with a rank interval and groups of units not distinguishable.
@@ -137,5 +168,6 @@ def year_over_year(current: pd.DataFrame, previous: pd.DataFrame, *, level: floa
     m["ci_high_change"] = m["change"] + z * m["se_change"]
     m["p_value"] = 2 * stats.norm.sf(np.abs(m["change"] / m["se_change"]))
     m["significant"] = m["p_value"] < (1 - level)
+    ns = [c for c in ("n", "n_prev") if c in m.columns]
     return m[keys + ["estimate_prev", "estimate", "change", "se_change", "ci_low_change", "ci_high_change",
-                     "p_value", "significant"]]
+                     "p_value", "significant"] + ns]

@@ -38,6 +38,18 @@ def html_table(df: pd.DataFrame, *, caption: str | None = None, css_class: str =
 Block = tuple[str, Any]
 
 
+#: Characters that Markdown (or MathJax) would act on inside running text.
+_MD_ACTIVE = re.compile(r"([\\`*_\[\]{}|$#~])")
+
+
+def md_escape(text: str) -> str:
+    """``text`` safe inside a Markdown block: HTML special characters as entities (``<script>`` shows as
+    typed and never runs), Markdown and math characters backslash-escaped (CommonMark escapes), line
+    breaks as spaces."""
+    t = html.escape(str(text), quote=False).replace("\r", " ").replace("\n", " ")
+    return _MD_ACTIVE.sub(r"\\\1", t)
+
+
 def show(blocks: list[Block]) -> None:
     """Display a section's blocks in a notebook: ``("md", text)``, ``("html", html)``,
     ``("img", png path)`` or ``("img", (png path, alt text))``."""

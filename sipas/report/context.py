@@ -14,7 +14,7 @@ from sipas.errors import ConfigError
 from sipas.forms.instrument import load_instrument
 from sipas.forms.instrument.rules import IndexRule, resolve_rule
 from sipas.indices.published import national_value
-from sipas.report.blocks import Block
+from sipas.report.blocks import Block, md_escape
 from sipas.text.labels import fmt_num, fmt_pct, texts
 
 #: Respondent-group variables in report order (see :mod:`sipas.stages.indices`).
@@ -60,6 +60,11 @@ class ReportContext:
                 return None
             node = node[part]
         return node if isinstance(node, dict) and "vi" in node else None
+
+    def md(self, key: str, **kw: Any) -> str:
+        """:meth:`tr` for Markdown blocks: every text placeholder is escaped (:func:`md_escape`), so a unit or
+        province name, a label or a source from survey.yml shows as typed and never becomes HTML or markup."""
+        return self.tr(key, **{k: md_escape(v) if isinstance(v, str) else v for k, v in kw.items()})
 
     def has(self, key: str) -> bool:
         """Whether text ``key`` exists."""
@@ -122,6 +127,12 @@ def _labels(ctx: ReportContext) -> dict[str, str]:
 
 def _idx(ctx: ReportContext, *, published: bool = True) -> pd.DataFrame:
     return ctx.tables["indices_published" if published else "indices"]
+
+
+def _published(ctx: ReportContext, name: str) -> pd.DataFrame | None:
+    """``<name>_published`` (small cells blanked) when the stage wrote it, else ``<name>``, else None."""
+    t = ctx.tables.get(f"{name}_published")
+    return t if t is not None else ctx.tables.get(name)
 
 
 def _na(ctx: ReportContext, what: str) -> Block:

@@ -12,6 +12,7 @@ from sipas.report.context import (
     ReportContext,
     _idx,
     _labels,
+    _published,
     benchmark,
     group_label,
     overall,
@@ -61,9 +62,9 @@ def make_figures(ctx: ReportContext) -> dict[str, Path]:
     out["heatmap"] = charts.save(fig, figdir / f"criteria_by_{ctx.unit}")[0]
     plt.close(fig)
 
-    y = ctx.tables.get("year_over_year")
+    y = _published(ctx, "year_over_year")
     if y is not None:
-        yy = y[(y["level"] == "overall")].rename(columns={"domain": "unit", "ci_low_change": "ci_low",
+        yy = y[(y["level"] == "overall") & y["change"].notna()].rename(columns={"domain": "unit", "ci_low_change": "ci_low",
                                                           "ci_high_change": "ci_high"})
         yy["unit"] = [ctx.tr("legend_province") if dt == "province" else u for dt, u in zip(yy["domain_type"], yy["unit"])]
         fig = charts.change_since_last_year(yy, title=ctx.tr("fig_change"), xlabel=ctx.tr("axis_change"))

@@ -6,8 +6,8 @@ import html
 import re
 
 from sipas.errors import ReportError
-from sipas.report.blocks import Block, _table, html_table
-from sipas.report.context import ReportContext, _na
+from sipas.report.blocks import Block, _table, html_table, md_escape
+from sipas.report.context import ReportContext, _na, _published
 from sipas.report.figures import _fig
 from sipas.report.tables import (
     aspect_table,
@@ -45,7 +45,7 @@ from sipas.report.tables import (
 
 
 def title_md(ctx: ReportContext) -> str:
-    return "# " + ctx.tr("title", year=ctx.cfg.year) + "\n\n**" + ctx.province + "**"
+    return "# " + ctx.tr("title", year=ctx.cfg.year) + "\n\n**" + md_escape(ctx.province) + "**"
 
 
 def section_summary(ctx: ReportContext) -> list[Block]:
@@ -152,7 +152,7 @@ def section_yoy(ctx: ReportContext) -> list[Block]:
     y = yoy_table(ctx)
     if y is None:
         return out + [("md", ctx.tr("yoy_none"))]
-    raw = ctx.tables["year_over_year"]
+    raw = _published(ctx, "year_over_year")
     if "same_rule" in raw.columns and not raw["same_rule"].astype(str).eq("True").all():
         out.append(("md", f"> ⚠ {ctx.tr('yoy_rule_differs')}"))
     return out + _fig(ctx, "change") + [_table(y, ctx.tr("yoy_table"))]

@@ -12,12 +12,14 @@ import pandas as pd
 from sipas import __version__
 from sipas import io as sio
 from sipas.indices.published import comparison_values
+from sipas.report.blocks import md_escape
 from sipas.report.context import (
     GROUP_VARS,
     ReportContext,
     _col,
     _idx,
     _labels,
+    _published,
     benchmark,
     benchmark_difference,
     group_label,
@@ -31,10 +33,11 @@ def summary_md(ctx: ReportContext) -> str:
     """Section 1: the summary for the council."""
     o = overall(ctx)
     rank = ctx.tables["ranking"]
+    rank = rank[rank["rank"].notna()] if "rank" in rank.columns else rank   # units too small are not ranked
     rr = _response_rates(ctx)
     n_ret = int(rr["returned"].sum()) if rr is not None else len(ctx.tables["forms_clean"])
     n_dist = int(rr["distributed"].sum()) if rr is not None else n_ret
-    parts = [f"## {ctx.tr('s_summary')}", ctx.tr(
+    parts = [f"## {ctx.tr('s_summary')}", ctx.md(
         "summary_text", province=ctx.province,
         year=ctx.cfg.year, overall=ctx.pct(o["estimate"]), lo=ctx.pct(o["ci_low"]), hi=ctx.pct(o["ci_high"]),
         n_valid=len(ctx.tables["forms_clean"]), n_returned=n_ret, rr=ctx.pct(n_ret / n_dist),
@@ -43,11 +46,11 @@ def summary_md(ctx: ReportContext) -> str:
     bd = benchmark_difference(ctx)
     if bd is not None:
         b = benchmark(ctx)
-        parts.append(ctx.tr("summary_benchmark", label=b["label"], value=ctx.pct(b["value"], 2),
+        parts.append(ctx.md("summary_benchmark", label=b["label"], value=ctx.pct(b["value"], 2),
                             direction=ctx.tr("direction_higher" if bd["diff"] >= 0 else "direction_lower"),
                             diff=ctx.num(100 * abs(bd["diff"])), lo=ctx.num(100 * bd["lo"]),
                             hi=ctx.num(100 * bd["hi"]), sig=ctx.tr("sig_yes" if bd["significant"] else "sig_no")))
-    yoy = ctx.tables.get("year_over_year")
+    yoy = _published(ctx, "year_over_year")
     if yoy is not None:
         r = yoy[(yoy["domain_type"] == "province") & (yoy["level"] == "overall")].iloc[0]
         parts.append(ctx.tr("summary_change", prev_year=ctx.cfg.year - 1, change=ctx.num(100 * r["change"]),
@@ -58,7 +61,7 @@ def summary_md(ctx: ReportContext) -> str:
     lab = _labels(ctx)
     cont = t[(t["domain_type"] == "province") & t["id"].isin(rule.contents) & (t["level"] != "criterion")]
     if len(cont):
-        parts.append(ctx.tr("summary_contents", contents="; ".join(
+        parts.append(ctx.md("summary_contents", contents="; ".join(
             f"{lab.get(i, i)} {ctx.pct(e)} ({ctx.ci(a, b)})"
             for i, e, a, b in zip(cont["id"], cont["estimate"], cont["ci_low"], cont["ci_high"]))))
     parts.append(rule_md(ctx))
@@ -66,7 +69,7 @@ def summary_md(ctx: ReportContext) -> str:
     c = t[(t["domain_type"] == "province") & (t["level"] == "criterion") & t["id"].astype(str).isin(sat)]
     if len(c):
         c = c.sort_values("estimate", kind="stable")
-        parts.append(ctx.tr("summary_criteria", best=lab.get(str(c.iloc[-1]["id"]), c.iloc[-1]["id"]),
+        parts.append(ctx.md("summary_criteria", best=lab.get(str(c.iloc[-1]["id"]), c.iloc[-1]["id"]),
                             best_val=ctx.pct(c.iloc[-1]["estimate"]),
                             worst=lab.get(str(c.iloc[0]["id"]), c.iloc[0]["id"]), worst_val=ctx.pct(c.iloc[0]["estimate"])))
     if "synthetic" in str(ctx.cfg.extra.get("description", {})).lower() or "mô phỏng" in ctx.cfg.province["vi"]:
@@ -91,7 +94,7 @@ def key_figures_table(ctx: ReportContext) -> pd.DataFrame:
     b = benchmark(ctx)
     if b is not None:
         rows.append((ctx.tr("key.benchmark"), f"{b['label']}: {ctx.pct(b['value'], 2)}"))
-    yoy = ctx.tables.get("year_over_year")
+    yoy = _published(ctx, "year_over_year")
     if yoy is not None:
         r = yoy[(yoy["domain_type"] == "province") & (yoy["level"] == "overall")].iloc[0]
         rows.append((ctx.tr("key.change"), f"{ctx.num(100 * r['change'])} "
@@ -328,7 +331,7 @@ def note_text(ctx: ReportContext, note: object) -> str:
 def rule_md(ctx: ReportContext) -> str:
     """One paragraph: the index rule used, its source and whether it is confirmed (a warning when not)."""
     r = index_rule(ctx)
-    text = ctx.tr("rule_text", label=r.label.get(ctx.lang, r.label["vi"]),
+    text = ctx.md("rule_text", label=r.label.get(ctx.lang, r.label["vi"]),
                   source=r.source.get(ctx.lang, r.source["vi"]),
                   confirmed=ctx.tr("rule_confirmed" if r.confirmed else "rule_unconfirmed"),
                   origin=ctx.tr(f"rule_origin.{'survey' if r.origin == 'survey.yml' else 'instrument'}"))
@@ -412,19 +415,24 @@ def group_table(ctx: ReportContext) -> pd.DataFrame | None:
 def ranking_table(ctx: ReportContext) -> pd.DataFrame:
     """Table 7.1: rank, 95% rank interval and groups not distinguishable."""
     r = ctx.tables["ranking"]
+
+    def whole(v: object) -> str:
+        return "—" if pd.isna(v) else str(int(v))
+
     out = pd.DataFrame({
-        ctx.tr("col.rank"): r["rank"], ctx.tr("col.district"): r["domain"],
+        ctx.tr("col.rank"): [whole(v) for v in r["rank"]], ctx.tr("col.district"): r["domain"],
         ctx.tr("col.estimate"): [ctx.num(100 * v) for v in r["estimate"]],
-        ctx.tr("col.ci"): [ctx.ci(a, b) for a, b in zip(r["ci_low"], r["ci_high"])],
+        ctx.tr("col.ci"): ["—" if pd.isna(a) else ctx.ci(a, b) for a, b in zip(r["ci_low"], r["ci_high"])],
     })
     if {"rank_low", "rank_high"} <= set(r.columns):
-        out[ctx.tr("col.rank_ci")] = [f"{int(a)} – {int(b)}" for a, b in zip(r["rank_low"], r["rank_high"])]
-    out[ctx.tr("col.group")] = r["group"]
+        out[ctx.tr("col.rank_ci")] = ["—" if pd.isna(a) else f"{int(a)} – {int(b)}"
+                                      for a, b in zip(r["rank_low"], r["rank_high"])]
+    out[ctx.tr("col.group")] = [whole(v) for v in r["group"]]
     return out
 
 
 def yoy_table(ctx: ReportContext) -> pd.DataFrame | None:
-    y = ctx.tables.get("year_over_year")
+    y = _published(ctx, "year_over_year")
     if y is None:
         return None
     y = y[y["level"].isin(["overall"])].copy()
@@ -445,7 +453,7 @@ def needs_table(ctx: ReportContext) -> pd.DataFrame:
     n = ctx.tables["needs"].sort_values("estimate", ascending=False, kind="stable")
     lab = _labels(ctx)
     out = pd.DataFrame({ctx.tr("col.label"): [lab.get(i, i) for i in n["id"]]})
-    d = ctx.tables.get("distributions")
+    d = _published(ctx, "distributions")
     first = str(n["id"].iloc[0]) if len(n) else ""
     codes = ctx.instrument.labels(first, language=ctx.lang, with_missing=False) if first else {}
     if d is not None and len(codes) > 2 and first in set(d["item"]):
@@ -523,9 +531,10 @@ def methodology_md(ctx: ReportContext) -> str:
     """Appendix A: formulas and sources (the aggregation as the rule used says, with its status)."""
     r = index_rule(ctx)
     lab = _labels(ctx)
-    kw = {"min_n": ctx.cfg.min_cell_size, "instrument": ctx.instrument.path.name,
-          "rule_label": r.label.get(ctx.lang, r.label["vi"]), "rule_tree": rule_tree_text(ctx, r, lab),
-          "rule_source": r.source.get(ctx.lang, r.source["vi"]),
+    kw = {"min_n": ctx.cfg.min_cell_size, "instrument": md_escape(ctx.instrument.path.name),
+          "rule_label": md_escape(r.label.get(ctx.lang, r.label["vi"])),
+          "rule_tree": md_escape(rule_tree_text(ctx, r, lab)),
+          "rule_source": md_escape(r.source.get(ctx.lang, r.source["vi"])),
           "confirmed": ctx.tr("rule_confirmed" if r.confirmed else "rule_unconfirmed"),
           "empty": ctx.tr(f"rule_empty.{r.empty}")}
     items = [f"- {ctx.tr(f'method_list.{k}', **kw)}" for k in ctx.t["method_list"]]
@@ -602,7 +611,7 @@ def published_table(ctx: ReportContext) -> pd.DataFrame | None:
 def distribution_table(ctx: ReportContext) -> pd.DataFrame | None:
     """Table 6.6: questions published as distributions (perception, criteria 1.1-1.8): the share of
     each answer with its 95% CI.  The priorities question has its own table (9.1)."""
-    d = ctx.tables.get("distributions")
+    d = _published(ctx, "distributions")
     if d is None or d.empty:
         return None
     needs = ctx.tables.get("needs")

@@ -11,7 +11,9 @@ and the instrument's other rules, each with its source and ``confirmed`` flag),
 ``_published`` with small cells blanked; ``_summary``: per rule, the difference from the rule used
 and the number of units whose rank changes), ``distributions.csv`` (share per answer of the questions
 reported as distributions: perception and priorities), ``needs.csv``, ``profile.csv`` and, when
-the previous year is processed, ``year_over_year.csv``.
+the previous year is processed, ``year_over_year.csv`` (and ``_published``).  Every ``_published``
+table and the ranking blank the cells with fewer than ``min_cell_size`` respondents (a unit too small
+to publish is listed in the ranking without value or rank).
 
 The units come from the survey's hierarchy (:class:`sipas.config.Hierarchy`): strata and PSUs
 of the replicate design, ``domain_type`` = the report unit (``district`` or ``commune``) in
@@ -190,7 +192,7 @@ def run_indices(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
     sensitivity = all_rules[all_rules["level"].isin(["overall", "content"])].reset_index(drop=True)
     published = indices.suppress_small_cells(idx, min_n=cfg.min_cell_size)
     overall = idx[(idx["level"] == "overall") & (idx["domain_type"] == unit)]
-    ranking = indices.rank_units(overall, seed=cfg.seed)
+    ranking = indices.rank_published_units(overall, min_n=cfg.min_cell_size, seed=cfg.seed)
     groups, frames_read = respondent_groups(df, cfg)
     grp = indices.group_indices(ind, groups, instrument=inst, rep=rep, rule=rule)
     needs = [c for c in inst.criteria.loc[inst.criteria["aspect"] == "needs", "criterion"]]
@@ -206,6 +208,7 @@ def run_indices(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
               "index_sensitivity_published": sens_pub,
               "index_sensitivity_summary": rule_sensitivity(sens_pub, used=rule.id, unit=unit),
               "distributions": distributions,
+              "distributions_published": indices.suppress_small_cells(distributions, min_n=cfg.min_cell_size),
               "indices_groups": grp, "indices_groups_published": indices.suppress_small_cells(grp, min_n=cfg.min_cell_size),
               "needs": pd.concat(need_tabs, ignore_index=True) if need_tabs else pd.DataFrame()}
     read = [src, wsrc] + ([tsrc] if totals is not None else []) + frames_read
@@ -236,6 +239,8 @@ def run_indices(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
                             and pu["tree"].iloc[0] == rule.describe())
                 read.append(prev_rules)
             tables["year_over_year"] = yoy.assign(same_rule=same)
+            tables["year_over_year_published"] = indices.suppress_small_changes(
+                tables["year_over_year"], min_n=cfg.min_cell_size)
             read.append(prev_path)
     written = write_tables(tables, out)
     written.append(manifest(cfg, "indices", out, read, written, root))
