@@ -308,3 +308,27 @@ def test_change_since_last_year_is_flagged_when_the_rule_differs(vi_ctx):
     y = vi_ctx.tables["year_over_year"].assign(same_rule=False)
     ctx = report.ReportContext(**{**vi_ctx.__dict__, "tables": {**vi_ctx.tables, "year_over_year": y}})
     assert "Năm trước dùng bảng hỏi hoặc quy tắc tổng hợp khác năm nay" in _text(report.section(ctx, "yoy"))
+
+
+def test_interrupted_chain_leaves_the_previous_notebooks_whole(tmp_path, monkeypatch):
+    """Ctrl-C during the notebooks: no half-written notebook beside the previous report, no temp folder."""
+    import papermill as pm
+
+    root = tmp_path / "root"
+    outdir = root / "reports" / DEMO / "notebooks"
+    outdir.mkdir(parents=True)
+    (outdir / "01_cleaning.ipynb").write_text("previous", encoding="utf-8")
+    calls = []
+
+    def fake(src, out, **kw):
+        calls.append(out)
+        Path(out).write_text("half", encoding="utf-8")
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(pm, "execute_notebook", fake)
+    with pytest.raises(KeyboardInterrupt):
+        rendering.run_notebooks(DEMO, root=root, notebooks=("01_cleaning", "02_reliability"), progress=False)
+    assert [p.name for p in sorted((root / "reports" / DEMO).iterdir())] == ["notebooks"]
+    assert [p.name for p in outdir.iterdir()] == ["01_cleaning.ipynb"]
+    assert (outdir / "01_cleaning.ipynb").read_text(encoding="utf-8") == "previous"

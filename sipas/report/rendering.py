@@ -94,16 +94,23 @@ def run_notebooks(survey_id: str, *, root: str | Path | None = None, notebooks: 
     done = []
     km_class = ipc_kernel_manager_class()
     kernel = {"kernel_manager_class": km_class} if km_class is not None else {}
-    with child_thread_env():
+    # executed notebooks land in a private folder and replace the previous ones only when the whole
+    # chain has run: a failure or Ctrl-C leaves no half-written notebook beside the previous report
+    with tempfile.TemporaryDirectory(prefix=".notebooks-", dir=outdir.parent) as tmp, child_thread_env():
         for i, nb in enumerate(notebooks, 1):
             if progress:
                 print(f"[{i}/{len(notebooks)}] {nb} ...", flush=True)
-            out = outdir / f"{nb}.ipynb"
+            out = Path(tmp) / f"{nb}.ipynb"
             pm.execute_notebook(str(src / f"{nb}.ipynb"), str(out), parameters={"survey_id": survey_id,
                                                                                  "root": str(root)},
                                 kernel_name=_kernel_name(), progress_bar=False, cwd=str(root), **kernel)
             done.append(out)
-    return done
+        final = []
+        for out in done:
+            target = outdir / out.name
+            os.replace(out, target)
+            final.append(target)
+    return final
 
 
 def report_css() -> str:
