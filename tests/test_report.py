@@ -332,3 +332,16 @@ def test_interrupted_chain_leaves_the_previous_notebooks_whole(tmp_path, monkeyp
     assert [p.name for p in sorted((root / "reports" / DEMO).iterdir())] == ["notebooks"]
     assert [p.name for p in outdir.iterdir()] == ["01_cleaning.ipynb"]
     assert (outdir / "01_cleaning.ipynb").read_text(encoding="utf-8") == "previous"
+
+
+def test_design_text_takes_its_numbers_from_the_config_and_data(demo_root, tmp_path):
+    """Issue 15 (6): the design paragraph said "3 villages, 30 households" whatever the survey did."""
+    cfg = yaml.safe_load((demo_root / "data" / "raw" / DEMO / "survey.yml").read_text(encoding="utf-8"))
+    root = _variant(demo_root, tmp_path, sampling={**cfg["sampling"], "households_per_village": 25})
+    ctx = report.load_context(DEMO, root=root)
+    w = ctx.tables["weights"]
+    w = w[~((w["district"] == w["district"].iloc[0]) & (w["commune"] == w["commune"].iloc[0])
+            & (w["village"] == w["village"].iloc[0]))]          # one commune now has 2 sampled villages
+    ctx = report.ReportContext(**{**ctx.__dict__, "tables": {**ctx.tables, "weights": w}})
+    text = report.design_md(ctx)
+    assert "mỗi xã chọn 2–3 thôn, bản, tổ dân phố; mỗi thôn chọn 25 hộ gia đình" in text

@@ -138,11 +138,25 @@ def design_md(ctx: ReportContext) -> str:
     w = ctx.tables["weights"]
     rr = _response_rates(ctx)
     strata = ctx.cfg.design.strata
+    keys = [k for k in ("district", "commune") if k in w.columns]
+    per_commune = w.drop_duplicates(keys + ["village"]).groupby(keys).size()
+    per_village = (ctx.cfg.extra.get("sampling") or {}).get("households_per_village")
+    if per_village is None:   # not configured: what the sample list holds (drawn households per village)
+        per_village = _count_range(ctx, w.groupby(keys + ["village"]).size())
     return "\n\n".join([f"## {ctx.tr('s_design')}", ctx.tr(
-        "design_text", n_districts=w["district"].nunique() if "district" in w else 0,
+        "design_text", villages_per_commune=_count_range(ctx, per_commune), households_per_village=per_village,
+        n_districts=w["district"].nunique() if "district" in w else 0,
         n_strata=w[strata].nunique() if strata in w else 0, n_communes=w["commune"].nunique(),
         n_villages=w[["commune", "village"]].drop_duplicates().shape[0],
         n_sampled=int(rr["distributed"].sum()) if rr is not None else len(w))])
+
+
+def _count_range(ctx: ReportContext, counts: pd.Series) -> str:
+    """``"3"`` when every unit has the same count, else ``"2–3"`` (smallest to largest)."""
+    if counts.empty:
+        return "—"
+    lo, hi = int(counts.min()), int(counts.max())
+    return str(lo) if lo == hi else f"{lo}–{hi}"
 
 
 def recheck_table(ctx: ReportContext) -> pd.DataFrame | None:
