@@ -345,3 +345,31 @@ def test_design_text_takes_its_numbers_from_the_config_and_data(demo_root, tmp_p
     ctx = report.ReportContext(**{**ctx.__dict__, "tables": {**ctx.tables, "weights": w}})
     text = report.design_md(ctx)
     assert "mỗi xã chọn 2–3 thôn, bản, tổ dân phố; mỗi thôn chọn 25 hộ gia đình" in text
+
+
+def test_imprecise_units_carry_a_caution(vi_ctx, demo_root, tmp_path):
+    """Issue 15 (7): a unit whose CI is wider than report.precision.max_ci_width (or df < min_df) is marked."""
+    t = report.district_table(vi_ctx)
+    idx = vi_ctx.tables["indices_published"]
+    o = idx[(idx["domain_type"] == "district") & (idx["level"] == "overall")]
+    wide = set(o.loc[(o["ci_high"] - o["ci_low"]) > 0.20, "domain"])
+    assert wide                                                      # the demo has such districts
+    marked = {n[:-2] for n in t.iloc[:, 0] if n.endswith(" †")}
+    assert marked == wide
+    text = _text(report.section(vi_ctx, "results")) + _text(report.section(vi_ctx, "ranking"))
+    assert text.count("† Ước lượng kém chính xác") == 2
+    root = _variant(demo_root, tmp_path, report={"precision": {"max_ci_width": 0.99, "min_df": 1}})
+    assert report.precision_md(report.load_context(DEMO, root=root)) is None
+    root = _variant(demo_root, tmp_path / "b", report={"precision": {"max_ci_width": 20}})
+    with pytest.raises(ConfigError, match="report.precision.max_ci_width"):
+        report.district_table(report.load_context(DEMO, root=root))
+
+
+def test_no_raw_code_names_in_the_reliability_and_weighting_tables(vi_ctx):
+    """Issue 15 (8): block names, fit-index codes and frame columns are shown in words."""
+    text = _text(report.section(vi_ctx, "reliability")) + _text(report.section(vi_ctx, "weighting"))
+    for raw in ("used_admin", "chi2", "p_value", "commune_type", ">all<"):
+        assert raw not in text, raw
+    cfa = report.cfa_table(vi_ctx)
+    assert list(cfa.iloc[:, 0]) == ["Mọi hộ được khảo sát", "Hộ đã thực hiện thủ tục hành chính"]
+    assert {"χ²", "Bậc tự do", "Giá trị p", "CFI", "TLI", "RMSEA", "SRMR"} <= set(cfa.columns)

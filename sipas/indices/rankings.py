@@ -28,6 +28,17 @@ def suppress_small_cells(table: pd.DataFrame, *, min_n: int, n_col: str = "n",
     return t
 
 
+def imprecise(table: pd.DataFrame, *, max_ci_width: float, min_df: float) -> pd.Series:
+    """Units whose estimate is too imprecise to compare without a caution.
+
+    True where ``ci_high - ci_low > max_ci_width`` or ``df < min_df`` (e.g. a commune with two sampled
+    villages has df 1 and a CI that may span most of [0, 1]); blank (suppressed) estimates are False.
+    """
+    width = table["ci_high"].astype(float) - table["ci_low"].astype(float)
+    df = table["df"].astype(float) if "df" in table.columns else pd.Series(np.inf, index=table.index)
+    return ((width > max_ci_width) | (df < min_df)) & table["estimate"].notna()
+
+
 def rank_published_units(table: pd.DataFrame, *, min_n: int, n_col: str = "n", **kwargs) -> pd.DataFrame:
     """:func:`rank_units` over the units with at least ``min_n`` respondents; the others follow, unranked.
 

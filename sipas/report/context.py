@@ -155,6 +155,35 @@ def overall(ctx: ReportContext) -> pd.Series:
     return t[(t["domain_type"] == "province") & (t["level"] == "overall")].iloc[0]
 
 
+#: Defaults of ``report.precision`` in survey.yml: a unit is shown with a caution when its 95% CI is wider
+#: than ``max_ci_width`` (a proportion: 0.20 = 20 points) or its degrees of freedom are below ``min_df``.
+PRECISION_DEFAULTS = {"max_ci_width": 0.20, "min_df": 2}
+
+
+def precision_rule(ctx: ReportContext) -> dict[str, float]:
+    """``report.precision`` of survey.yml over :data:`PRECISION_DEFAULTS`.
+
+    Raises
+    ------
+    ConfigError
+        Naming ``report.precision.<key>`` for an unknown key or a value out of range.
+    """
+    raw = (ctx.cfg.extra.get("report") or {}).get("precision") or {}
+    if not isinstance(raw, dict):
+        raise ConfigError("must be a mapping with max_ci_width and/or min_df", file=ctx.cfg.path,
+                          key="report.precision")
+    out = dict(PRECISION_DEFAULTS)
+    for k, v in raw.items():
+        if k not in out:
+            raise ConfigError(f"unknown key; allowed: {', '.join(out)}", file=ctx.cfg.path, key=f"report.precision.{k}")
+        ok = isinstance(v, (int, float)) and not isinstance(v, bool) and (0 < v <= 1 if k == "max_ci_width" else v >= 1)
+        if not ok:
+            raise ConfigError("must be a proportion in (0, 1], e.g. 0.2" if k == "max_ci_width"
+                              else "must be a number >= 1", file=ctx.cfg.path, key=f"report.precision.{k}")
+        out[k] = float(v)
+    return out
+
+
 def benchmark(ctx: ReportContext) -> dict[str, Any] | None:
     """The published index to compare against.
 

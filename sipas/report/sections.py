@@ -26,6 +26,7 @@ from sipas.report.tables import (
     margins_table,
     methodology_md,
     needs_table,
+    precision_md,
     provenance,
     published_table,
     ranking_table,
@@ -124,6 +125,9 @@ def section_results(ctx: ReportContext) -> list[Block]:
     out += _fig(ctx, "criteria")
     out += _fig(ctx, "districts")
     out.append(_table(district_table(ctx), ctx.tr("district_table")))
+    caution = precision_md(ctx)
+    if caution:
+        out.append(("md", caution))
     out += _fig(ctx, "heatmap")
     out.append(_table(district_criteria_table(ctx), ctx.tr("district_criteria_table")))
     g = group_table(ctx)
@@ -142,8 +146,10 @@ def section_results(ctx: ReportContext) -> list[Block]:
 
 def section_ranking(ctx: ReportContext) -> list[Block]:
     """7. Ranking of units with rank intervals and groups not distinguishable."""
-    return [("md", f"## {ctx.tr('s_ranking')}\n\n{ctx.tr('ranking_text')} {ctx.tr('ranking_ci_text')}"),
-            _table(ranking_table(ctx), ctx.tr("ranking_table"))]
+    out: list[Block] = [("md", f"## {ctx.tr('s_ranking')}\n\n{ctx.tr('ranking_text')} {ctx.tr('ranking_ci_text')}"),
+                        _table(ranking_table(ctx), ctx.tr("ranking_table"))]
+    caution = precision_md(ctx)
+    return out + ([("md", caution)] if caution else [])
 
 
 def section_yoy(ctx: ReportContext) -> list[Block]:

@@ -25,8 +25,11 @@ from sipas.report.context import (
     group_label,
     index_rule,
     overall,
+    precision_rule,
 )
+from sipas.indices.rankings import imprecise
 from sipas.text.collation import vi_sort_key
+from sipas.text.labels import label_set
 
 
 def summary_md(ctx: ReportContext) -> str:
@@ -243,35 +246,49 @@ def reliability_items_table(ctx: ReportContext) -> pd.DataFrame | None:
         return None
     r = r[r["flag"].notna() & (r["flag"].astype(str) != "")]
     lab = _labels(ctx)
+    flags = label_set("reliability", lang=ctx.lang)["flags"]
     return pd.DataFrame({
         ctx.tr("col.criterion"): r["criterion"].astype(str).to_numpy(),
         ctx.tr("col.item"): [f"{i} — {lab.get(i, i)}" for i in r["item"]],
         ctx.tr("col.item_total_r"): [ctx.num(v, 3) for v in r["item_total_r"]],
         ctx.tr("col.alpha_if_deleted"): [ctx.num(v, 3) for v in r["alpha_if_deleted"]],
-        ctx.tr("col.flag"): r["flag"].astype(str).to_numpy(),
+        ctx.tr("col.flag"): ["; ".join(flags.get(f.strip(), f.strip()) for f in str(x).split(";"))
+                             for x in r["flag"]],
     })
 
 
 def cfa_table(ctx: ReportContext) -> pd.DataFrame | None:
-    """Table 4.3: CFA fit indices against thresholds (``cfa_fit.csv``: [model,] index, value, threshold, ok).
+    """Table 4.3: CFA fit, one row per model (``cfa_fit.csv``: [model,] index, value, threshold, ok).
 
-    One row per model and fit index; indices without a threshold other than chi², df and
-    its p-value are left out.
+    Columns: the model (its respondents, in words), χ², df, p, then every index with a threshold
+    (Hu & Bentler 1999: CFI, TLI, RMSEA, SRMR) and the indices that miss their threshold.  A model
+    that could not be estimated shows "—".
     """
     c = ctx.tables.get("cfa_fit")
     if c is None:
         return None
-    keep = c["threshold"].notna() | c["index"].astype(str).isin(["chi2", "df", "p_value"])
-    c = c[keep]
-    out = pd.DataFrame()
-    if "model" in c.columns:
-        out[ctx.tr("col.model")] = c["model"].astype(str).to_numpy()
-    out[ctx.tr("col.fit_index")] = c["index"].astype(str).to_numpy()
-    out[ctx.tr("col.value")] = [ctx.num(float(v), 0 if i == "df" else 3) for i, v in zip(c["index"], c["value"])]
-    out[ctx.tr("col.threshold")] = c["threshold"].fillna("").astype(str).to_numpy()
-    out[ctx.tr("col.ok")] = ["" if pd.isna(v) else ctx.tr("col.answer_yes" if str(v) == "True" or v is True
-                                                          else "col.answer_no") for v in c["ok"]]
-    return out
+    if "model" not in c.columns:
+        c = c.assign(model="all")
+    names = label_set("reliability", lang=ctx.lang)
+    models = names["models"]
+    rows = []
+    for model, g in c.groupby("model", sort=False):
+        v = dict(zip(g["index"].astype(str), g["value"]))
+        ok = dict(zip(g["index"].astype(str), g["ok"]))
+        thr = [i for i, t in zip(g["index"].astype(str), g["threshold"]) if isinstance(t, str) and t]
+        label = names["model_join"].join(models.get(m, m) for m in str(model).split("+"))
+        row = {ctx.tr("col.model"): label,
+               "χ²": ctx.num(float(v.get("chi2", float("nan"))), 1),
+               ctx.tr("col.fit_df"): ctx.num(float(v.get("df", float("nan"))), 0),
+               ctx.tr("col.fit_p"): ctx.num(float(v.get("p_value", float("nan"))), 3)}
+        for i in thr:
+            row[i] = ctx.num(float(v[i]), 3)
+        missed = [i for i in thr if str(ok.get(i)) == "False"]
+        estimable = all(pd.notna(v.get(i)) for i in thr)
+        row[ctx.tr("col.fit_missed")] = ", ".join(missed) if missed else ("—" if not estimable
+                                                                         else ctx.tr("col.fit_none_missed"))
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def weighting_md(ctx: ReportContext) -> str:
@@ -296,6 +313,9 @@ def margins_table(ctx: ReportContext) -> pd.DataFrame | None:
     m = ctx.tables.get("weight_margins")
     if m is None:
         return None
+    names = label_set("weighting", lang=ctx.lang)
+    if "margin" in m.columns:   # the margin's name (a frame column such as commune_type) in words
+        m = m.assign(margin=[names["margins"].get(x, x) for x in m["margin"].astype(str)])
     out = pd.DataFrame()
     for c in m.columns:
         v = m[c]
@@ -364,8 +384,23 @@ def district_table(ctx: ReportContext) -> pd.DataFrame:
     """Table 6.3: overall index per report unit, district or commune (small cells suppressed)."""
     t = _idx(ctx)
     t = t[(t["domain_type"] == ctx.unit) & (t["level"] == "overall")].sort_values("estimate", ascending=False)
-    names = pd.Series([str(d) + note_text(ctx, n) for d, n in zip(t["domain"], _notes(t))])
+    rule = precision_rule(ctx)
+    mark = imprecise(t, max_ci_width=rule["max_ci_width"], min_df=rule["min_df"]).to_numpy()
+    names = pd.Series([str(d) + note_text(ctx, n) + (" †" if m else "")
+                       for d, n, m in zip(t["domain"], _notes(t), mark)])
     return _fmt_index_rows(ctx, t, ctx.tr("col.district"), names)
+
+
+def precision_md(ctx: ReportContext) -> str | None:
+    """The caution under the unit table: which units' estimates are too imprecise to compare, and the rule."""
+    t = _idx(ctx)
+    t = t[(t["domain_type"] == ctx.unit) & (t["level"] == "overall")]
+    rule = precision_rule(ctx)
+    bad = t[imprecise(t, max_ci_width=rule["max_ci_width"], min_df=rule["min_df"])]
+    if bad.empty:
+        return None
+    return "† " + ctx.md("precision_note", units=", ".join(sorted(map(str, bad["domain"]), key=vi_sort_key)),
+                         width=ctx.num(100 * rule["max_ci_width"], 0), df=ctx.num(rule["min_df"], 0))
 
 
 #: Above this many report units, table 6.5 has units as rows and criterion ids as columns (fits A4).
@@ -433,8 +468,11 @@ def ranking_table(ctx: ReportContext) -> pd.DataFrame:
     def whole(v: object) -> str:
         return "—" if pd.isna(v) else str(int(v))
 
+    rule = precision_rule(ctx)
+    mark = imprecise(r, max_ci_width=rule["max_ci_width"], min_df=rule["min_df"]).to_numpy()
     out = pd.DataFrame({
-        ctx.tr("col.rank"): [whole(v) for v in r["rank"]], ctx.tr("col.district"): r["domain"],
+        ctx.tr("col.rank"): [whole(v) for v in r["rank"]],
+        ctx.tr("col.district"): [str(d) + (" †" if m else "") for d, m in zip(r["domain"], mark)],
         ctx.tr("col.estimate"): [ctx.num(100 * v) for v in r["estimate"]],
         ctx.tr("col.ci"): ["—" if pd.isna(a) else ctx.ci(a, b) for a, b in zip(r["ci_low"], r["ci_high"])],
     })
