@@ -306,7 +306,9 @@ def test_papermill_kernels_use_ipc_not_tcp(tmp_path, monkeypatch):
 def test_change_since_last_year_is_flagged_when_the_rule_differs(vi_ctx):
     assert "⚠" not in _text(report.section(vi_ctx, "yoy"))          # same instrument and rule both years
     y = vi_ctx.tables["year_over_year"].assign(same_rule=False)
-    ctx = report.ReportContext(**{**vi_ctx.__dict__, "tables": {**vi_ctx.tables, "year_over_year": y}})
+    yp = vi_ctx.tables["year_over_year_published"].assign(same_rule=False)
+    ctx = report.ReportContext(**{**vi_ctx.__dict__, "tables": {**vi_ctx.tables, "year_over_year": y,
+                                                                "year_over_year_published": yp}})
     assert "Năm trước dùng bảng hỏi hoặc quy tắc tổng hợp khác năm nay" in _text(report.section(ctx, "yoy"))
 
 
