@@ -150,6 +150,13 @@ def _new_salt(path: Path) -> str:
     return value
 
 
+def reserve_rows(sample: pd.DataFrame) -> pd.Series:
+    """Which rows of a sample list are on the reserve list (``list == "reserve"``; none without that column)."""
+    if "list" not in sample.columns:
+        return pd.Series(False, index=sample.index)
+    return sample["list"].astype(str).str.strip().str.lower() == "reserve"
+
+
 def sample_list(cfg: SurveyConfig, *, columns: tuple[str, ...] = ("household_id",)) -> tuple[pd.DataFrame, Path]:
     """The raw sample list (``sampling.sample_file``) with ``household_id`` as text, checked.
 
@@ -157,7 +164,9 @@ def sample_list(cfg: SurveyConfig, *, columns: tuple[str, ...] = ("household_id"
     ----------
     cfg : SurveyConfig
     columns : tuple of str
-        Columns the caller needs; ``pi`` (when asked) must be a probability in (0, 1] on every row.
+        Columns the caller needs; ``pi`` (when asked) must be a probability in (0, 1] on every row of the
+        official list (rows with ``list == "reserve"``, written by ``sipas sample``, may leave it blank: a
+        reserve household that is used takes the probability of the household it replaces).
 
     Returns
     -------
@@ -186,7 +195,7 @@ def sample_list(cfg: SurveyConfig, *, columns: tuple[str, ...] = ("household_id"
                          column="household_id")
     if "pi" in columns:
         pi = pd.to_numeric(sample["pi"], errors="coerce")
-        bad = ~((pi > 0) & (pi <= 1))
+        bad = ~((pi > 0) & (pi <= 1)) & ~reserve_rows(sample)
         if bad.any():
             i = int(np.argmax(bad.to_numpy()))
             v = sample["pi"].iloc[i]
