@@ -75,7 +75,10 @@ def cmd_synth(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from sipas.sampling.frames import read_frame
 
-    cfg = _cfg(args, needs=("frames",))
+    from sipas.config import FILE_GROUPS
+
+    # the response files and the sample list come later (data entry, `sipas sample`): named if not there yet
+    cfg = _cfg(args, needs=tuple(g for g in FILE_GROUPS if g not in ("responses", "sampling.sample_file")))
     kind = cfg.kind
     print(f"{cfg.path}: OK — {kind.name} survey ({kind.label['en']}), {cfg.province['vi']} {cfg.year}, "
           f"{cfg.structure}, instrument {cfg.instrument_id} {cfg.instrument_version}, seed {cfg.seed}")
@@ -98,18 +101,18 @@ def cmd_check(args: argparse.Namespace) -> int:
     for name, p in cfg.frames.items():
         if not any(spec.name == name for spec in kind.frames):
             print(f"  frame {name}: {p} (not read by a {kind.name} survey)")
-    from sipas.config import PATH_KEYS
+    from sipas.errors import ConfigError
 
-    for p in cfg.responses:
-        print(f"  responses: {p}{'' if p.is_file() else ' (not there yet)'}")
+    later = [(f"responses[{i}]", p) for i, p in enumerate(cfg.responses)]
+    samp = (cfg.extra.get("sampling") or {}).get("sample_file")
+    if samp:
+        later.append(("sampling.sample_file", cfg.raw_path(samp, key="sampling.sample_file")))
+    for key, p in later:
+        if p.exists() and not p.is_file():
+            raise ConfigError(f"file not found: {p} is a folder", file=cfg.path, key=key)
+        print(f"  {key}: {p}{'' if p.is_file() else ' (not there yet)'}")
     if not cfg.responses:
-        print("  responses: none yet (responses: []); `sipas clean` and later stages need them")
-    for dotted in PATH_KEYS:
-        section, _, name = dotted.partition(".")
-        value = (cfg.extra.get(section) or {}).get(name) if name else cfg.extra.get(section)
-        if isinstance(value, str) and value:
-            p = cfg.raw_path(value, key=dotted)
-            print(f"  {dotted}: {p}{'' if p.is_file() else ' (not there yet)'}")
+        print("  responses: none yet (responses: []); `sipas clean` and the later stages need them")
     return 0
 
 

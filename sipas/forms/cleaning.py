@@ -98,6 +98,8 @@ class CleaningResult:
 def _s(v: Any) -> Any:
     if v is None or (not isinstance(v, str) and pd.isna(v)):
         return pd.NA
+    if isinstance(v, pd.Timestamp) and v == v.normalize():
+        return v.strftime("%Y-%m-%d")  # a date as typed, without a time of day
     return str(v)
 
 
