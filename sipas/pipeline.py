@@ -7,8 +7,9 @@ stage      reads                           writes (``data/processed/<survey-id>/
 =========  ==============================  ===========================================
 cleaning   data/raw/<id> (forms, sample,   forms_clean, forms_invalid, audit_log,
            fieldwork log, recheck, second  audit_summary, cleaning_summary, ingest_log,
-           data entry)                     response_rates, recheck_agreement,
-                                           recheck_failed_forms, recheck_summary,
+           data entry)                     substitutions, response_rates,
+                                           recheck_agreement, recheck_failed_forms,
+                                           recheck_summary,
                                            double_entry_discrepancies,
                                            double_entry_summary, forms_clean.sav/.dta
                                            (labelled, for researchers); personal data to
@@ -16,8 +17,8 @@ cleaning   data/raw/<id> (forms, sample,   forms_clean, forms_invalid, audit_log
 reliab.    forms_clean                     reliability_criteria, reliability_items,
                                            cfa_fit, cfa_loadings, factorability,
                                            parallel_analysis, efa_loadings
-weighting  forms_clean, raw sample,        weights (with psu_population, the stage-1
-           commune frame                   fpc), weight_summary, weight_diagnostics,
+weighting  forms_clean, substitutions,     weights (with psu_population, the stage-1
+           raw sample, commune frame       fpc), weight_summary, weight_diagnostics,
                                            weight_margins, poststrata_totals
 indices    forms_clean, weights,           indices, indices_published, indices_groups,
            poststrata_totals, commune      indices_groups_published, ranking (rank,

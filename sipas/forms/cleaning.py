@@ -141,8 +141,9 @@ def clean_forms(
         see :func:`sipas.forms.pii.pseudonyms`).  None skips the ``outside_sample`` rule.
     sample_units : pandas.DataFrame, optional
         ``respondent_key`` and the unit columns of the sample list (``district``, ``commune``, ``village``
-        -- those the survey has), one row per sampled household: the ``unit_spelling`` and
-        ``unit_from_sample`` rules.
+        -- those the survey has -- and optionally ``sample_village``: a household drawn from a neighbouring
+        village may be entered under its own village or the sampled one), one row per sampled household:
+        the ``unit_spelling`` and ``unit_from_sample`` rules.
     date_range : (str, str), optional
         First and last plausible interview date (ISO ``YYYY-MM-DD``): the ``interview_date`` rule.
     max_missing_share : float, default 0.5
@@ -333,10 +334,16 @@ def _units_from_sample(df: pd.DataFrame, sample_units: pd.DataFrame, audit: list
     key = df["respondent_key"].astype("string")
     hit: dict[str, set[str]] = {"unit_spelling": set(), "unit_from_sample": set()}
     for col in su.columns:
-        if col not in df.columns:
+        if col not in df.columns or col == "sample_village":
             continue
         want = key.map(su[col].astype("string"))
         typed = df[col].astype("string")
+        if col == "village" and "sample_village" in su.columns:
+            # a household drawn from a neighbouring village (top-up) may be entered under the sampled village
+            alt = key.map(su["sample_village"].astype("string"))
+            as_sampled = [not pd.isna(t) and not pd.isna(a) and unit_names_match(str(t), str(a))
+                          for t, a in zip(typed, alt)]
+            want = want.where(~pd.Series(as_sampled, index=want.index), alt)
         known = want.notna()
         differ = known & (typed.isna() | (typed != want)).fillna(True).astype(bool)
         for i in df.index[differ.to_numpy()]:

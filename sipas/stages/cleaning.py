@@ -7,7 +7,15 @@ survey configuration's ``fieldwork`` section names its file:
 
 ``distribution_log``
     Forms distributed and returned per commune (with its district in a three-tier survey: the
-    columns of :attr:`sipas.config.Hierarchy.unit_keys`) -> ``response_rates.csv``.
+    columns of :attr:`sipas.config.Hierarchy.unit_keys`) -> ``response_rates.csv``, with
+    ``substituted`` and ``substitution_rate`` (substitutes among the valid forms) when a sample list
+    is configured.  Its optional columns ``replaces`` and ``reason`` record substitutions.
+
+The sample list (``sampling.sample_file``) gives every form its units (rules ``unit_spelling`` and
+``unit_from_sample`` of :mod:`sipas.forms.cleaning`) and, with the distribution log, the substitutions
+(:func:`sipas.sampling.fieldwork.substitutions`) -> ``substitutions.csv`` (units, sampled village,
+reason, ``recorded``, and the pseudonymised ``substitute_key`` / ``replaces_key``; no household id).
+A reserve household that replaced nobody is outside the sample.
 ``recheck`` (+ ``recheck_items``, ``recheck_fail_min_items``, ``recheck_age_groups``)
     The recheck (phúc tra) visits of 20% of the returned forms, compared with the form as
     keyed the first time (``data/raw``, not the cleaned data: the recheck judges the
@@ -381,7 +389,7 @@ def run_cleaning(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
         in_sample = ~reserve_rows(sample) | sample["household_id"].astype(str).str.strip().isin(
             set(subs["substitute_id"]))
         sample_keys = set(sample.loc[in_sample, "respondent_key"])
-        unit_cols = [c for c in (*cfg.design.unit_keys, "village") if c in sample.columns]
+        unit_cols = [c for c in (*cfg.design.unit_keys, "village", "sample_village") if c in sample.columns]
         sample_units = sample.loc[in_sample, ["respondent_key", *unit_cols]]
         read.append(sample_path)
     cl = cleaning.clean_forms(res.forms, instrument=inst, sample_keys=sample_keys, sample_units=sample_units,
