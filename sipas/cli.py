@@ -2,8 +2,8 @@
 
     sipas synth        write the embedded demo surveys under data/raw/
     sipas check        validate a survey's configuration and list its files
-    sipas forms        export the questionnaire: XLSForm (KoBo/ODK) and the Excel entry template
-    sipas sample       draw the sample and write the annexes (Phụ lục 01-04)
+    sipas forms        export the questionnaire (needs only survey.yml): XLSForm (KoBo/ODK) and the Excel entry template
+    sipas sample       draw the sample and write the annexes (Phụ lục 01-04); needs the frames, no forms
     sipas clean        stage 1: ingest, split personal data, clean with an audit log
     sipas reliability  stage 2: Cronbach's alpha and item statistics per criterion
     sipas weight       stage 3: design weights and nonresponse adjustment
@@ -38,10 +38,12 @@ def _root(args: argparse.Namespace) -> Path:
     return Path(args.root).resolve() if args.root else project_root()
 
 
-def _cfg(args: argparse.Namespace):
+def _cfg(args: argparse.Namespace, *, needs: tuple[str, ...] | None = None):
+    """The survey's configuration; ``needs``: the files this command reads, which must exist (default all,
+    :func:`sipas.config.load_config`)."""
     from sipas.config import find_survey
 
-    return find_survey(args.survey, root=_root(args))
+    return find_survey(args.survey, root=_root(args), needs=needs)
 
 
 def _stage(name: str):
@@ -73,7 +75,10 @@ def cmd_synth(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from sipas.sampling.frames import read_frame
 
-    cfg = _cfg(args)
+    from sipas.config import FILE_GROUPS
+
+    # the response files and the sample list come later (data entry, `sipas sample`): named if not there yet
+    cfg = _cfg(args, needs=tuple(g for g in FILE_GROUPS if g not in ("responses", "sampling.sample_file")))
     kind = cfg.kind
     print(f"{cfg.path}: OK — {kind.name} survey ({kind.label['en']}), {cfg.province['vi']} {cfg.year}, "
           f"{cfg.structure}, instrument {cfg.instrument_id} {cfg.instrument_version}, seed {cfg.seed}")
@@ -96,15 +101,25 @@ def cmd_check(args: argparse.Namespace) -> int:
     for name, p in cfg.frames.items():
         if not any(spec.name == name for spec in kind.frames):
             print(f"  frame {name}: {p} (not read by a {kind.name} survey)")
-    for p in cfg.responses:
-        print(f"  responses: {p}")
+    from sipas.errors import ConfigError
+
+    later = [(f"responses[{i}]", p) for i, p in enumerate(cfg.responses)]
+    samp = (cfg.extra.get("sampling") or {}).get("sample_file")
+    if samp:
+        later.append(("sampling.sample_file", cfg.raw_path(samp, key="sampling.sample_file")))
+    for key, p in later:
+        if p.exists() and not p.is_file():
+            raise ConfigError(f"file not found: {p} is a folder", file=cfg.path, key=key)
+        print(f"  {key}: {p}{'' if p.is_file() else ' (not there yet)'}")
+    if not cfg.responses:
+        print("  responses: none yet (responses: []); `sipas clean` and the later stages need them")
     return 0
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
     from sipas import io as sio
 
-    cfg = _cfg(args)
+    cfg = _cfg(args, needs=("frames", "restricted.contacts"))
     root = _root(args)
     with sio.transaction():
         res = cfg.kind.draw_sample(cfg, restricted_dir=root / "restricted" / cfg.survey_id,
@@ -115,6 +130,10 @@ def cmd_sample(args: argparse.Namespace) -> int:
           f"{n_off} households (+ {len(hh) - n_off} reserve), {int(res.allocation.iloc[:, -1].sum())} forms allocated")
     for p in (*res.files, *res.restricted_files):
         print(f"  wrote {p}")
+    lst = next((p for p in res.files if p.name == "sample_households.csv"), None)
+    if lst is not None:
+        print(f"  the sample list (official and reserve households): copy {lst} into {cfg.raw_dir} "
+              "and name it in survey.yml as sampling.sample_file")
     return 0
 
 
@@ -122,15 +141,16 @@ def cmd_forms(args: argparse.Namespace) -> int:
     from sipas.forms.instrument import load_instrument
     from sipas.forms.instrument.export import to_entry_template, to_xlsform, xlsform_to_xform
 
-    cfg = _cfg(args)
+    cfg = _cfg(args, needs=())
     inst = load_instrument(cfg.instrument_id, cfg.instrument_version)
     out = cfg.reports_dir(_root(args)) / "forms"
+    units = {"absent": cfg.design.absent_levels, "labels": cfg.kind.unit_labels(cfg.structure)}
     stem = f"{inst.id}-{inst.version}"
     from sipas import io as sio
 
     with sio.transaction():
-        xls = to_xlsform(inst, out / f"{stem}.xlsform.xlsx")
-        tpl = to_entry_template(inst, out / f"{stem}.entry-template.xlsx", language=cfg.language)
+        xls = to_xlsform(inst, out / f"{stem}.xlsform.xlsx", **units)
+        tpl = to_entry_template(inst, out / f"{stem}.entry-template.xlsx", language=cfg.language, **units)
     xlsform_to_xform(xls)  # fails loudly if pyxform rejects the form
     print(f"  wrote {xls} (XLSForm for KoBoToolbox / ODK Collect; checked with pyxform)")
     print(f"  wrote {tpl} (Excel entry template for paper forms)")

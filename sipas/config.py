@@ -234,7 +234,7 @@ def inside_survey(value: Any, folder: Path, *, file: Path, key: str) -> Path:
     return target
 
 
-def _optional_paths(raw: dict[str, Any], p: Path, *, check_files: bool) -> None:
+def _optional_paths(raw: dict[str, Any], p: Path, *, check_files: tuple[str, ...]) -> None:
     """Check the sections holding file paths (:data:`PATH_KEYS`): mappings, paths inside the folder, files."""
     for section in ("sampling", "restricted", "fieldwork", "weighting", "report"):
         if section in raw and raw[section] is not None and not isinstance(raw[section], dict):
@@ -246,7 +246,7 @@ def _optional_paths(raw: dict[str, Any], p: Path, *, check_files: bool) -> None:
         if value is None or value == "":
             continue
         target = inside_survey(value, p.parent, file=p, key=dotted)
-        if check_files and not target.is_file():
+        if dotted in check_files and not target.is_file():
             raise _fail(f"file not found: {target}", p, dotted)
     prev = raw.get("previous_survey")
     if prev is not None and (not isinstance(prev, str) or not prev or not all(c.isalnum() or c in "-_" for c in prev)):
@@ -262,6 +262,37 @@ def _optional_paths(raw: dict[str, Any], p: Path, *, check_files: bool) -> None:
                 or (k == "poststratify" and not isinstance(v, str))):
             want = "a column name" if k == "poststratify" else "a list of column names, e.g. [district, commune]"
             raise _fail(f"must be {want}, got {v!r}", p, f"weighting.{k}")
+
+
+#: Largest ``sampling.households_per_village`` accepted (a village of the frames rarely holds more
+#: households; a larger number is a typing slip, e.g. ``1e40``, that would sample every household).
+MAX_HOUSEHOLDS_PER_VILLAGE = 1000
+
+
+def _whole(value: Any, *, low: int, high: int) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int) and low <= value <= high
+
+
+def _sampling_options(raw: Any, p: Path) -> None:
+    """The numbers of ``sampling:`` must be plausible whole numbers (``households_per_village``, the
+    counts of units per stratum ``communes.n`` / ``villages.n``)."""
+    if not isinstance(raw, dict):
+        return
+    if "households_per_village" in raw:
+        v = raw["households_per_village"]
+        if not _whole(v, low=1, high=MAX_HOUSEHOLDS_PER_VILLAGE):
+            raise _fail(f"must be a whole number of households from 1 to {MAX_HOUSEHOLDS_PER_VILLAGE}, got {v!r}",
+                        p, "sampling.households_per_village")
+    for level in ("communes", "villages"):
+        sec = raw.get(level)
+        if not isinstance(sec, dict) or "n" not in sec:
+            continue
+        n = sec["n"]
+        items = n.items() if isinstance(n, dict) else [(None, n)]
+        for k, v in items:
+            if not _whole(v, low=0 if k is not None else 1, high=100_000):
+                key = f"sampling.{level}.n" + (f".{k}" if k is not None else "")
+                raise _fail(f"must be a whole number of {level}, got {v!r}", p, key)
 
 
 def _label(value: Any, path: Path, key: str) -> dict[str, str]:
@@ -307,7 +338,35 @@ def _design(raw: Any, structure: str, path: Path, kind: SurveyKind) -> Hierarchy
     return Hierarchy(structure=structure, **values)
 
 
-def load_config(path: str | Path, *, check_files: bool = True) -> SurveyConfig:
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A YAML loader that refuses a key written twice in one mapping (YAML keeps the last silently)."""
+
+
+def _unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+    seen: dict[Any, int] = {}
+    for key_node, _value in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        try:
+            first = seen.get(key)
+        except TypeError:  # an unhashable key: let the safe loader say so
+            continue
+        if first is not None:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"key {key!r} written twice (first at line {first + 1}); only one may stay",
+                key_node.start_mark)
+        seen[key] = key_node.start_mark.line
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
+
+#: File groups :func:`load_config` can check for existence (``needs=``): the frames, the response files and
+#: the other files named in survey.yml (:data:`PATH_KEYS`).
+FILE_GROUPS = ("frames", "responses", *PATH_KEYS)
+
+
+def load_config(path: str | Path, *, check_files: bool = True,
+                needs: tuple[str, ...] | None = None) -> SurveyConfig:
     """Load and validate a survey.yml.
 
     Parameters
@@ -315,7 +374,11 @@ def load_config(path: str | Path, *, check_files: bool = True) -> SurveyConfig:
     path : str or Path
         A ``survey.yml`` file, or the folder holding one.
     check_files : bool, default True
-        Also check that every frame and response file exists.
+        Also check that the files named in it exist.
+    needs : tuple of str, optional
+        Which of them must exist (:data:`FILE_GROUPS`: ``"frames"``, ``"responses"`` or a key of
+        :data:`PATH_KEYS`); default all.  A command checks only what it reads: ``sipas forms`` nothing,
+        ``sipas sample`` the frames and ``restricted.contacts``, before any response file exists.
 
     Returns
     -------
@@ -332,7 +395,7 @@ def load_config(path: str | Path, *, check_files: bool = True) -> SurveyConfig:
     if not p.is_file():
         raise ConfigError("survey configuration file not found", file=p)
     try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+        raw = yaml.load(p.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506 (a safe loader)
     except UnicodeDecodeError as exc:
         raise ConfigError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", file=p) from exc
     except yaml.YAMLError as exc:
@@ -395,21 +458,32 @@ def load_config(path: str | Path, *, check_files: bool = True) -> SurveyConfig:
     resp_raw = raw["responses"]
     if isinstance(resp_raw, str):
         resp_raw = [resp_raw]
-    if not isinstance(resp_raw, list) or not resp_raw:
-        raise _fail("must be a file or a non-empty list of files", p, "responses")
+    if resp_raw is None:
+        resp_raw = []
+    if not isinstance(resp_raw, list):
+        raise _fail("must be a file or a list of files ([] before any form is entered)", p, "responses")
     responses = tuple(inside_survey(v, p.parent, file=p, key=f"responses[{i}]") for i, v in enumerate(resp_raw))
 
-    if check_files:
+    wanted = set(FILE_GROUPS if needs is None else needs) if check_files else set()
+    unknown_groups = wanted - set(FILE_GROUPS)
+    if unknown_groups:
+        raise ValueError(f"unknown file group(s) {sorted(unknown_groups)}; known: {FILE_GROUPS}")
+    if "frames" in wanted:
         for name, f in frames.items():
             if not f.is_file():
                 raise _fail(f"frame file not found: {f}", p, f"frames.{name}")
-        for f in responses:
+    if "responses" in wanted:
+        for i, f in enumerate(responses):
             if not f.is_file():
-                raise _fail(f"response file not found: {f}", p, "responses")
+                raise _fail(f"response file not found: {f}", p, f"responses[{i}]")
 
-    _optional_paths(raw, p, check_files=check_files)
+    _optional_paths(raw, p, check_files=tuple(k for k in PATH_KEYS if k in wanted))
+    if raw.get("previous_survey") == sid:
+        raise _fail("names this survey itself; previous_survey is last year's survey id (or leave it out)",
+                    p, "previous_survey")
+    _sampling_options(raw.get("sampling"), p)
 
-    if check_files and design.frame_columns:
+    if "frames" in wanted and design.frame_columns:
         _check_frame_columns(design, frames, p)
 
     extra = {k: raw[k] for k in OPTIONAL_KEYS
@@ -464,11 +538,12 @@ def _check_frame_columns(design: Hierarchy, frames: dict[str, Path], path: Path)
                         f"(columns: {', '.join(header)})", path, f"design.{k}")
 
 
-def find_survey(survey_id: str, *, root: Path | None = None) -> SurveyConfig:
-    """Load ``<root>/data/raw/<survey_id>/survey.yml``."""
+def find_survey(survey_id: str, *, root: Path | None = None, needs: tuple[str, ...] | None = None) -> SurveyConfig:
+    """Load ``<root>/data/raw/<survey_id>/survey.yml`` (``needs``: the files that must exist, see
+    :func:`load_config`)."""
     base = (root or project_root()) / "data" / "raw" / survey_id
     if not base.is_dir():
         avail = sorted(d.name for d in ((root or project_root()) / "data" / "raw").glob("*") if (d / "survey.yml").is_file())
         raise ConfigError(f"no survey folder {survey_id!r}; configured surveys: {', '.join(avail) or 'none'}",
                           file=base)
-    return load_config(base / "survey.yml")
+    return load_config(base / "survey.yml", needs=needs)

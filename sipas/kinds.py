@@ -70,6 +70,9 @@ class DesignSpec:
         Columns allowed as the primary sampling unit.
     fpc : str
         What the stage-1 finite population correction counts (``psu_population``).
+    unit_labels : Mapping[str, Mapping[str, Mapping[str, str]]]
+        Per structure, the labels of the unit columns on forms (``{"commune": {"vi": ..., "en": ...}}``)
+        where they differ from the instrument's (two-tier: no "thị trấn").
     """
 
     structures: tuple[str, ...]
@@ -77,6 +80,7 @@ class DesignSpec:
     unit_levels: Mapping[str, tuple[str, ...]]
     psu_choices: tuple[str, ...]
     fpc: str
+    unit_labels: Mapping[str, Mapping[str, Mapping[str, str]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -123,6 +127,10 @@ class SurveyKind:
         module, _, function = self.sampler.partition(":")
         return getattr(importlib.import_module(module), function)(config, **kwargs)
 
+    def unit_labels(self, structure: str) -> dict[str, dict[str, str]]:
+        """Labels of the unit columns of the forms in ``structure`` that replace the instrument's."""
+        return {k: dict(v) for k, v in self.design.unit_labels.get(structure, {}).items()}
+
     def has_section(self, section: str) -> bool:
         """Whether the kind's report renders ``section``."""
         return section in self.report_sections
@@ -150,6 +158,8 @@ HOUSEHOLD = SurveyKind(
         unit_levels={"three_tier": ("district", "commune"), "two_tier": ("commune",)},
         psu_choices=("commune",),
         fpc="communes per stratum in the commune frame",
+        # since 1/7/2025 a province has communes, wards and special zones, no districts nor towns (thị trấn)
+        unit_labels={"two_tier": {"commune": {"vi": "Xã/phường/đặc khu", "en": "Commune/ward/special zone"}}},
     ),
     sampler="sipas.sampling.draw:draw_sample",
     instrument_family="household",

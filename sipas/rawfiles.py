@@ -247,3 +247,39 @@ def require_columns(df: pd.DataFrame, columns: tuple[str, ...] | list[str], path
     if missing:
         raise InputError(f"{what} lacks column(s) {', '.join(missing)}; has {', '.join(map(str, df.columns))}",
                          file=path, row=1, column=missing[0])
+
+
+#: Excel's error values: a cell whose formula failed shows one of these, never a name or a number.
+EXCEL_ERRORS = frozenset({"#REF!", "#N/A", "#VALUE!", "#DIV/0!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!", "#CALC!",
+                          "#GETTING_DATA", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!", "#N/A!"})
+
+
+def refuse_excel_errors(df: pd.DataFrame, path: str | Path, *, columns: list[str] | tuple[str, ...] | None = None,
+                        first_row: int = 2) -> None:
+    """Refuse a table holding an Excel error value (``#REF!``, ``#N/A``, ``#VALUE!`` ...) in a text cell.
+
+    Parameters
+    ----------
+    df : DataFrame
+        As read.
+    path : path-like
+        Named in the error.
+    columns : list of str, optional
+        Columns to look at (default all).
+    first_row : int, default 2
+        Spreadsheet row of ``df``'s first row (the header is row 1).
+
+    Raises
+    ------
+    InputError
+        Naming the file, 1-based row and column of the first error value.
+    """
+    for c in columns if columns is not None else list(df.columns):
+        if c not in df.columns or df[c].dtype.kind not in "OSU" and str(df[c].dtype) != "string":
+            continue
+        hit = df[c].map(lambda v: isinstance(v, str) and v.strip().upper() in EXCEL_ERRORS)
+        if hit.any():
+            i = int(hit.to_numpy().argmax())
+            raise InputError(f"Excel error value {str(df[c].iloc[i]).strip()!r} (a broken formula), not data: "
+                             "fix the cell in the workbook it was copied from", file=path, row=i + first_row,
+                             column=str(c))

@@ -14,6 +14,18 @@ Rules (in order):
     The respondent key is not among ``sample_keys`` (or blank): dropped.  Skipped when ``sample_keys`` is None.
 ``duplicate_respondent``
     A respondent (household) already answered on an earlier form: the later form is dropped.
+``unit_spelling``
+    A form belongs to a sampled household: its district/commune/village are taken from the sample list
+    (``sample_units``, by respondent key).  Where the typed name is the same unit written another way --
+    without or with another prefix ("Bình Minh" for "Xã Bình Minh"), other case or spacing, Unicode
+    composed differently, typed in the VNI or TCVN3 font (:func:`sipas.text.normalize.unit_names_match`)
+    -- the sample's spelling replaces it.
+``unit_from_sample``
+    The typed name is another unit than the sample list's (or blank): the sample's unit replaces it, and the
+    audit log shows what was typed (``old``) beside the sample's value (``new``).  Skipped, as the rule above,
+    when ``sample_units`` is None.
+``interview_date``
+    An interview date outside ``date_range`` (e.g. 2035 or 1925 in a 2025 survey, or not a date): set missing.
 ``respondent_age``
     Respondent younger than the instrument's minimum age (18 in the SIPAS methodology): dropped.
 ``profile_range``
@@ -46,6 +58,9 @@ RULES: tuple[tuple[str, str], ...] = (
     ("duplicate_form_id", "drop"),
     ("outside_sample", "drop"),
     ("duplicate_respondent", "drop"),
+    ("unit_spelling", "set_sample_value"),
+    ("unit_from_sample", "set_sample_value"),
+    ("interview_date", "set_missing"),
     ("respondent_age", "drop"),
     ("profile_range", "set_missing"),
     ("code_range", "set_missing"),
@@ -83,6 +98,8 @@ class CleaningResult:
 def _s(v: Any) -> Any:
     if v is None or (not isinstance(v, str) and pd.isna(v)):
         return pd.NA
+    if isinstance(v, pd.Timestamp) and v == v.normalize():
+        return v.strftime("%Y-%m-%d")  # a date as typed, without a time of day
     return str(v)
 
 
@@ -106,6 +123,8 @@ def clean_forms(
     *,
     instrument: Any,
     sample_keys: set[str] | None = None,
+    sample_units: pd.DataFrame | None = None,
+    date_range: tuple[str, str] | None = None,
     max_missing_share: float = 0.5,
     min_straight_items: int = 10,
 ) -> CleaningResult:
@@ -120,6 +139,13 @@ def clean_forms(
     sample_keys : set of str, optional
         Respondent keys of the sampled households (pseudonyms made with the same salt,
         see :func:`sipas.forms.pii.pseudonyms`).  None skips the ``outside_sample`` rule.
+    sample_units : pandas.DataFrame, optional
+        ``respondent_key`` and the unit columns of the sample list (``district``, ``commune``, ``village``
+        -- those the survey has -- and optionally ``sample_village``: a household drawn from a neighbouring
+        village may be entered under its own village or the sampled one), one row per sampled household:
+        the ``unit_spelling`` and ``unit_from_sample`` rules.
+    date_range : (str, str), optional
+        First and last plausible interview date (ISO ``YYYY-MM-DD``): the ``interview_date`` rule.
     max_missing_share : float, default 0.5
         A form whose share of missing answers among the index items asked of it is above this is invalid.
     min_straight_items : int, default 10
@@ -179,6 +205,17 @@ def clean_forms(
         drop(~df["respondent_key"].astype("string").isin(keys).fillna(False).astype(bool), "outside_sample")
     # duplicate respondents
     drop(df["respondent_key"].notna() & df["respondent_key"].duplicated(keep="first"), "duplicate_respondent")
+
+    if sample_units is not None and len(df):
+        _units_from_sample(df, sample_units, audit, stats)
+    if date_range is not None and "interview_date" in df.columns:
+        lo, hi = (pd.Timestamp(d) for d in date_range)
+        typed = df["interview_date"]
+        when = pd.to_datetime(typed.astype("string"), errors="coerce", format="mixed")
+        bad = typed.notna() & (typed.astype("string").str.strip() != "") & ~((when >= lo) & (when <= hi))
+        hit_date: set[str] = set()
+        set_missing(bad, "interview_date", "interview_date", hit_date)
+        stats["interview_date"]["forms_affected"] = len(hit_date)
 
     # profile: age and coded answers
     profile = {p["id"]: p for p in instrument.raw.get("profile", []) or []}
@@ -285,3 +322,38 @@ def clean_forms(
     summary["forms_affected"] = summary["forms_affected"].astype("int64")
     summary["cells_changed"] = summary["cells_changed"].astype("int64")
     return CleaningResult(clean=df, invalid=invalid, audit=audit_df, summary=summary)
+
+
+def _units_from_sample(df: pd.DataFrame, sample_units: pd.DataFrame, audit: list[dict[str, Any]],
+                       stats: dict[str, dict[str, int]]) -> None:
+    """Set the unit columns of ``df`` (in place) to the sample list's, auditing every change
+    (rules ``unit_spelling`` and ``unit_from_sample``; see the module docstring)."""
+    from sipas.text.normalize import unit_names_match
+
+    su = sample_units.drop_duplicates("respondent_key").set_index("respondent_key")
+    key = df["respondent_key"].astype("string")
+    hit: dict[str, set[str]] = {"unit_spelling": set(), "unit_from_sample": set()}
+    for col in su.columns:
+        if col not in df.columns or col == "sample_village":
+            continue
+        want = key.map(su[col].astype("string"))
+        typed = df[col].astype("string")
+        if col == "village" and "sample_village" in su.columns:
+            # a household drawn from a neighbouring village (top-up) may be entered under the sampled village
+            alt = key.map(su["sample_village"].astype("string"))
+            as_sampled = [not pd.isna(t) and not pd.isna(a) and unit_names_match(str(t), str(a))
+                          for t, a in zip(typed, alt)]
+            want = want.where(~pd.Series(as_sampled, index=want.index), alt)
+        known = want.notna()
+        differ = known & (typed.isna() | (typed != want)).fillna(True).astype(bool)
+        for i in df.index[differ.to_numpy()]:
+            old, new = typed.iat[i], want.iat[i]
+            rule = ("unit_spelling" if not pd.isna(old) and unit_names_match(str(old), str(new))
+                    else "unit_from_sample")
+            audit.append({"form_id": _s(df.at[i, "form_id"]), "column": col, "old": _s(old), "new": _s(new),
+                          "rule": rule})
+            hit[rule].add(str(df.at[i, "form_id"]))
+            stats[rule]["cells_changed"] += 1
+        df.loc[differ.to_numpy(), col] = want[differ].to_numpy()
+    for rule, forms in hit.items():
+        stats[rule]["forms_affected"] = len(forms)

@@ -181,6 +181,16 @@ def select_communes_design(communes: pd.DataFrame, *, design: Mapping[str, Any],
         df["_all"] = "all"
         strata = "_all"
     size = design.get("size", "households") if method == "pps_systematic" else None
+    if strata not in df.columns:
+        raise ConfigError(f"column {strata!r} is not in the commune frame", key="sampling.communes.strata")
+    available = df.groupby(strata, sort=False).size()
+    asked = design["n"] if isinstance(design["n"], Mapping) else {h: design["n"] for h in available.index}
+    for h, nh in asked.items():
+        have = int(available.get(h, 0))
+        if int(nh) > have:  # never take fewer communes than asked without saying so
+            shown = f".{h}" if isinstance(design["n"], Mapping) else ""
+            raise ConfigError(f"asks {int(nh)} communes of stratum {h!r}, but the commune frame has {have}",
+                              key=f"sampling.communes.n{shown}")
     sel = stratified_select(df, strata=strata, n=design["n"], method=method, size=size, order_by="commune",
                             seed=seed)
     sel = sel.rename(columns={"pi": "pi_commune", "certainty": "commune_certainty"})

@@ -127,7 +127,13 @@ def draw_sample(config: Any, *, restricted_dir: Path, out_dir: Path) -> SampleRe
                               file=config.path, key="sampling.communes")
         sel_c = select_communes(communes, also_last=tuple(opts.get("also_last_districts", ())))
     else:
-        sel_c = select_communes_design(communes, design=com_design, seed=seed)
+        try:
+            sel_c = select_communes_design(communes, design=com_design, seed=seed)
+        except ConfigError as exc:  # name the survey.yml
+            if exc.file is not None:
+                raise
+            msg = str(exc).split(": ", 1)[1] if exc.key else str(exc)
+            raise ConfigError(msg, file=config.path, key=exc.key) from exc
     keys = set(zip(sel_c["district"], sel_c["commune"]))
     vil_sel_c = villages[[k in keys for k in zip(villages["district"], villages["commune"])]]
     vil_design = dict(opts.get("villages") or {"design": "rules"})
@@ -182,7 +188,8 @@ def draw_sample(config: Any, *, restricted_dir: Path, out_dir: Path) -> SampleRe
     files += write_annex(annex_04(allocation), number="04", subtitle=sub,
                          xlsx_path=out_dir / "phu_luc_04_allocation.xlsx",
                          csv_path=out_dir / "phu_luc_04_allocation.csv")
-    public = all_hh[[c for c in PUBLIC_HOUSEHOLD_COLUMNS if c in all_hh.columns]]
+    absent = set(config.design.absent_levels)  # no district column in a two-tier survey's list
+    public = all_hh[[c for c in PUBLIC_HOUSEHOLD_COLUMNS if c in all_hh.columns and c not in absent]]
     files.append(sio.write_csv(public, out_dir / "sample_households.csv"))
     restricted = write_annex(annex_03(all_hh, contacts=contacts), number="03", subtitle=sub,
                              xlsx_path=restricted_dir / "phu_luc_03_households.xlsx",

@@ -242,3 +242,113 @@ def double_entry_discrepancies(first: pd.DataFrame, second: pd.DataFrame, *, key
             if x != y:
                 rows.append({key: k, "column": c, "first": x, "second": y})
     return pd.DataFrame(rows, columns=[key, "column", "first", "second"])
+
+
+#: Columns of :func:`substitutions` besides the unit columns.
+SUBSTITUTION_COLUMNS = ("sample_village", "substitute_id", "replaces_id", "reason", "recorded")
+
+
+def _blank(v: object) -> bool:
+    return v is None or (not isinstance(v, str) and pd.isna(v)) or str(v).strip() == ""
+
+
+def substitutions(sample: pd.DataFrame, *, responded: set[str], units: Sequence[str],
+                  log: pd.DataFrame | None = None, sample_path: object = None,
+                  log_path: object = None) -> pd.DataFrame:
+    """Which reserve household replaced which official one, and why (seeds 000, 001).
+
+    A household of the reserve list (``list == "reserve"`` in the sample list written by ``sipas sample``)
+    that answered stands for an official household of its sampled village that did not.  The distribution
+    log records it: column ``replaces`` (the official household id; blank for official households) and,
+    optionally, ``reason`` (refused, absent, moved...).  A reserve household that answered without such a
+    record replaces the next official household of the same sampled village that did not answer (official
+    list order, reserves in ``reserve_rank`` order), marked ``recorded = False``.
+
+    Parameters
+    ----------
+    sample : DataFrame
+        The sample list: ``household_id``, ``sample_village``, ``units``, optional ``list`` (``official`` /
+        ``reserve``; all official when absent) and ``reserve_rank``.
+    responded : set of str
+        Household ids with an entered form.
+    units : sequence of str
+        Columns identifying a commune (``district, commune`` or ``commune``).
+    log : DataFrame, optional
+        The distribution log (``household_id``; ``replaces``, ``reason`` when substitutions are recorded).
+    sample_path, log_path : path-like, optional
+        Named in errors.
+
+    Returns
+    -------
+    DataFrame
+        ``<units>, sample_village, substitute_id, replaces_id, reason, recorded`` (household ids: restricted
+        until pseudonymised).
+
+    Raises
+    ------
+    InputError
+        Naming the log's file, 1-based row and column: a ``replaces`` id that is not an official household
+        of the sample, a substitute not on the reserve list, a household replaced or replacing twice, or a
+        replaced household that answered itself.
+    """
+    units = list(units)
+    hid = sample["household_id"].astype(str).str.strip()
+    is_reserve = (sample["list"].astype(str).str.strip().str.lower() == "reserve") if "list" in sample.columns \
+        else pd.Series(False, index=sample.index)
+    where = {h: i for i, h in enumerate(hid)}
+    official = set(hid[~is_reserve])
+    reserve = set(hid[is_reserve])
+    rows: list[dict[str, object]] = []
+    replaced: dict[str, int] = {}
+    replacing: dict[str, int] = {}
+    if log is not None and "replaces" in log.columns:
+        if "household_id" not in log.columns:
+            raise InputError("the distribution log records substitutions (column replaces) but has no "
+                             "household_id column", file=log_path, row=1, column="household_id")
+        for i, (sub, rep) in enumerate(zip(log["household_id"], log["replaces"])):
+            if _blank(rep):
+                continue
+            sub, rep, row = str(sub).strip(), str(rep).strip(), i + 2
+            if rep not in official:
+                raise InputError(f"{rep!r} is not an official household of the sample list {sample_path}",
+                                 file=log_path, row=row, column="replaces")
+            if sub not in reserve:
+                raise InputError(f"substitute {sub!r} is not on the reserve list of {sample_path}",
+                                 file=log_path, row=row, column="household_id")
+            if rep in replaced:
+                raise InputError(f"household {rep!r} is already replaced on row {replaced[rep]}",
+                                 file=log_path, row=row, column="replaces")
+            if sub in replacing:
+                raise InputError(f"household {sub!r} already replaces another on row {replacing[sub]}",
+                                 file=log_path, row=row, column="household_id")
+            if rep in responded:
+                raise InputError(f"household {rep!r} answered itself, so it cannot be replaced",
+                                 file=log_path, row=row, column="replaces")
+            replaced[rep], replacing[sub] = row, row
+            reason = log["reason"].iat[i] if "reason" in log.columns else ""
+            rows.append({"replaces_id": rep, "substitute_id": sub, "reason": "" if _blank(reason) else str(reason),
+                         "recorded": True})
+    # reserve households that answered without a record: the next non-responding official household
+    unpaired = [h for h in hid[is_reserve] if h in responded and h not in replacing]
+    if unpaired:
+        village = dict(zip(hid, zip(*(sample[c].astype(str) for c in [*units, "sample_village"]))))
+        free: dict[tuple[str, ...], list[str]] = {}
+        for h in hid[~is_reserve]:
+            if h not in responded and h not in replaced:
+                free.setdefault(village[h], []).append(h)
+        if "reserve_rank" in sample.columns:
+            rank = dict(zip(hid, pd.to_numeric(sample["reserve_rank"], errors="coerce").fillna(0)))
+            unpaired.sort(key=lambda h: rank.get(h, 0))
+        for h in unpaired:
+            pool = free.get(village[h]) or []
+            if pool:
+                rows.append({"replaces_id": pool.pop(0), "substitute_id": h, "reason": "", "recorded": False})
+    cols = [*units, *SUBSTITUTION_COLUMNS]
+    if not rows:
+        return pd.DataFrame({c: pd.Series(dtype="bool" if c == "recorded" else "string") for c in cols})
+    out = pd.DataFrame(rows)
+    at = [where[r] for r in out["replaces_id"]]
+    for c in [*units, "sample_village"]:
+        out[c] = sample[c].astype(str).to_numpy()[at]
+    out = out.assign(_o=at).sort_values("_o", kind="stable").drop(columns="_o").reset_index(drop=True)
+    return out[cols]

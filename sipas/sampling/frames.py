@@ -95,6 +95,9 @@ def read_frame(path: str | Path, *, kind: str, structure: str = "three_tier") ->
     if missing:
         raise InputError(f"{kind} frame lacks column(s) {', '.join(missing)}; has {', '.join(df.columns)}",
                          file=p, row=1, column=missing[0])
+    from sipas.rawfiles import refuse_excel_errors
+
+    refuse_excel_errors(df, p)
     for c in required:
         if c in FLAG_COLUMNS:
             continue

@@ -150,6 +150,13 @@ def _new_salt(path: Path) -> str:
     return value
 
 
+def reserve_rows(sample: pd.DataFrame) -> pd.Series:
+    """Which rows of a sample list are on the reserve list (``list == "reserve"``; none without that column)."""
+    if "list" not in sample.columns:
+        return pd.Series(False, index=sample.index)
+    return sample["list"].astype(str).str.strip().str.lower() == "reserve"
+
+
 def sample_list(cfg: SurveyConfig, *, columns: tuple[str, ...] = ("household_id",)) -> tuple[pd.DataFrame, Path]:
     """The raw sample list (``sampling.sample_file``) with ``household_id`` as text, checked.
 
@@ -157,7 +164,9 @@ def sample_list(cfg: SurveyConfig, *, columns: tuple[str, ...] = ("household_id"
     ----------
     cfg : SurveyConfig
     columns : tuple of str
-        Columns the caller needs; ``pi`` (when asked) must be a probability in (0, 1] on every row.
+        Columns the caller needs; ``pi`` (when asked) must be a probability in (0, 1] on every row of the
+        official list (rows with ``list == "reserve"``, written by ``sipas sample``, may leave it blank: a
+        reserve household that is used takes the probability of the household it replaces).
 
     Returns
     -------
@@ -180,13 +189,14 @@ def sample_list(cfg: SurveyConfig, *, columns: tuple[str, ...] = ("household_id"
     path = cfg.raw_path(samp, key="sampling.sample_file")
     sample = rawfiles.read_table(path, dtype={"household_id": str})
     rawfiles.require_columns(sample, columns, path, what="sample list")
+    rawfiles.refuse_excel_errors(sample, path)
     blank = sample["household_id"].isna() | (sample["household_id"].astype(str).str.strip() == "")
     if blank.any():
         raise InputError("household id is blank", file=path, row=int(np.argmax(blank.to_numpy())) + 2,
                          column="household_id")
     if "pi" in columns:
         pi = pd.to_numeric(sample["pi"], errors="coerce")
-        bad = ~((pi > 0) & (pi <= 1))
+        bad = ~((pi > 0) & (pi <= 1)) & ~reserve_rows(sample)
         if bad.any():
             i = int(np.argmax(bad.to_numpy()))
             v = sample["pi"].iloc[i]
@@ -196,3 +206,53 @@ def sample_list(cfg: SurveyConfig, *, columns: tuple[str, ...] = ("household_id"
             shown = str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
             raise InputError(f"not an inclusion probability in (0, 1]: {shown!r}", file=path, row=i + 2, column="pi")
     return sample, path
+
+
+#: The ``sipas`` subcommand that runs each stage.
+STAGE_COMMANDS = {"cleaning": "clean", "reliability": "reliability", "weighting": "weight", "indices": "indices"}
+
+
+def check_fresh(cfg: SurveyConfig, *, upstream: tuple[str, ...], root: Path | None = None) -> None:
+    """Stop when a file an earlier stage read has changed since that stage ran (its outputs are stale).
+
+    Each ``manifest_<stage>.json`` records the SHA-256 of every file the stage read.  For each stage of
+    ``upstream`` (those whose outputs the caller reads) that has run, every file it read (raw inputs such as
+    the entered forms, and earlier stages' outputs such as ``forms_clean.csv``) must still have the recorded
+    bytes; otherwise the stage must run again first.
+
+    Parameters
+    ----------
+    cfg : SurveyConfig
+    upstream : tuple of str
+        Stage names (:data:`STAGE_COMMANDS`), in pipeline order.
+    root : Path, optional
+        Project root (paths in manifests are relative to it).
+
+    Raises
+    ------
+    StageInputMissing
+        One line naming the changed (or vanished) file and the command to rerun.
+    """
+    import json
+
+    base = (root or project_root()).resolve()
+    out = cfg.processed_dir(root)
+    for stage in upstream:
+        mpath = out / f"manifest_{stage}.json"
+        if not mpath.is_file():
+            continue  # the stage has not run: the caller's need() says so
+        try:
+            read = json.loads(mpath.read_text(encoding="utf-8")).get("read") or {}
+        except (OSError, ValueError):
+            read = {}
+        for rel, digest in read.items():
+            path = base / rel
+            if not Path(rel).parts or len(Path(rel).parts) == 1:
+                continue  # recorded by name only (outside the project): cannot be found again
+            now = sio.sha256_file(path) if path.is_file() else None
+            if now != digest:
+                what = "was removed" if now is None else "changed"
+                raise StageInputMissing(
+                    f"{path} {what} after the '{stage}' stage ran, so its outputs are stale: rerun "
+                    f"`sipas {STAGE_COMMANDS.get(stage, stage)} --survey {cfg.survey_id}` (and the stages "
+                    "after it), or `sipas report`, which reruns them all")

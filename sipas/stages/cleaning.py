@@ -7,7 +7,15 @@ survey configuration's ``fieldwork`` section names its file:
 
 ``distribution_log``
     Forms distributed and returned per commune (with its district in a three-tier survey: the
-    columns of :attr:`sipas.config.Hierarchy.unit_keys`) -> ``response_rates.csv``.
+    columns of :attr:`sipas.config.Hierarchy.unit_keys`) -> ``response_rates.csv``, with
+    ``substituted`` and ``substitution_rate`` (substitutes among the valid forms) when a sample list
+    is configured.  Its optional columns ``replaces`` and ``reason`` record substitutions.
+
+The sample list (``sampling.sample_file``) gives every form its units (rules ``unit_spelling`` and
+``unit_from_sample`` of :mod:`sipas.forms.cleaning`) and, with the distribution log, the substitutions
+(:func:`sipas.sampling.fieldwork.substitutions`) -> ``substitutions.csv`` (units, sampled village,
+reason, ``recorded``, and the pseudonymised ``substitute_key`` / ``replaces_key``; no household id).
+A reserve household that replaced nobody is outside the sample.
 ``recheck`` (+ ``recheck_items``, ``recheck_fail_min_items``, ``recheck_age_groups``)
     The recheck (phúc tra) visits of 20% of the returned forms, compared with the form as
     keyed the first time (``data/raw``, not the cleaned data: the recheck judges the
@@ -51,7 +59,15 @@ from sipas.config import SurveyConfig, project_root
 from sipas.errors import ConfigError, InputError
 from sipas.forms.instrument import load_instrument
 from sipas.forms.pii import pseudonyms, redact
-from sipas.stages._common import StageResult, manifest, salt, sample_list, transactional, write_tables
+from sipas.stages._common import (
+    StageResult,
+    manifest,
+    reserve_rows,
+    salt,
+    sample_list,
+    transactional,
+    write_tables,
+)
 
 #: Rules the ingest adds to the audit log (before the cleaning rules), with what they do.
 INGEST_RULES: tuple[tuple[str, str], ...] = (("personal_data_moved", "move_to_restricted"),)
@@ -340,6 +356,9 @@ def run_cleaning(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
     from sipas.forms import cleaning, ingest
 
     out = cfg.processed_dir(root)
+    if not cfg.responses:
+        raise ConfigError("no response file yet (responses: []): list the entered forms' files here before "
+                          "running the cleaning stage", file=cfg.path, key="responses")
     inst = load_instrument(cfg.instrument_id, cfg.instrument_version)
     key_salt = salt(cfg, root=root)
     res = ingest.read_responses(list(cfg.responses), instrument=inst, salt=key_salt,
@@ -348,12 +367,33 @@ def run_cleaning(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
     ingest.write_restricted(res, restricted_dir=restricted_dir)
     read = list(cfg.responses)
 
-    sample_keys = None
+    fw = cfg.extra.get("fieldwork") or {}
+    log_rel = fw.get("distribution_log")
+    log = log_path = None
+    if log_rel:
+        log_path = cfg.raw_path(log_rel, key="fieldwork.distribution_log")
+        log = rawfiles.read_table(log_path, dtype={"household_id": str, "form_id": str, "replaces": str})
+        rawfiles.require_columns(log, ["form_id", *cfg.design.unit_keys, "returned"], log_path,
+                                 what="distribution log")
+    sample_keys = sample_units = None
+    subs = None
     if (cfg.extra.get("sampling") or {}).get("sample_file"):
+        from sipas.sampling.fieldwork import substitutions
+
         sample, sample_path = sample_list(cfg)
-        sample_keys = set(pseudonyms(sample["household_id"], salt=key_salt))
+        sample["respondent_key"] = pseudonyms(sample["household_id"], salt=key_salt)
+        by_key = dict(zip(sample["respondent_key"], sample["household_id"].astype(str).str.strip()))
+        responded = {by_key[k] for k in res.forms["respondent_key"].dropna() if k in by_key}
+        subs = substitutions(sample, responded=responded, units=cfg.design.unit_keys, log=log,
+                             sample_path=sample_path, log_path=log_path)
+        in_sample = ~reserve_rows(sample) | sample["household_id"].astype(str).str.strip().isin(
+            set(subs["substitute_id"]))
+        sample_keys = set(sample.loc[in_sample, "respondent_key"])
+        unit_cols = [c for c in (*cfg.design.unit_keys, "village", "sample_village") if c in sample.columns]
+        sample_units = sample.loc[in_sample, ["respondent_key", *unit_cols]]
         read.append(sample_path)
-    cl = cleaning.clean_forms(res.forms, instrument=inst, sample_keys=sample_keys)
+    cl = cleaning.clean_forms(res.forms, instrument=inst, sample_keys=sample_keys, sample_units=sample_units,
+                              date_range=(f"{cfg.year - 1}-01-01", f"{cfg.year + 1}-12-31"))
     audit = cl.audit
     if len(res.personal):
         moved = pd.DataFrame({"form_id": res.personal["form_id"], "column": res.personal["column"],
@@ -363,15 +403,15 @@ def run_cleaning(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
     tables = {"forms_clean": cl.clean, "forms_invalid": cl.invalid, "audit_log": audit,
               "audit_summary": audit_summary(audit), "cleaning_summary": cl.summary, "ingest_log": res.log}
 
-    fw = cfg.extra.get("fieldwork") or {}
-    log_rel = fw.get("distribution_log")
-    if log_rel:
+    if subs is not None:
+        ids = pd.concat([subs["substitute_id"], subs["replaces_id"]]).astype(str)
+        keys = dict(zip(ids, pseudonyms(ids, salt=key_salt)))
+        tables["substitutions"] = subs.assign(
+            substitute_key=subs["substitute_id"].map(keys), replaces_key=subs["replaces_id"].map(keys)).drop(
+            columns=["substitute_id", "replaces_id"])
+    if log is not None:
         from sipas.sampling import fieldwork
 
-        log_path = cfg.raw_path(log_rel, key="fieldwork.distribution_log")
-        log = rawfiles.read_table(log_path, dtype={"household_id": str, "form_id": str})
-        rawfiles.require_columns(log, ["form_id", *cfg.design.unit_keys, "returned"], log_path,
-                                 what="distribution log")
         log = log.drop(columns=[c for c in personal_columns_of(inst) if c in log.columns and c != "form_id"])
         log["valid"] = log["form_id"].isin(set(cl.clean["form_id"])).astype(int)
         by = list(cfg.design.unit_keys)
@@ -379,6 +419,14 @@ def run_cleaning(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
         valid = fieldwork.response_rates(log, by=by, returned="valid")
         rr = rr.merge(valid[by + ["returned"]].rename(columns={"returned": "valid"}), on=by, how="left")
         rr["valid_rate"] = rr["valid"] / rr["returned"]
+        if subs is not None:  # substitutes among the valid forms, per unit
+            valid_keys = set(cl.clean["respondent_key"])
+            used = tables["substitutions"][tables["substitutions"]["substitute_key"].isin(valid_keys)]
+            n_sub = used.groupby(by, sort=False).size()
+            idx = list(zip(*(rr[c] for c in by)))
+            rr["substituted"] = [int(n_sub.get(k if len(by) > 1 else k[0], 0)) if k[0] != "Total"
+                                 else len(used) for k in idx]
+            rr["substitution_rate"] = rr["substituted"] / rr["valid"].where(rr["valid"] > 0)
         tables["response_rates"] = rr
         read.append(log_path)
     _fieldwork_qa(cfg, fw, inst=inst, read=read, tables=tables)

@@ -239,6 +239,7 @@ def run_weighting(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult
                           f"got {cells!r}", file=cfg.path, key="weighting.nonresponse_cells")
     sample["respondent_key"] = pseudonyms(sample["household_id"], salt=salt(cfg, root=root))
     sample = sample.drop_duplicates("respondent_key")
+    sample, subs_path = _with_substitutes(sample, out)
     sample["w_design"] = weighting.design_weights(pd.to_numeric(sample["pi"]))
     responded = sample["respondent_key"].isin(set(forms["respondent_key"]))
     sample["w_nr"] = weighting.nonresponse_adjust(sample["w_design"], responded=responded, cells=sample[cells])
@@ -249,7 +250,7 @@ def run_weighting(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult
     if w["w_nr"].isna().any():
         bad = w.loc[w["w_nr"].isna(), "form_id"].tolist()[:5]
         raise StageInputMissing(f"forms without a sampled household in {sample_path}: {', '.join(bad)}")
-    read = [src, sample_path]
+    read = [src, sample_path, *([subs_path] if subs_path else [])]
     design_cols = commune_design_columns(cfg)
     if design_cols is not None:
         w = w.merge(design_cols, on=keys, how="left", validate="many_to_one")
@@ -290,6 +291,29 @@ def run_weighting(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult
     written = write_tables(tables, out)
     written.append(manifest(cfg, "weighting", out, read, written, root))
     return StageResult("weighting", tables, written, info=info)
+
+
+def _with_substitutes(sample: pd.DataFrame, out: Path) -> tuple[pd.DataFrame, Path | None]:
+    """The sample as weighted: the official list, where each reserve household that replaced an official one
+    (``substitutions.csv`` of the cleaning stage) stands in its place, with its inclusion probability ``pi``
+    and units; reserve households that replaced nobody are left out."""
+    from sipas.stages._common import reserve_rows
+
+    path = out / "substitutions.csv"
+    reserve = reserve_rows(sample)
+    if not path.is_file():
+        return sample[~reserve].copy(), None
+    subs = sio.read_csv(path, dtype={"substitute_key": str, "replaces_key": str})
+    if subs.empty:
+        return sample[~reserve].copy(), path
+    by_key = sample.set_index("respondent_key")
+    stand_in = by_key.loc[subs["replaces_key"]].copy()  # the replaced household's row: pi, units, village
+    stand_in.index = pd.Index(subs["substitute_key"].to_numpy(), name="respondent_key")
+    for c in ("household_id", "list"):
+        if c in by_key.columns:
+            stand_in[c] = by_key.loc[subs["substitute_key"], c].to_numpy()
+    official = sample[~reserve & ~sample["respondent_key"].isin(set(subs["replaces_key"]))]
+    return pd.concat([official, stand_in.reset_index()[sample.columns]], ignore_index=True), path
 
 
 def margin_table(data: pd.DataFrame, margins: Mapping[str, Mapping[Any, float]], *, before: str = "w_nr",

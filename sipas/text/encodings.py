@@ -7,7 +7,9 @@ Latin-1 looking text that only renders as Vietnamese with those fonts.
 
 :func:`decode_bytes` turns bytes into NFC-normalised text and reports every
 repair it made; legacy font encodings are detected and refused with a clear
-message (converting them needs a table per font and a human check).
+message (converting whole files needs a human check).  :func:`decode_legacy` converts a text typed in
+VNI or TCVN3 to Unicode; the cleaning stage uses it to recognise a unit name typed in a legacy font
+(:func:`sipas.text.normalize.unit_names_match`).
 """
 
 from __future__ import annotations
@@ -146,3 +148,96 @@ def decode_bytes(data: bytes, *, file: str | Path | None = None) -> Decoded:
     if nfc != text:
         repairs.append("normalised Unicode to NFC (composed characters)")
     return Decoded(text=nfc, encoding=enc, repairs=repairs)
+
+
+# --- legacy font decoding ------------------------------------------------------------------------------------
+#
+# No maintained Python package converts these fonts (PyPI has none beyond input-method libraries and a
+# RAG document loader), so the published tables are implemented here.
+#
+# TCVN3 (ABC, the ".Vn" fonts): TCVN 5712:1993, table VN3 -- one byte per letter, lower case in the
+# normal fonts (".VnTime"); the capital fonts (".VnTimeH") draw the same bytes as capitals, which text
+# cannot show, so those letters decode as lower case (names are compared ignoring case).
+_TCVN3_LETTERS = {
+    0xA1: "Ă", 0xA2: "Â", 0xA3: "Ê", 0xA4: "Ô", 0xA5: "Ơ", 0xA6: "Ư", 0xA7: "Đ",
+    0xA8: "ă", 0xA9: "â", 0xAA: "ê", 0xAB: "ô", 0xAC: "ơ", 0xAD: "ư", 0xAE: "đ",
+    0xB5: "à", 0xB6: "ả", 0xB7: "ã", 0xB8: "á", 0xB9: "ạ",
+    0xBB: "ằ", 0xBC: "ẳ", 0xBD: "ẵ", 0xBE: "ắ", 0xC6: "ặ",
+    0xC7: "ầ", 0xC8: "ẩ", 0xC9: "ẫ", 0xCA: "ấ", 0xCB: "ậ",
+    0xCC: "è", 0xCE: "ẻ", 0xCF: "ẽ", 0xD0: "é", 0xD1: "ẹ",
+    0xD2: "ề", 0xD3: "ể", 0xD4: "ễ", 0xD5: "ế", 0xD6: "ệ",
+    0xD7: "ì", 0xD8: "ỉ", 0xDC: "ĩ", 0xDD: "í", 0xDE: "ị",
+    0xDF: "ò", 0xE1: "ỏ", 0xE2: "õ", 0xE3: "ó", 0xE4: "ọ",
+    0xE5: "ồ", 0xE6: "ổ", 0xE7: "ỗ", 0xE8: "ố", 0xE9: "ộ",
+    0xEA: "ờ", 0xEB: "ở", 0xEC: "ỡ", 0xED: "ớ", 0xEE: "ợ",
+    0xEF: "ù", 0xF1: "ủ", 0xF2: "ũ", 0xF3: "ú", 0xF4: "ụ",
+    0xF5: "ừ", 0xF6: "ử", 0xF7: "ữ", 0xF8: "ứ", 0xF9: "ự",
+    0xFA: "ỳ", 0xFB: "ỷ", 0xFC: "ỹ", 0xFD: "ý", 0xFE: "ỵ",
+}
+#: TCVN3 (ABC) text as read in Latin-1 / Windows-1252 -> Unicode letter.
+TCVN3_TO_UNICODE: dict[str, str] = {bytes([b]).decode("latin-1"): u for b, u in _TCVN3_LETTERS.items()}
+
+# VNI-Windows: a base letter followed by one sign typed as a Latin-1 letter (the sign's code also carries the
+# circumflex or breve where the letter has both).  Signs are given by the combining marks they stand for.
+_ACUTE, _GRAVE, _HOOK, _TILDE, _DOT = "\u0301", "\u0300", "\u0309", "\u0303", "\u0323"
+_CIRC, _BREVE, _HORN = "\u0302", "\u0306", "\u031B"
+_VNI_SIGNS = {  # lower-case sign letter -> combining marks (the capital sign is its upper case)
+    "ù": _ACUTE, "ø": _GRAVE, "û": _HOOK, "õ": _TILDE, "ï": _DOT,
+    "â": _CIRC, "á": _CIRC + _ACUTE, "à": _CIRC + _GRAVE, "å": _CIRC + _HOOK, "ã": _CIRC + _TILDE,
+    "ä": _CIRC + _DOT,
+    "ê": _BREVE, "é": _BREVE + _ACUTE, "è": _BREVE + _GRAVE, "ú": _BREVE + _HOOK, "ü": _BREVE + _TILDE,
+    "ë": _BREVE + _DOT,
+}
+#: Which signs each VNI base takes (a: all; e, o: tones and circumflex; u, y and the horned o/u: tones).
+_VNI_TONES = "ùøûõï"
+_VNI_BASES = {"a": _VNI_TONES + "âáàåãäêéèúüë", "e": _VNI_TONES + "âáàåãä", "o": _VNI_TONES + "âáàåãä",
+              "u": _VNI_TONES, "y": _VNI_TONES, "ô": _VNI_TONES, "ö": _VNI_TONES}
+#: VNI letters written as one Latin-1 character (horned o and u, đ, the i tones, ỵ).
+_VNI_SINGLE = {"ô": "o" + _HORN, "ö": "u" + _HORN, "ñ": "đ", "í": "i" + _ACUTE, "ì": "i" + _GRAVE,
+               "æ": "i" + _HOOK, "ó": "i" + _TILDE, "ò": "i" + _DOT, "î": "y" + _DOT}
+
+
+def _vni_table() -> dict[str, str]:
+    out: dict[str, str] = {}
+    for single, marks in _VNI_SINGLE.items():
+        out[single] = unicodedata.normalize("NFC", marks)
+        out[single.upper()] = unicodedata.normalize("NFC", marks.upper() if single != "ñ" else "Đ")
+    for base, signs in _VNI_BASES.items():
+        letter = _VNI_SINGLE.get(base, base)
+        for sign in signs:
+            for b, s, up in ((base, sign, False), (base.upper(), sign.upper(), True)):
+                plain = letter.upper() if up else letter
+                out[b + s] = unicodedata.normalize("NFC", plain + _VNI_SIGNS[sign])
+    return out
+
+
+#: VNI-Windows text (as read in Latin-1 / Windows-1252) -> Unicode: two-character letters and single ones.
+VNI_TO_UNICODE: dict[str, str] = _vni_table()
+_VNI_RE = re.compile("|".join(sorted(map(re.escape, VNI_TO_UNICODE), key=len, reverse=True)))
+_TCVN3_RE = re.compile("[" + "".join(map(re.escape, TCVN3_TO_UNICODE)) + "]")
+
+
+def decode_legacy(text: str, *, font: str | None = None) -> str:
+    """Vietnamese typed in a legacy font, as Unicode (NFC).
+
+    Parameters
+    ----------
+    text : str
+        Text as read, the font's bytes shown as Latin-1 letters: ``"Xin chaøo caùc baïn"`` (VNI) or
+        ``"B¶o Th¾ng"`` (TCVN3).
+    font : {"VNI", "TCVN3 (ABC)"}, optional
+        The font; default :func:`find_legacy_font`'s guess.  Text in no legacy font is returned as NFC.
+
+    Returns
+    -------
+    str
+        The Unicode text.  Letters of the TCVN3 capital fonts come out lower case (the bytes do not say).
+    """
+    font = font if font is not None else _legacy_font(text)
+    if font == "VNI":
+        out = _VNI_RE.sub(lambda m: VNI_TO_UNICODE[m.group(0)], text)
+    elif font is not None and font.startswith("TCVN3"):
+        out = _TCVN3_RE.sub(lambda m: TCVN3_TO_UNICODE[m.group(0)], text)
+    else:
+        out = text
+    return unicodedata.normalize("NFC", out)

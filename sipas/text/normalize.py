@@ -37,3 +37,28 @@ def strip_unit_prefix(name: str) -> str:
     name = nfc(name).strip()
     stripped = _PREFIX_RE.sub("", name, count=1)
     return stripped if stripped else name
+
+
+def unit_key(name: str) -> str:
+    """A unit name reduced for comparison: NFC, unit prefix removed, spaces collapsed, case folded
+    (``"  xã  Bình Minh"`` and ``"Bình Minh"`` have the same key)."""
+    return " ".join(strip_unit_prefix(str(name)).split()).casefold()
+
+
+def unit_names_match(typed: str, reference: str) -> bool:
+    """Whether ``typed`` names the unit ``reference``: the same :func:`unit_key` as typed, or once decoded
+    from the VNI or TCVN3 font (:func:`sipas.text.encodings.decode_legacy`).
+
+    Examples
+    --------
+    >>> unit_names_match("Bình Minh", "Xã Bình Minh"), unit_names_match("Xaõ Bình Minh", "Xã Bình Minh")
+    (True, True)
+    >>> unit_names_match("Xã Bình An", "Xã Bình Minh")
+    False
+    """
+    from sipas.text.encodings import decode_legacy
+
+    want = unit_key(reference)
+    typed = str(typed)
+    return any(unit_key(t) == want for t in (typed, decode_legacy(typed, font="VNI"),
+                                               decode_legacy(typed, font="TCVN3 (ABC)")))

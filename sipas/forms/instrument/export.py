@@ -6,6 +6,7 @@ user-facing text comes from the instrument file or ``data/ui/template.yml``, nev
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -37,16 +38,23 @@ def _deterministic_xlsx(wb: Any) -> bytes:
     return sio.xlsx_bytes(wb)
 
 
-def _record(inst: Instrument) -> dict[str, Any]:
+def _record(inst: Instrument, *, absent: tuple[str, ...] = (),
+            labels: Mapping[str, Mapping[str, str]] | None = None) -> dict[str, Any]:
+    """The instrument's record columns without the ``absent`` unit levels, labels overridden by ``labels``."""
+    from dataclasses import replace
+
     from sipas.forms.ingest import record_spec
 
     spec = record_spec(inst)
+    if absent:
+        spec = replace(spec, context=tuple(c for c in spec.context if c.id not in set(absent)))
     rec = inst.raw.get("record") or {}
-    labels = dict(rec.get("labels") or {})
+    out = dict(rec.get("labels") or {})
     for c in rec.get("context") or []:
         if "label" in c:
-            labels[c["id"]] = c["label"]
-    return {"spec": spec, "labels": labels}
+            out[c["id"]] = c["label"]
+    out.update({k: dict(v) for k, v in (labels or {}).items()})
+    return {"spec": spec, "labels": out}
 
 
 def _relevant(cond: dict[str, Any]) -> str:
@@ -58,11 +66,15 @@ def _relevant(cond: dict[str, Any]) -> str:
     return "(" + " or ".join(f"{ref} = '{int(v)}'" for v in cond["in"]) + ")"
 
 
-def xlsform_rows(inst: Instrument) -> tuple[list[dict[str, str]], list[dict[str, str]], dict[str, str]]:
-    """The survey, choices and settings rows of ``inst``'s XLSForm (column name -> cell text)."""
+def xlsform_rows(inst: Instrument, *, absent: tuple[str, ...] = (),
+                 labels: Mapping[str, Mapping[str, str]] | None = None,
+                 ) -> tuple[list[dict[str, str]], list[dict[str, str]], dict[str, str]]:
+    """The survey, choices and settings rows of ``inst``'s XLSForm (column name -> cell text), without the
+    unit levels the survey does not have (``absent``, :attr:`sipas.config.Hierarchy.absent_levels`) and with
+    the survey kind's unit ``labels`` (:meth:`sipas.kinds.SurveyKind.unit_labels`)."""
     ui = ui_text()["xlsform"]
     langs = ui["languages"]
-    rec = _record(inst)
+    rec = _record(inst, absent=absent, labels=labels)
     spec, labels = rec["spec"], rec["labels"]
 
     def lab(d: dict[str, str] | None, fallback: str) -> dict[str, str]:
@@ -147,7 +159,8 @@ def xlsform_rows(inst: Instrument) -> tuple[list[dict[str, str]], list[dict[str,
     return survey, choices, settings
 
 
-def to_xlsform(inst: Instrument, path: str | Path) -> Path:
+def to_xlsform(inst: Instrument, path: str | Path, *, absent: tuple[str, ...] = (),
+               labels: Mapping[str, Mapping[str, str]] | None = None) -> Path:
     """Write ``inst`` as an XLSForm (.xlsx) for KoBoToolbox / ODK Collect.
 
     Parameters
@@ -156,6 +169,10 @@ def to_xlsform(inst: Instrument, path: str | Path) -> Path:
         The questionnaire.
     path : str or Path
         Output .xlsx file (written atomically).
+    absent : tuple of str
+        Unit levels the survey does not have (``district`` in a two-tier survey): no column for them.
+    labels : mapping, optional
+        Labels of unit columns replacing the instrument's (the survey kind's, per structure).
 
     Returns
     -------
@@ -163,7 +180,7 @@ def to_xlsform(inst: Instrument, path: str | Path) -> Path:
     """
     import openpyxl
 
-    survey, choices, settings = xlsform_rows(inst)
+    survey, choices, settings = xlsform_rows(inst, absent=absent, labels=labels)
     wb = openpyxl.Workbook()
     for sheet, rows in (("survey", survey), ("choices", choices), ("settings", [settings])):
         ws = wb.active if sheet == "survey" else wb.create_sheet(sheet)
@@ -186,9 +203,12 @@ def xlsform_to_xform(path: str | Path) -> str:
     return convert(xlsform=str(path)).xform
 
 
-def template_columns(inst: Instrument, *, language: str = "vi") -> list[tuple[str, str, list[int] | None]]:
-    """Columns of the entry template: ``(id, header text, allowed codes or None)`` in order."""
-    rec = _record(inst)
+def template_columns(inst: Instrument, *, language: str = "vi", absent: tuple[str, ...] = (),
+                     labels: Mapping[str, Mapping[str, str]] | None = None,
+                     ) -> list[tuple[str, str, list[int] | None]]:
+    """Columns of the entry template: ``(id, header text, allowed codes or None)`` in order (``absent``,
+    ``labels`` as :func:`xlsform_rows`)."""
+    rec = _record(inst, absent=absent, labels=labels)
     spec, labels = rec["spec"], rec["labels"]
     cols: list[tuple[str, str, list[int] | None]] = []
 
@@ -215,7 +235,8 @@ def template_columns(inst: Instrument, *, language: str = "vi") -> list[tuple[st
 
 
 def to_entry_template(inst: Instrument, path: str | Path, *, language: str = "vi",
-                      rows: int = TEMPLATE_ROWS) -> Path:
+                      rows: int = TEMPLATE_ROWS, absent: tuple[str, ...] = (),
+                      labels: Mapping[str, Mapping[str, str]] | None = None) -> Path:
     """Write the Excel data-entry template for paper forms of ``inst``.
 
     One row per form on the first sheet (headers ``"<label> [<column id>]"`` in ``language``), a
@@ -231,6 +252,9 @@ def to_entry_template(inst: Instrument, path: str | Path, *, language: str = "vi
         Language of headers and codebook.
     rows : int
         Number of rows that carry validation.
+    absent, labels
+        Unit levels the survey does not have and unit labels replacing the instrument's, as
+        :func:`to_xlsform`.
 
     Returns
     -------
@@ -245,12 +269,12 @@ def to_entry_template(inst: Instrument, path: str | Path, *, language: str = "vi
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.title = _t(ui["data_sheet"], language)
-    cols = template_columns(inst, language=language)
+    cols = template_columns(inst, language=language, absent=absent, labels=labels)
     ws.append([h for _, h, _ in cols])
     bold = Font(bold=True)
     fill = PatternFill("solid", fgColor="DDEBF7")
     prof = {p["id"]: p for p in inst.raw.get("profile", []) or []}
-    rec = _record(inst)
+    rec = _record(inst, absent=absent, labels=labels)
     date_cols = {c.id for c in rec["spec"].context if c.type == "date"}
     for j, (cid, _h, codes) in enumerate(cols, start=1):
         cell = ws.cell(row=1, column=j)
