@@ -122,18 +122,24 @@ def response_table(ctx: ReportContext) -> pd.DataFrame:
     """Table 2.1: distribution, return and valid forms by report unit (district or commune)."""
     rr = _response_rates(ctx)
     u = ctx.unit
-    g = rr.groupby(u, sort=False)[["distributed", "returned", "valid"]].sum().reset_index()
-    tot = g[["distributed", "returned", "valid"]].sum()
+    counts = ["distributed", "returned", "valid"] + (["substituted"] if "substituted" in rr.columns else [])
+    g = rr.groupby(u, sort=False)[counts].sum().reset_index()
+    tot = g[counts].sum()
     g = pd.concat([g, pd.DataFrame([{u: ctx.tr("legend_province"), **tot.to_dict()}])], ignore_index=True)
     g["return_rate"] = g["returned"] / g["distributed"]
     g["valid_rate"] = g["valid"] / g["returned"]
-    return pd.DataFrame({
+    out = pd.DataFrame({
         ctx.tr("col.district"): g[u],
         ctx.tr("col.distributed"): g["distributed"], ctx.tr("col.returned"): g["returned"],
         ctx.tr("col.valid"): g["valid"],
         ctx.tr("col.return_rate"): [ctx.num(100 * x) for x in g["return_rate"]],
         ctx.tr("col.valid_rate"): [ctx.num(100 * x) for x in g["valid_rate"]],
     })
+    if "substituted" in g.columns:   # reserve households that replaced official ones (seed 000, 001)
+        out[ctx.tr("col.substituted")] = g["substituted"].astype(int).to_numpy()
+        out[ctx.tr("col.substitution_rate")] = [ctx.num(100 * s / v) if v else "—"
+                                                for s, v in zip(g["substituted"], g["valid"])]
+    return out
 
 
 def design_md(ctx: ReportContext) -> str:
