@@ -58,6 +58,9 @@ def _answers(df: pd.DataFrame, inst, seed: int) -> pd.DataFrame:
 
 
 def _totals(df: pd.DataFrame, kind: str) -> pd.DataFrame:
+    if kind == "by_stratum":  # calibration cells = strata: districts are local domains
+        levels = sorted(df["stratum"].unique())
+        return pd.DataFrame({"stratum": levels, "households": [3000.0 + 500 * i for i in range(len(levels))]})
     levels = sorted(df["ps"].unique())
     tot = pd.DataFrame({"ps": levels, "households": [4000.0 + 1000 * i for i in range(len(levels))]})
     if kind == "trim":
@@ -119,15 +122,21 @@ def test_domain_totals_equal_masked_products(seed):
 
 
 @pytest.mark.parametrize("seed", [8, 9])
-@pytest.mark.parametrize("kind", ["poststratify", "trim"])
+@pytest.mark.parametrize("kind", ["none", "poststratify", "trim", "by_stratum"])
 def test_indices_from_cells_equal_the_weight_matrix(inst, seed, kind):
     df = _design(seed)
     df["unit"] = df["stratum"]
     df.loc[df.index[:3], "unit"] = np.nan  # rows in no domain
     ind = _answers(df, inst, seed)
-    tot = _totals(df, kind)
+    tot = None if kind == "none" else _totals(df, kind)
     cells = replicate_weights(df, totals=tot, strata="stratum", psu="psu")
     dense = replicate_weights_dense(df, totals=tot, strata="stratum", psu="psu")
+    some = df.index[df["unit"].notna()]
+    local = cells.local_replicates(np.unique(cells.cell[some[df.loc[some, "unit"] == "S0"]]))
+    # a district needs only its own replicates unless trimming or post-strata across it say otherwise
+    assert (local is None) == (kind in ("trim", "poststratify"))
+    if local is not None:
+        assert 0 < len(local) < cells.n_replicates
     rules = list(instrument_rules(inst.raw)[0].values())
     kw = dict(instrument=inst, rules=rules, by=df["unit"], by_type="district", total_label="P",
               psu=df["psu"], strata=df["stratum"])

@@ -71,6 +71,23 @@ class CellReplicateWeights:
         Column 0 full sample, then the replicates.
     scale, rscales, df, kind, mse
         As :class:`ReplicateWeights`.
+    cell_strata : ndarray (G,) of int, optional
+        Design stratum of each cell.
+    touched : ndarray (S, R) of bool, optional
+        ``touched[s, r]``: replicate ``r`` changes the replicate factor of a PSU of stratum ``s``
+        (JKn: only the stratum of the deleted PSU).
+    calibration_cell : ndarray (G,) of int, optional
+        Calibration cell (post-stratum, or combination of raking margins) of each cell; None when
+        the replicate factors are not (JKn factor) x (calibration factor), e.g. after trimming.
+
+    Notes
+    -----
+    With the last three known, :meth:`local_replicates` finds the replicates that can move a
+    domain's estimates: a domain whose rows lie in one calibration cell ``c`` has, in a replicate
+    ``r`` that touches none of its strata, the weights ``w_h g_{rc} / g_c`` -- its full-sample
+    weights times one constant -- so every ratio of its totals (every index) equals the
+    full-sample estimate in that replicate; only the replicates of its own strata need computing
+    (:meth:`variance` with ``columns``).
     """
 
     base: np.ndarray
@@ -81,6 +98,9 @@ class CellReplicateWeights:
     df: float
     kind: str = "JKn"
     mse: bool = False
+    cell_strata: np.ndarray | None = None
+    touched: np.ndarray | None = None
+    calibration_cell: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.base.shape != self.cell.shape or self.base.ndim != 1:
@@ -105,9 +125,47 @@ class CellReplicateWeights:
         return ReplicateWeights(weights=self.weights, replicates=self.base[:, None] * self.factors[self.cell, 1:],
                                 scale=self.scale, rscales=self.rscales, df=self.df, kind=self.kind, mse=self.mse)
 
-    def variance(self, full: np.ndarray, reps: np.ndarray) -> np.ndarray:
-        """Variance of each row of estimates: ``full`` (k,), replicate estimates ``reps`` (k, R)."""
-        return _svrvar(full, reps, scale=self.scale, rscales=self.rscales, mse=self.mse)
+    def local_replicates(self, cells: np.ndarray) -> np.ndarray | None:
+        """Replicates (0-based) that can change the ratios of a domain made of rows in ``cells``.
+
+        None (all replicates) unless the structure is known (:attr:`touched`, :attr:`cell_strata`,
+        :attr:`calibration_cell`) and the cells lie in one calibration cell; otherwise the
+        replicates touching one of the cells' strata (see the class notes).
+        """
+        if self.touched is None or self.cell_strata is None or self.calibration_cell is None or len(cells) == 0:
+            return None
+        if np.unique(self.calibration_cell[cells]).size > 1:
+            return None
+        strata = np.unique(self.cell_strata[cells])
+        return np.flatnonzero(self.touched[strata].any(axis=0))
+
+    def variance(self, full: np.ndarray, reps: np.ndarray, *, columns: np.ndarray | None = None) -> np.ndarray:
+        """Variance of each row of estimates: ``full`` (k,), replicate estimates ``reps`` (k, R).
+
+        With ``columns`` (from :meth:`local_replicates`), ``reps`` holds only those replicates
+        (k, len(columns)) and every other replicate's estimate is ``full``::
+
+            v = scale (sum_{r in columns} c_r (t_r - m)^2 + (sum_{r not in columns} c_r) (t - m)^2)
+
+        with ``m`` the mean of all ``R`` replicate estimates (R ``svrVar``, ``mse=FALSE``) or ``t``.
+        """
+        if columns is None:
+            return _svrvar(full, reps, scale=self.scale, rscales=self.rscales, mse=self.mse)
+        rs_in = self.rscales[columns]
+        outside = np.ones(len(self.rscales), dtype=bool)
+        outside[columns] = False
+        n_out = float(outside.sum())
+        rs_out = float(self.rscales[outside].sum())
+        defined = ~np.isnan(full)  # an undefined estimate is undefined in every replicate
+        n_out_k = np.where(defined, n_out, 0.0)
+        if self.mse:
+            centre = full
+        else:
+            count = (~np.isnan(reps)).sum(axis=1) + n_out_k
+            with np.errstate(invalid="ignore", divide="ignore"):
+                centre = (np.nansum(reps, axis=1) + np.where(defined, n_out * full, 0.0)) / count
+        within = np.nansum(rs_in[None, :] * (reps - centre[:, None]) ** 2, axis=1)
+        return self.scale * (within + np.where(defined, rs_out * (full - centre) ** 2, 0.0))
 
 
 def as_cells(rep: ReplicateWeights | CellReplicateWeights) -> CellReplicateWeights:

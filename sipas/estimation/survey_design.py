@@ -201,7 +201,10 @@ def replicate_weights(weights: pd.DataFrame, *, totals: pd.DataFrame | None = No
     its number of rows, and ``factors`` hold the trimmed weights themselves (``base`` = 1).
 
     Cost: :math:`O(n)` to form the cells, then :math:`O(G R)` per calibration step -- the
-    ``n x R`` matrix is never built.
+    ``n x R`` matrix is never built.  The result also records which strata each replicate touches
+    and each cell's calibration cell (not after trimming), so that a domain inside one stratum set
+    and one calibration cell needs only its own strata's replicates
+    (:meth:`~sipas.estimation.replicate_weights.CellReplicateWeights.local_replicates`).
 
     Parameters
     ----------
@@ -241,6 +244,11 @@ def replicate_weights(weights: pd.DataFrame, *, totals: pd.DataFrame | None = No
     table = data[cols_kept].iloc[first].reset_index(drop=True)
     cdes = Design(table, weight=T, strata=strata, psu=psu, fpc=use_fpc)
     rep = cdes.replicate("JKn")
+    st = cdes._stages[0]
+    changed = (rep._replicates.psu_factors != 1.0).astype(np.int64)  # C x R: replicate r moves PSU j
+    touched = np.zeros((st.n_strata, changed.shape[1]), dtype=np.int64)
+    np.add.at(touched, st.cluster_stratum, changed)
+    calib = None if trim else (weighting_cells(table, margins) if margins else np.zeros(G, dtype=np.int64))
     if totals is not None:
         rep = _calibrate(rep, totals, trim=False)
     W = np.column_stack([np.asarray(rep.weights, dtype=float), np.asarray(rep.replicate_weights(), dtype=float)])
@@ -255,4 +263,5 @@ def replicate_weights(weights: pd.DataFrame, *, totals: pd.DataFrame | None = No
     else:
         base = w_nr
     return CellReplicateWeights(base=base, cell=cell, factors=F, scale=scale, rscales=rscales,
-                                df=float(design.df), kind="JKn", mse=mse)
+                                df=float(design.df), kind="JKn", mse=mse, cell_strata=st.cluster_stratum[st.cluster],
+                                touched=touched > 0, calibration_cell=calib)

@@ -108,10 +108,21 @@ class DomainTotals:
         """Number of domains ``D``."""
         return len(self.start) - 1
 
-    def totals(self, d: int) -> tuple[np.ndarray, np.ndarray]:
-        """``(num, den)``, each ``k x m``, of domain ``d`` (zeros for a domain without rows)."""
+    def domain_cells(self, d: int) -> np.ndarray:
+        """The cells holding rows of domain ``d``."""
+        return self.cells[int(self.start[d]):int(self.start[d + 1])]
+
+    def totals(self, d: int, *, replicates: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """``(num, den)``, each ``k x m``, of domain ``d`` (zeros for a domain without rows).
+
+        With ``replicates`` (0-based replicate numbers) only the full-sample column and those
+        replicates' columns are computed (``m = 1 + len(replicates)``).
+        """
         s, e = int(self.start[d]), int(self.start[d + 1])
-        T = self.sums[s:e].T @ self.factors[self.cells[s:e]]
+        F = self.factors[self.cells[s:e]]
+        if replicates is not None:
+            F = F[:, np.concatenate([[0], np.asarray(replicates, dtype=np.int64) + 1])]
+        T = self.sums[s:e].T @ F
         k = self.sums.shape[1] // 2
         return T[:k], T[k:]
 

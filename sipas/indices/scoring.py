@@ -109,7 +109,9 @@ def estimate_index_rules(indicators: pd.DataFrame, *, instrument, rules: Sequenc
     times the cells' replicate factors, never the ``n x R`` weight matrix); each rule is then
     evaluated on them (:func:`sipas.indices.aggregation.evaluate_rule`), so comparing rules costs
     almost nothing.  Cost ``O(n k + q k R)``: ``n`` rows, ``k`` items, ``q`` (domain, cell) pairs,
-    ``R`` replicates.
+    ``R`` replicates; a domain inside one calibration cell (a district, a commune) needs only the
+    replicates of its own strata (:meth:`CellReplicateWeights.local_replicates`: the others leave
+    its indices at the full-sample value), so report units cost ``O(q k R_h)``.
 
     Parameters
     ----------
@@ -172,11 +174,12 @@ def estimate_index_rules(indicators: pd.DataFrame, *, instrument, rules: Sequenc
     domains += [(by_type, d, tot[1], j, float(df_dom[j]), n_dom[j]) for j, d in enumerate(present)]
     out = []
     for dtype, dname, dt, j, df, counts in domains:
-        num, den = dt.totals(j)
+        cols = cr.local_replicates(dt.domain_cells(j)) if dtype != "province" else None
+        num, den = dt.totals(j, replicates=cols)
         for rule in rules:
             rv = evaluate_rule(rule, num, den, item_ids)
             est = rv.values[:, 0]
-            se = np.sqrt(rep.variance(est, rv.values[:, 1:]))
+            se = np.sqrt(cr.variance(est, rv.values[:, 1:], columns=cols))
             lo, hi = logit_ci(est, se, df=df, level=level)
             for i, (lvl, ident) in enumerate(rv.labels):
                 out.append({"rule": rule.id, "domain_type": dtype, "domain": dname, "level": lvl, "id": ident,
