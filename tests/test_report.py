@@ -293,7 +293,7 @@ def test_papermill_kernels_use_ipc_not_tcp(tmp_path, monkeypatch):
 
     seen = []
     monkeypatch.setattr(pm, "execute_notebook", lambda *a, **k: seen.append(k))
-    rendering.run_notebooks(DEMO, root=tmp_path, notebooks=("01_cleaning",), progress=False)
+    rendering.run_notebooks(DEMO, root=tmp_path, notebooks=("01_cleaning",), progress=False, one_kernel=False)
     cls = seen[0]["kernel_manager_class"]
     assert cls is rendering.ipc_kernel_manager_class()
     km = cls(kernel_name="sipas")
@@ -301,3 +301,54 @@ def test_papermill_kernels_use_ipc_not_tcp(tmp_path, monkeypatch):
     assert km.transport == "ipc" and Path(km.ip).is_absolute() and Path(km.ip).parent == d and d.is_dir()
     asyncio.run(km.cleanup_resources())
     assert not d.exists()
+
+
+def test_one_kernel_chain_uses_the_ipc_kernel_manager(tmp_path, monkeypatch):
+    """The default chain starts one kernel (nbclient) with the same IPC kernel manager and parameters."""
+    import nbclient
+
+    made = []
+
+    class Stop(Exception):
+        pass
+
+    class Client:
+        def __init__(self, nb, **kw):
+            made.append(kw)
+            raise Stop
+
+    monkeypatch.setattr(nbclient, "NotebookClient", Client)
+    with pytest.raises(Stop):
+        rendering.run_notebooks(DEMO, root=tmp_path, progress=False)
+    assert len(made) == 1 and made[0]["kernel_name"] == "sipas"
+    assert made[0].get("kernel_manager_class") is rendering.ipc_kernel_manager_class()
+    assert made[0]["resources"]["metadata"]["path"] == str(tmp_path)
+
+
+def test_nbformat_import_hides_rfc3987_syntax_only_while_importing():
+    import subprocess
+    import sys
+
+    code = ("import sys; from sipas.report import rendering\n"
+            "with rendering._without_rfc3987_syntax():\n    import nbformat\n"
+            "assert 'rfc3987_syntax' not in sys.modules, sys.modules.get('rfc3987_syntax')\n"
+            "import jsonschema; print('ok')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "ok"
+
+
+def test_reset_cell_gives_a_fresh_namespace_and_default_options():
+    from IPython.core.interactiveshell import InteractiveShell
+
+    import pandas as pd
+
+    shell = InteractiveShell.instance()
+    try:
+        shell.run_cell("import pandas as pd; pd.set_option('display.float_format', '{:.3f}'.format); leftover = 1")
+        assert pd.get_option("display.float_format") is not None
+        shell.run_cell(rendering.RESET_CELL)
+        assert "leftover" not in shell.user_ns and "pd" not in shell.user_ns
+        assert pd.get_option("display.float_format") is None
+    finally:
+        pd.reset_option("display.float_format")
+        InteractiveShell.clear_instance()
