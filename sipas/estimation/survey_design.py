@@ -78,6 +78,32 @@ def _calibrate(design, totals: pd.DataFrame, *, strata: str | None = None, trim:
     return out
 
 
+def calibrated_weights(data: pd.DataFrame, totals: pd.DataFrame, *, strata: str, psu: str) -> np.ndarray:
+    """The final weights: ``w_nr`` post-stratified or raked to ``totals``, then trimmed.
+
+    The weights :func:`_calibrate` gives a linearisation design (R ``postStratify``/``rake``, then
+    ``trimWeights``), without the design's calibration variables: post-stratification is
+    ``w_i N_c / sum_{j in c} w_j`` (Lumley 2010, §7.2), computed per cell in ``O(n)`` instead of
+    through an ``n x cells`` indicator matrix.  ``data`` needs ``w_nr``, ``strata``, ``psu`` and
+    the margin columns (:func:`_with_margin_columns`).
+    """
+    from sipas.estimation import weighting
+    from sipas.estimation.design import Design
+
+    design = Design(data, weight="w_nr", strata=strata, psu=psu)
+    margins = calibration_margins(totals)
+    if any(c.startswith(_RAKE_PREFIX) for c in totals.columns):
+        design = weighting.rake(design, margins, max_iter=RAKE_MAX_ITER, epsilon=RAKE_EPSILON, strict=True)
+    else:
+        (var, pop), = margins.items()
+        codes, counts, _ = weighting._margin_codes(design, var, pop)
+        design = design.with_weights(weighting._poststratify_weights(design._w, codes, counts))
+    if "trim_upper" in totals.columns:
+        upper, lower = _trim_bounds(totals)
+        design = weighting.trim(design, upper=upper, lower=lower)
+    return np.asarray(design.weights, dtype=float)
+
+
 def _trim_bounds(totals: pd.DataFrame) -> tuple[float, float]:
     """``(upper, lower)`` trimming bounds of a :func:`poststrata_totals` table."""
     return float(totals["trim_upper"].iloc[0]), float(totals["trim_lower"].iloc[0])
@@ -245,9 +271,9 @@ def replicate_weights(weights: pd.DataFrame, *, totals: pd.DataFrame | None = No
     cdes = Design(table, weight=T, strata=strata, psu=psu, fpc=use_fpc)
     rep = cdes.replicate("JKn")
     st = cdes._stages[0]
-    changed = (rep._replicates.psu_factors != 1.0).astype(np.int64)  # C x R: replicate r moves PSU j
-    touched = np.zeros((st.n_strata, changed.shape[1]), dtype=np.int64)
-    np.add.at(touched, st.cluster_stratum, changed)
+    changed = rep._replicates.psu_factors != 1.0  # C x R: replicate r moves PSU j
+    touched = np.zeros((st.n_strata, changed.shape[1]), dtype=bool)
+    np.logical_or.at(touched, st.cluster_stratum, changed)
     calib = None if trim else (weighting_cells(table, margins) if margins else np.zeros(G, dtype=np.int64))
     if totals is not None:
         rep = _calibrate(rep, totals, trim=False)
@@ -264,4 +290,4 @@ def replicate_weights(weights: pd.DataFrame, *, totals: pd.DataFrame | None = No
         base = w_nr
     return CellReplicateWeights(base=base, cell=cell, factors=F, scale=scale, rscales=rscales,
                                 df=float(design.df), kind="JKn", mse=mse, cell_strata=st.cluster_stratum[st.cluster],
-                                touched=touched > 0, calibration_cell=calib)
+                                touched=touched, calibration_cell=calib)
