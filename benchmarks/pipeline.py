@@ -26,42 +26,51 @@ import tempfile
 import time
 from pathlib import Path
 
-import pandas as pd
-
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from sipas.synth import grow_survey  # noqa: E402
 
 DEMOS = {"three_tier": "demo-laichau-2024", "two_tier": "demo-laichau-2025"}
 STEPS = (("cleaning", "clean"), ("reliability", "reliability"), ("weighting", "weight"), ("indices", "indices"),
          ("report", "report"))
 
 
+def _env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+
+
+def grow(demo: str, root: Path, *, copies: int, survey: str) -> None:
+    """:func:`sipas.synth.grow_survey` in a child process: this process stays small, since a child's peak
+    memory as the kernel reports it starts from the parent's size at the fork."""
+    code = ("import sys; from sipas.synth import grow_survey; "
+            "grow_survey(sys.argv[1], sys.argv[2], copies=int(sys.argv[3]), survey_id=sys.argv[4])")
+    subprocess.run([sys.executable, "-c", code, str(REPO / "data" / "raw" / demo), str(root / "data" / "raw"),
+                    str(copies), survey], check=True, env=_env())
+
+
 def run_step(root: Path, survey: str, command: str) -> tuple[float, float]:
-    """Wall time (s) and peak resident memory (MB) of ``sipas <command> --survey <survey>`` in a new process."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    """Wall time (s) and peak resident memory (MB) of ``sipas <command> --survey <survey>`` in a new process.
+
+    The peak is the process's and its reaped children's (the report's kernel and the previous year's
+    stages), as ``wait4`` reports it."""
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "sipas.cli", "--root", str(root), command, "--survey", survey],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=str(root))
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=_env(), cwd=str(root))
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
     err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise SystemExit(f"sipas {command} --survey {survey} failed ({proc.returncode}):\n{err[-2000:]}")
-    # peak of the stage process; the report's kernels are other processes (children of children)
     return wall, usage.ru_maxrss / 1024.0
 
 
-def bench(structures: list[str], copies: list[int], report_copies: set[int], work: Path) -> pd.DataFrame:
+def bench(structures: list[str], copies: list[int], report_copies: set[int], work: Path) -> list[dict]:
     rows = []
     for structure in structures:
         demo = DEMOS[structure]
         for k in copies:
             root = work / f"{structure}-{k}"
             survey = f"bench-{structure.replace('_', '')}-{k}"
-            grow_survey(REPO / "data" / "raw" / demo, root / "data" / "raw", copies=k, survey_id=survey)
+            grow(demo, root, copies=k, survey=survey)
             forms = sum(1 for _ in open(root / "data" / "raw" / survey / "responses" / "forms.csv", "rb")) - 1
             for step, command in STEPS:
                 if step == "report" and k not in report_copies:
@@ -70,10 +79,10 @@ def bench(structures: list[str], copies: list[int], report_copies: set[int], wor
                 rows.append({"structure": structure, "copies": k, "forms": forms, "step": step, "seconds": wall,
                              "peak_mb": mb})
                 print(f"{structure:10s} {forms:7d} forms  {step:12s} {wall:8.1f} s  {mb:7.0f} MB", flush=True)
-    return pd.DataFrame(rows)
+    return rows
 
 
-def table(res: pd.DataFrame) -> str:
+def table(res) -> str:
     """Markdown: time and peak memory per step and size, growth per step, elasticity 10k -> 150k."""
     lines = []
     for structure, r in res.groupby("structure", sort=False):
@@ -110,7 +119,10 @@ def main() -> None:
     report_copies = set() if args.no_report else set(copies if args.report_copies is None
                                                      else (int(x) for x in args.report_copies.split(",")))
     with tempfile.TemporaryDirectory(prefix="sipas-bench-") as tmp:
-        res = bench(args.structures.split(","), copies, report_copies, Path(tmp))
+        rows = bench(args.structures.split(","), copies, report_copies, Path(tmp))
+    import pandas as pd  # only now: the measured processes are forked from a small parent
+
+    res = pd.DataFrame(rows)
     md = table(res)
     print()
     print(md)

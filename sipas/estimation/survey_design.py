@@ -277,10 +277,13 @@ def replicate_weights(weights: pd.DataFrame, *, totals: pd.DataFrame | None = No
     calib = None if trim else (weighting_cells(table, margins) if margins else np.zeros(G, dtype=np.int64))
     if totals is not None:
         rep = _calibrate(rep, totals, trim=False)
-    W = np.column_stack([np.asarray(rep.weights, dtype=float), np.asarray(rep.replicate_weights(), dtype=float)])
-    with np.errstate(invalid="ignore", divide="ignore"):
-        F = np.where(T[:, None] > 0, W / np.where(T > 0, T, 1.0)[:, None], 0.0)
     scale, rscales, mse = rep.replicate_variance_factors()
+    F = np.empty((G, len(rscales) + 1))  # built in place: G x R can be large
+    F[:, 0] = np.asarray(rep.weights, dtype=float)
+    F[:, 1:] = rep.replicate_weights()
+    del rep  # its G x R replicate weights are copied
+    F /= np.where(T > 0, T, 1.0)[:, None]
+    F[T <= 0] = 0.0
     if trim:
         upper, lower = _trim_bounds(totals)
         per_row = F * w_nr[first][:, None]

@@ -119,10 +119,18 @@ class DomainTotals:
         replicates' columns are computed (``m = 1 + len(replicates)``).
         """
         s, e = int(self.start[d]), int(self.start[d + 1])
-        F = self.factors[self.cells[s:e]]
-        if replicates is not None:
-            F = F[:, np.concatenate([[0], np.asarray(replicates, dtype=np.int64) + 1])]
-        T = self.sums[s:e].T @ F
+        cells = self.cells[s:e]
+        if replicates is None and 4 * cells.size > self.factors.shape[0]:
+            # a large domain (the province, a respondent group): scatter its sums over all cells
+            # rather than copy its rows of the G x m factors
+            Z = np.zeros((self.factors.shape[0], self.sums.shape[1]))
+            Z[cells] = self.sums[s:e]
+            T = Z.T @ self.factors
+        else:
+            F = self.factors[cells]
+            if replicates is not None:
+                F = F[:, np.concatenate([[0], np.asarray(replicates, dtype=np.int64) + 1])]
+            T = self.sums[s:e].T @ F
         k = self.sums.shape[1] // 2
         return T[:k], T[k:]
 
