@@ -157,21 +157,75 @@ def cmd_forms(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_report(args: argparse.Namespace) -> int:
-    from sipas import pipeline, report
+def _previous_stages(survey: str, root: Path, conn) -> None:
+    """Child process of :func:`cmd_report`: stages 1-4 of ``survey``; sends ``""`` or the error text."""
+    from sipas import pipeline
     from sipas.config import find_survey
+
+    try:
+        pcfg = find_survey(survey, root=root)
+        for i, stage in enumerate(pipeline.STAGES, 1):
+            print(f"  previous year [{i}/{len(pipeline.STAGES)}] {stage}", flush=True)
+            pipeline.RUNNERS[stage](pcfg, root=root)
+        conn.send("")
+    except BaseException as exc:  # noqa: BLE001 - handed to the parent, which raises it as a ReportError
+        conn.send(f"{type(exc).__name__}: {exc}")
+    finally:
+        conn.close()
+
+
+def _start_previous(survey: str, root: Path):
+    """Run the previous survey-year's stages 1-4 in a child process; returns a function that waits for it.
+
+    The current year's notebooks do not read the previous year's files until the indices
+    notebook (year over year), so both run at the same time; the returned function, called
+    before that notebook, waits and raises :class:`~sipas.errors.ReportError` if the stages failed.
+    """
+    import multiprocessing as mp
+
+    from sipas.errors import ReportError
+
+    ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+    recv, send = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_previous_stages, args=(survey, root, send), daemon=True)
+    proc.start()
+    send.close()
+
+    result: list[str] = []
+
+    def wait() -> None:
+        if not result:
+            try:
+                result.append(recv.recv())
+            except EOFError:
+                proc.join()
+                result.append(f"the process stopped (exit code {proc.exitcode})")
+            proc.join()
+        if result[0]:
+            raise ReportError(f"previous survey-year {survey}: {result[0]}")
+    return wait
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from sipas import report
 
     root = _root(args)
     cfg = _cfg(args)
     prev = cfg.extra.get("previous_survey")
     t0 = time.perf_counter()
+    before = {}
     if prev and not args.no_previous:
-        pcfg = find_survey(prev, root=root)
-        print(f"previous year {prev}: stages 1-4 (for the year-over-year section)", flush=True)
-        for i, stage in enumerate(pipeline.STAGES, 1):
-            print(f"  [{i}/{len(pipeline.STAGES)}] {stage}", flush=True)
-            pipeline.RUNNERS[stage](pcfg, root=root)
-    report.render(args.survey, root=root)
+        print(f"previous year {prev}: stages 1-4 (for the year-over-year section), beside the notebooks", flush=True)
+        before["04_indices"] = _start_previous(prev, root)
+    try:
+        report.render(args.survey, root=root, pdf=not args.no_pdf, one_kernel=not args.kernel_per_notebook,
+                      before=before)
+    finally:
+        if "04_indices" in before:  # a failure before the indices notebook: still wait for the child
+            try:
+                before["04_indices"]()
+            except SipasError:
+                pass
     print(f"report: done in {time.perf_counter() - t0:.1f} s", flush=True)
     return 0
 
@@ -199,6 +253,9 @@ def build_parser() -> argparse.ArgumentParser:
     add("indices", _stage("indices"), "stage 4: indices, rankings, change")
     sp = add("report", cmd_report, "run the notebook chain and render reports/<id>/report.html")
     sp.add_argument("--no-previous", action="store_true", help="do not (re)process the previous survey-year")
+    sp.add_argument("--no-pdf", action="store_true", help="skip the PDF (report.html only)")
+    sp.add_argument("--kernel-per-notebook", action="store_true",
+                    help="run each notebook in a kernel of its own (papermill) instead of one kernel for the chain")
     return p
 
 

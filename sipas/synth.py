@@ -38,6 +38,7 @@ import yaml
 
 from sipas import io as sio
 from sipas import sampling
+from sipas.errors import SipasError
 from sipas.forms.instrument import load_instrument
 
 DISTRICTS = (
@@ -771,3 +772,70 @@ def synthesize_demo(out_dir: str | Path, *, survey_id: str | None = None) -> lis
     if not out:
         raise ValueError(f"unknown demo survey {survey_id!r}; known: {', '.join(s[0] for s in DEMO_SURVEYS)}")
     return out
+
+
+#: Files of a demo survey that :func:`grow_survey` copies with renamed units and ids (the truth is dropped).
+_GROWN_FILES = ("frames/communes.csv", "frames/villages.csv", "frames/households.csv",
+                "sample/households_selected.csv", "responses/forms.csv", "responses/forms_second_entry.csv",
+                "fieldwork/distribution.csv", "fieldwork/recheck.csv", "restricted/household_contacts.csv")
+
+
+def grow_survey(raw_dir: str | Path, out_dir: str | Path, *, copies: int, survey_id: str) -> Path:
+    """Write ``copies`` copies of a demo survey's raw files as one larger survey (for benchmarks).
+
+    Copy ``j = 2..copies`` of every unit is a new unit named ``"<name> ~<j>"``: the districts in a
+    three-tier survey (so the province has ``copies`` times as many strata of the same size, the
+    way a national survey has more districts), the communes in a two-tier one (strata are commune
+    types, so each stratum has ``copies`` times as many communes); form and household ids get the
+    suffix ``-<j>``.  Frames, sample list, forms, second entry, fieldwork logs and contacts are
+    copied together, so every stage runs on the grown survey as on the demo, with
+    ``copies`` times the forms.  The sample's inclusion probabilities are kept: the grown sample
+    is not a draw from the grown frame (the weights, post-stratified to the frame, still add up to
+    it).  ``previous_survey`` and the truth are dropped.
+
+    Parameters
+    ----------
+    raw_dir : path
+        ``data/raw/<demo>`` written by :func:`synthesize_demo`.
+    out_dir : path
+        ``data/raw`` of the root to write to; the survey goes to ``out_dir/<survey_id>``.
+    copies : int
+        Number of copies (1 = the demo itself under a new id).
+    survey_id : str
+        Id of the grown survey.
+
+    Returns
+    -------
+    Path
+        The grown survey's folder.
+    """
+    raw_dir = Path(raw_dir)
+    if copies < 1:
+        raise SipasError(f"copies must be >= 1, got {copies}")
+    cfg = yaml.safe_load((raw_dir / "survey.yml").read_text(encoding="utf-8"))
+    unit = "commune" if cfg.get("structure") == "two_tier" else "district"
+    base = Path(out_dir) / survey_id
+    for rel in _GROWN_FILES:
+        src = raw_dir / rel
+        if not src.is_file():
+            continue
+        t = pd.read_csv(src, dtype=str, keep_default_na=False)
+        parts = []
+        for j in range(1, copies + 1):
+            c = t.copy()
+            if j > 1:
+                if unit in c.columns:
+                    c[unit] = c[unit] + f" ~{j}"
+                for col in ("form_id", "household_id"):
+                    if col in c.columns:
+                        c[col] = c[col].where(c[col] == "", c[col] + f"-{j}")
+            parts.append(c)
+        sio.write_csv(pd.concat(parts, ignore_index=True), base / rel)
+    salt = raw_dir / "restricted" / "salt.txt"
+    if salt.is_file():
+        sio.atomic_write_text(base / "restricted" / "salt.txt", salt.read_text(encoding="utf-8"))
+    cfg["survey_id"] = survey_id
+    cfg.pop("previous_survey", None)
+    cfg.pop("truth", None)
+    sio.atomic_write_text(base / "survey.yml", yaml.safe_dump(cfg, allow_unicode=True, sort_keys=False))
+    return base

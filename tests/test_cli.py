@@ -4,6 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from sipas.cli import build_parser, main
 
 REPO = Path(__file__).resolve().parent.parent
@@ -64,3 +66,15 @@ def test_forms_command_exports_xlsform_and_template(tmp_path, capsys):
     wb = openpyxl.load_workbook(out / "household-2024.1.xlsform.xlsx")
     assert {"survey", "choices"} <= set(wb.sheetnames)
     assert (out / "household-2024.1.entry-template.xlsx").is_file()
+
+
+def test_previous_year_failure_in_the_child_is_a_report_error(tmp_path):
+    """``sipas report`` runs the previous year's stages in a child process; its error reaches the parent."""
+    from sipas import cli
+    from sipas.errors import ReportError
+
+    wait = cli._start_previous("no-such-survey", tmp_path)
+    with pytest.raises(ReportError, match="no-such-survey"):
+        wait()
+    with pytest.raises(ReportError):  # asking again gives the same answer, without waiting
+        wait()

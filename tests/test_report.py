@@ -293,7 +293,7 @@ def test_papermill_kernels_use_ipc_not_tcp(tmp_path, monkeypatch):
 
     seen = []
     monkeypatch.setattr(pm, "execute_notebook", lambda *a, **k: seen.append(k))
-    rendering.run_notebooks(DEMO, root=tmp_path, notebooks=("01_cleaning",), progress=False)
+    rendering.run_notebooks(DEMO, root=tmp_path, notebooks=("01_cleaning",), progress=False, one_kernel=False)
     cls = seen[0]["kernel_manager_class"]
     assert cls is rendering.ipc_kernel_manager_class()
     km = cls(kernel_name="sipas")
@@ -313,7 +313,8 @@ def test_change_since_last_year_is_flagged_when_the_rule_differs(vi_ctx):
 
 
 def test_interrupted_chain_leaves_the_previous_notebooks_whole(tmp_path, monkeypatch):
-    """Ctrl-C during the notebooks: no half-written notebook beside the previous report, no temp folder."""
+    """Ctrl-C during a notebook (papermill path): its previous version stays, no temp folder is left.
+    (The one-kernel path writes each notebook atomically once it has run.)"""
     import papermill as pm
 
     root = tmp_path / "root"
@@ -328,12 +329,14 @@ def test_interrupted_chain_leaves_the_previous_notebooks_whole(tmp_path, monkeyp
         if len(calls) == 2:
             raise KeyboardInterrupt
 
+    (outdir / "02_reliability.ipynb").write_text("previous", encoding="utf-8")
     monkeypatch.setattr(pm, "execute_notebook", fake)
     with pytest.raises(KeyboardInterrupt):
-        rendering.run_notebooks(DEMO, root=root, notebooks=("01_cleaning", "02_reliability"), progress=False)
-    assert [p.name for p in sorted((root / "reports" / DEMO).iterdir())] == ["notebooks"]
-    assert [p.name for p in outdir.iterdir()] == ["01_cleaning.ipynb"]
-    assert (outdir / "01_cleaning.ipynb").read_text(encoding="utf-8") == "previous"
+        rendering.run_notebooks(DEMO, root=root, notebooks=("01_cleaning", "02_reliability"), progress=False,
+                                one_kernel=False)
+    assert sorted(p.name for p in outdir.iterdir()) == ["01_cleaning.ipynb", "02_reliability.ipynb"]  # no temp
+    assert (outdir / "01_cleaning.ipynb").read_text(encoding="utf-8") == "half"        # complete, moved in
+    assert (outdir / "02_reliability.ipynb").read_text(encoding="utf-8") == "previous"  # the interrupted one
 
 
 def test_design_text_takes_its_numbers_from_the_config_and_data(demo_root, tmp_path):
@@ -375,3 +378,54 @@ def test_no_raw_code_names_in_the_reliability_and_weighting_tables(vi_ctx):
     cfa = report.cfa_table(vi_ctx)
     assert list(cfa.iloc[:, 0]) == ["Mọi hộ được khảo sát", "Hộ đã thực hiện thủ tục hành chính"]
     assert {"χ²", "Bậc tự do", "Giá trị p", "CFI", "TLI", "RMSEA", "SRMR"} <= set(cfa.columns)
+
+
+def test_one_kernel_chain_uses_the_ipc_kernel_manager(tmp_path, monkeypatch):
+    """The default chain starts one kernel (nbclient) with the same IPC kernel manager and parameters."""
+    import nbclient
+
+    made = []
+
+    class Stop(Exception):
+        pass
+
+    class Client:
+        def __init__(self, nb, **kw):
+            made.append(kw)
+            raise Stop
+
+    monkeypatch.setattr(nbclient, "NotebookClient", Client)
+    with pytest.raises(Stop):
+        rendering.run_notebooks(DEMO, root=tmp_path, progress=False)
+    assert len(made) == 1 and made[0]["kernel_name"] == "sipas"
+    assert made[0].get("kernel_manager_class") is rendering.ipc_kernel_manager_class()
+    assert made[0]["resources"]["metadata"]["path"] == str(tmp_path)
+
+
+def test_nbformat_import_hides_rfc3987_syntax_only_while_importing():
+    import subprocess
+    import sys
+
+    code = ("import sys; from sipas.report import rendering\n"
+            "with rendering._without_rfc3987_syntax():\n    import nbformat\n"
+            "assert 'rfc3987_syntax' not in sys.modules, sys.modules.get('rfc3987_syntax')\n"
+            "import jsonschema; print('ok')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "ok"
+
+
+def test_reset_cell_gives_a_fresh_namespace_and_default_options():
+    from IPython.core.interactiveshell import InteractiveShell
+
+    import pandas as pd
+
+    shell = InteractiveShell.instance()
+    try:
+        shell.run_cell("import pandas as pd; pd.set_option('display.float_format', '{:.3f}'.format); leftover = 1")
+        assert pd.get_option("display.float_format") is not None
+        shell.run_cell(rendering.RESET_CELL)
+        assert "leftover" not in shell.user_ns and "pd" not in shell.user_ns
+        assert pd.get_option("display.float_format") is None
+    finally:
+        pd.reset_option("display.float_format")
+        InteractiveShell.clear_instance()

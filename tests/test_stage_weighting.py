@@ -103,8 +103,19 @@ def test_nonresponse_adjustment_keeps_cell_totals(demo_root: Path) -> None:
     np.testing.assert_allclose(kept.loc[sampled.index], sampled, rtol=1e-9)
 
 
+def _same_as_dense(rep, w: pd.DataFrame, tot: pd.DataFrame):
+    """The per-cell replicate weights equal the n x R matrix of the reference path; returns that matrix."""
+    ref = SD.replicate_weights_dense(w, totals=tot)
+    dense = rep.dense()
+    np.testing.assert_allclose(dense.weights, ref.weights, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(dense.replicates, ref.replicates, rtol=0, atol=1e-12 * ref.replicates.max())
+    np.testing.assert_array_equal(dense.rscales, ref.rscales)
+    assert (dense.scale, dense.df, dense.mse) == (ref.scale, ref.df, ref.mse)
+    return dense
+
+
 def _replicate_margin_check(w: pd.DataFrame, tot: pd.DataFrame, margins: list[str]) -> None:
-    rep = SD.replicate_weights(w, totals=tot)
+    rep = _same_as_dense(SD.replicate_weights(w, totals=tot), w, tot)
     np.testing.assert_allclose(rep.weights, w["w_final"], rtol=1e-9)
     d = SD._with_margin_columns(w, tot)
     pops = SD.calibration_margins(tot)
@@ -150,7 +161,9 @@ def test_trimming_caps_weights_and_replicates(demo_root: Path, tmp_path: Path) -
     assert w["w_final"].sum() == pytest.approx(res.tables["weight_margins"]
                                                .query("margin == 'district'")["population"].sum(), rel=1e-9)
     assert (before["w_final"] > 300).any()  # the bound binds on the demo
-    rep = SD.replicate_weights(w, totals=res.tables["poststrata_totals"])
+    cells = SD.replicate_weights(w, totals=res.tables["poststrata_totals"])
+    assert cells.factors.shape[0] > w["commune"].nunique()  # cells split by the weight value when trimming
+    rep = _same_as_dense(cells, w, res.tables["poststrata_totals"])
     np.testing.assert_allclose(rep.weights, w["w_final"], rtol=1e-9)
     assert rep.replicates.max() <= 300 + 1e-9
     assert ((rep.replicates == 0).sum(axis=0) > 0).all()  # dropped PSUs stay at zero

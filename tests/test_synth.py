@@ -112,3 +112,29 @@ def test_two_tier_demo_is_a_stratified_pps_sample_without_districts():
     assert np.allclose(sel["pi_commune"], expect, rtol=1e-12)
     truth = pd.read_csv(raw / "truth" / "true_values.csv", keep_default_na=False)
     assert set(truth["commune"]) == {""} | set(com["commune"])
+
+
+def test_grow_survey_copies_units_forms_and_ids(tmp_path: Path):
+    """The benchmark's grown demos: k copies of every file, new unit names and ids, a valid config."""
+    import pytest
+
+    from sipas.config import find_survey
+    from sipas.errors import SipasError
+    from sipas.synth import grow_survey
+
+    for sid, unit in (("demo-laichau-2024", "district"), ("demo-laichau-2025", "commune")):
+        src = REPO / "data" / "raw" / sid
+        out = grow_survey(src, tmp_path / "data" / "raw", copies=3, survey_id=f"g-{sid}")
+        for rel in ("frames/communes.csv", "responses/forms.csv", "sample/households_selected.csv",
+                    "fieldwork/distribution.csv"):
+            a = pd.read_csv(src / rel, dtype=str, keep_default_na=False)
+            b = pd.read_csv(out / rel, dtype=str, keep_default_na=False)
+            assert len(b) == 3 * len(a), rel
+            assert b[unit].nunique() == 3 * a[unit].nunique(), rel
+        forms = pd.read_csv(out / "responses" / "forms.csv", dtype=str)
+        first = pd.read_csv(src / "responses" / "forms.csv", dtype=str)
+        assert forms["form_id"].nunique() == 3 * first["form_id"].nunique()
+        cfg = find_survey(f"g-{sid}", root=tmp_path)
+        assert cfg.survey_id == f"g-{sid}" and "previous_survey" not in cfg.extra
+    with pytest.raises(SipasError):
+        grow_survey(src, tmp_path, copies=0, survey_id="x")

@@ -92,7 +92,7 @@ def test_run_notebooks_gives_the_kernels_the_thread_env(tmp_path, monkeypatch):
     monkeypatch.setenv(threads.ENV_VAR, "3")
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     rendering.run_notebooks("demo-laichau-2024", root=tmp_path, notebooks=("01_cleaning", "02_reliability"),
-                            progress=False)
+                            progress=False, one_kernel=False)
     assert seen == [{v: "3" for v in VARS}] * 2
     assert "OMP_NUM_THREADS" not in os.environ
 

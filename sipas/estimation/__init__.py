@@ -8,7 +8,7 @@ trimming (:mod:`~sipas.estimation.weighting`); the pipeline's JKn design (:mod:`
 
 from __future__ import annotations
 from sipas.estimation.results import ESTIMATE_COLUMNS, Estimate, Contrast, contrast_independent  # noqa: F401
-from sipas.estimation.replicate_weights import ReplicateWeights  # noqa: F401
+from sipas.estimation.replicate_weights import ReplicateWeights, CellReplicateWeights  # noqa: F401
 from sipas.estimation.design import LONELY_PSU_OPTIONS, LonelyPSU, Design  # noqa: F401
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "Contrast",
     "contrast_independent",
     "ReplicateWeights",
+    "CellReplicateWeights",
     "LONELY_PSU_OPTIONS",
     "LonelyPSU",
     "Design",

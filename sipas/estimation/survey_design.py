@@ -11,7 +11,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sipas.errors import StageInputMissing
+from sipas.errors import DesignError, StageInputMissing
+from sipas.estimation.replicate_weights import CellReplicateWeights, ReplicateWeights
 
 #: Raking control: relative convergence tolerance and iteration limit.
 RAKE_EPSILON = 1e-12
@@ -61,8 +62,9 @@ def _with_margin_columns(weights: pd.DataFrame, totals: pd.DataFrame) -> pd.Data
     return out
 
 
-def _calibrate(design, totals: pd.DataFrame, *, strata: str | None = None):
-    """Post-stratify or rake ``design`` (Taylor or replicate) to the ``totals`` margins, then trim."""
+def _calibrate(design, totals: pd.DataFrame, *, strata: str | None = None, trim: bool = True):
+    """Post-stratify or rake ``design`` (Taylor or replicate) to the ``totals`` margins, then trim
+    (unless ``trim`` is False)."""
     from sipas.estimation import weighting
 
     margins = calibration_margins(totals, strata=strata)
@@ -70,10 +72,41 @@ def _calibrate(design, totals: pd.DataFrame, *, strata: str | None = None):
         out = weighting.rake(design, margins, max_iter=RAKE_MAX_ITER, epsilon=RAKE_EPSILON, strict=True)
     else:
         out = weighting.poststratify(design, margins)
-    if "trim_upper" in totals.columns:
-        upper, lower = float(totals["trim_upper"].iloc[0]), float(totals["trim_lower"].iloc[0])
+    if trim and "trim_upper" in totals.columns:
+        upper, lower = _trim_bounds(totals)
         out = trim_design(out, upper=upper, lower=lower)
     return out
+
+
+def calibrated_weights(data: pd.DataFrame, totals: pd.DataFrame, *, strata: str, psu: str) -> np.ndarray:
+    """The final weights: ``w_nr`` post-stratified or raked to ``totals``, then trimmed.
+
+    The weights :func:`_calibrate` gives a linearisation design (R ``postStratify``/``rake``, then
+    ``trimWeights``), without the design's calibration variables: post-stratification is
+    ``w_i N_c / sum_{j in c} w_j`` (Lumley 2010, §7.2), computed per cell in ``O(n)`` instead of
+    through an ``n x cells`` indicator matrix.  ``data`` needs ``w_nr``, ``strata``, ``psu`` and
+    the margin columns (:func:`_with_margin_columns`).
+    """
+    from sipas.estimation import weighting
+    from sipas.estimation.design import Design
+
+    design = Design(data, weight="w_nr", strata=strata, psu=psu)
+    margins = calibration_margins(totals)
+    if any(c.startswith(_RAKE_PREFIX) for c in totals.columns):
+        design = weighting.rake(design, margins, max_iter=RAKE_MAX_ITER, epsilon=RAKE_EPSILON, strict=True)
+    else:
+        (var, pop), = margins.items()
+        codes, counts, _ = weighting._margin_codes(design, var, pop)
+        design = design.with_weights(weighting._poststratify_weights(design._w, codes, counts))
+    if "trim_upper" in totals.columns:
+        upper, lower = _trim_bounds(totals)
+        design = weighting.trim(design, upper=upper, lower=lower)
+    return np.asarray(design.weights, dtype=float)
+
+
+def _trim_bounds(totals: pd.DataFrame) -> tuple[float, float]:
+    """``(upper, lower)`` trimming bounds of a :func:`poststrata_totals` table."""
+    return float(totals["trim_upper"].iloc[0]), float(totals["trim_lower"].iloc[0])
 
 
 def trim_design(design, *, upper: float, lower: float):
@@ -88,27 +121,37 @@ def trim_design(design, *, upper: float, lower: float):
     return weighting._replicate_reweight(design, w1, lambda W: _trim_columns(W, upper=upper, lower=lower))
 
 
-def _trim_columns(W: np.ndarray, *, upper: float, lower: float) -> np.ndarray:
+def _trim_columns(W: np.ndarray, *, upper: float, lower: float, counts: np.ndarray | None = None) -> np.ndarray:
     """One pass of R ``trimWeights`` on every column of ``W``.
 
     Zero weights (rows of the PSUs a jackknife replicate drops) are left at zero and take no
     share of the trimmed amount; the other weights are clipped to ``[lower, upper]`` and the
-    trimmed amount is added equally to those that were inside the bounds.
+    trimmed amount is added equally to those that were inside the bounds.  With ``counts``,
+    row ``j`` of ``W`` stands for ``counts[j]`` rows of equal weight (the cells of
+    :func:`replicate_weights`): the trimmed amount and the number of rows inside the bounds
+    count each such row.
     """
     live = W > 0
     new = np.where(live, np.clip(W, lower, upper), 0.0)
     outside = live & ((W < lower) | (W > upper))
     inside = live & ~outside
-    n_in = inside.sum(axis=0)
-    share = np.where(n_in > 0, (W - new).sum(axis=0) / np.maximum(n_in, 1), 0.0)
+    if counts is None:
+        n_in = inside.sum(axis=0)
+        cut = (W - new).sum(axis=0)
+    else:
+        c = np.asarray(counts, dtype=float)[:, None]
+        n_in = (inside * c).sum(axis=0)
+        cut = ((W - new) * c).sum(axis=0)
+    share = np.where(n_in > 0, cut / np.maximum(n_in, 1), 0.0)
     return np.where(inside, new + share[None, :], new)
 
 
-def replicate_weights(weights: pd.DataFrame, *, totals: pd.DataFrame | None = None, strata: str = "district",
-                      psu: str = "commune", fpc: str | None = FPC_COLUMN):
-    """JKn replicate weights of the stratified cluster design, calibrated like the final weights.
+def replicate_weights_dense(weights: pd.DataFrame, *, totals: pd.DataFrame | None = None, strata: str = "district",
+                            psu: str = "commune", fpc: str | None = FPC_COLUMN) -> ReplicateWeights:
+    """JKn replicate weights of the stratified cluster design as an ``n x R`` matrix (:class:`ReplicateWeights`).
 
-    ``strata`` and ``psu`` name the design's columns (:class:`sipas.config.Hierarchy`: districts
+    The reference for :func:`replicate_weights`, which gives the same weights per cell without
+    forming the matrix; for small designs and tests.  ``strata`` and ``psu`` name the design's columns (:class:`sipas.config.Hierarchy`: districts
     and communes in a three-tier survey; e.g. commune types and communes in a two-tier one).
     With ``totals`` (the
     ``poststrata_totals.csv`` table of :func:`poststrata_totals`), each replicate is
@@ -126,7 +169,6 @@ def replicate_weights(weights: pd.DataFrame, *, totals: pd.DataFrame | None = No
     correction, ``svydesign(..., fpc=~psu_population)`` in R.
     """
     from sipas.estimation.design import Design
-    from sipas.estimation.replicate_weights import ReplicateWeights
 
     data = weights if totals is None else _with_margin_columns(weights, totals)
     use_fpc = fpc if fpc is not None and fpc in data.columns else None
@@ -138,3 +180,117 @@ def replicate_weights(weights: pd.DataFrame, *, totals: pd.DataFrame | None = No
     return ReplicateWeights(weights=np.asarray(rep.weights, dtype=float),
                             replicates=np.asarray(rep.replicate_weights(), dtype=float),
                             scale=scale, rscales=rscales, df=float(design.df), kind="JKn", mse=mse)
+
+
+def _codes(values: pd.Series, *, what: str) -> tuple[np.ndarray, int]:
+    """Integer codes of ``values`` in order of first appearance and their number; missing values are an error."""
+    codes, uniques = pd.factorize(values, sort=False, use_na_sentinel=True)
+    if (codes < 0).any():
+        raise DesignError(f"missing values in {what} at data position {int(np.flatnonzero(codes < 0)[0])}")
+    return codes.astype(np.int64), len(uniques)
+
+
+def weighting_cells(data: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """Cell of each row: the distinct combinations of ``columns``, numbered in order of first appearance."""
+    key = np.zeros(len(data), dtype=np.int64)
+    for c in columns:
+        codes, k = _codes(data[c], what=f"column {c!r}")
+        key, _ = pd.factorize(key * k + codes, sort=False)
+        key = key.astype(np.int64)
+    return key
+
+
+def replicate_weights(weights: pd.DataFrame, *, totals: pd.DataFrame | None = None, strata: str = "district",
+                      psu: str = "commune", fpc: str | None = FPC_COLUMN) -> CellReplicateWeights:
+    """JKn replicate weights of the stratified cluster design, calibrated like the final weights, per cell.
+
+    The same weights as :func:`replicate_weights_dense` (R equivalents there) without forming the
+    ``n x R`` matrix.  Row ``i`` of PSU ``j`` and calibration cell ``c`` (the combination of the
+    row's levels of every calibration margin: the post-stratum, or every raking margin) has
+    replicate weight
+
+    .. math:: w_{ri} = w^{nr}_i \\, a_{rj} \\, g_{rc},
+
+    with :math:`a_{rj}` the JKn factor (0 for the deleted PSU, :math:`n_h/(n_h-1)` for the other
+    PSUs of its stratum, 1 elsewhere) and :math:`g_{rc}` replicate :math:`r`'s calibration factor
+    (post-stratification: :math:`N_c / \\sum_{i \\in c} w^{nr}_i a_{r j(i)}`; raking: the product
+    of its iterations' post-stratification factors).  Both depend on :math:`w^{nr}` only through
+    the totals :math:`T_{jc} = \\sum_{i \\in (j, c)} w^{nr}_i`, so the JKn replicates and their
+    calibration are computed on the PSU x cell table (:math:`G` rows, :math:`G \\times R`
+    weights) and the result is :math:`w^{nr}_i F_{(j,c), r}` with
+    :math:`F = w_{r,(j,c)} / T_{jc}` (:class:`~sipas.estimation.replicate_weights.CellReplicateWeights`).
+
+    Trimming (R ``trimWeights``) is not of this form: whether a row is clipped depends on its own
+    weight :math:`w^{nr}_i a_{rj} g_{rc}`, and the trimmed amount is shared equally per row.  With
+    trimming bounds in ``totals`` the cells are therefore PSU x calibration cell x value of
+    :math:`w^{nr}` (rows of one cell have equal weights in every replicate), each cell counted with
+    its number of rows, and ``factors`` hold the trimmed weights themselves (``base`` = 1).
+
+    Cost: :math:`O(n)` to form the cells, then :math:`O(G R)` per calibration step -- the
+    ``n x R`` matrix is never built.  The result also records which strata each replicate touches
+    and each cell's calibration cell (not after trimming), so that a domain inside one stratum set
+    and one calibration cell needs only its own strata's replicates
+    (:meth:`~sipas.estimation.replicate_weights.CellReplicateWeights.local_replicates`).
+
+    Parameters
+    ----------
+    weights : DataFrame
+        ``w_nr``, ``strata``, ``psu`` (and ``fpc``) per row; the raking classes are looked up in
+        ``totals`` by the columns identifying a commune.
+    totals : DataFrame, optional
+        ``poststrata_totals.csv`` (:func:`sipas.stages.weighting.poststrata_totals`).
+    strata, psu : str
+        The design's columns.
+    fpc : str or None
+        Column with the number of PSUs in the stratum (stage-1 fpc), used when present.
+
+    Returns
+    -------
+    CellReplicateWeights
+    """
+    from sipas.estimation.design import Design
+
+    data = weights if totals is None else _with_margin_columns(weights, totals)
+    use_fpc = fpc if fpc is not None and fpc in data.columns else None
+    design = Design(data, weight="w_nr", strata=strata, psu=psu, fpc=use_fpc)  # validates the design columns
+    w_nr = np.asarray(design.weights, dtype=float)
+    margins = [] if totals is None else [m for m in calibration_margins(totals) if isinstance(m, str)]
+    trim = totals is not None and "trim_upper" in totals.columns
+    for m in margins:
+        if m not in data.columns:
+            raise DesignError(f"calibration variable {m!r} not in data")
+    cols = list(dict.fromkeys([strata, psu, *margins]))
+    keyed = data[cols].assign(_w_nr=w_nr) if trim else data[cols]
+    cell = weighting_cells(keyed, cols + (["_w_nr"] if trim else []))
+    G = int(cell.max()) + 1
+    first = np.full(G, len(data), dtype=np.int64)
+    np.minimum.at(first, cell, np.arange(len(data)))
+    T = np.bincount(cell, weights=w_nr, minlength=G)
+    cols_kept = list(dict.fromkeys(cols + ([use_fpc] if use_fpc else [])))
+    table = data[cols_kept].iloc[first].reset_index(drop=True)
+    cdes = Design(table, weight=T, strata=strata, psu=psu, fpc=use_fpc)
+    rep = cdes.replicate("JKn")
+    st = cdes._stages[0]
+    changed = rep._replicates.psu_factors != 1.0  # C x R: replicate r moves PSU j
+    touched = np.zeros((st.n_strata, changed.shape[1]), dtype=bool)
+    np.logical_or.at(touched, st.cluster_stratum, changed)
+    calib = None if trim else (weighting_cells(table, margins) if margins else np.zeros(G, dtype=np.int64))
+    if totals is not None:
+        rep = _calibrate(rep, totals, trim=False)
+    scale, rscales, mse = rep.replicate_variance_factors()
+    F = np.empty((G, len(rscales) + 1))  # built in place: G x R can be large
+    F[:, 0] = np.asarray(rep.weights, dtype=float)
+    F[:, 1:] = rep.replicate_weights()
+    del rep  # its G x R replicate weights are copied
+    F /= np.where(T > 0, T, 1.0)[:, None]
+    F[T <= 0] = 0.0
+    if trim:
+        upper, lower = _trim_bounds(totals)
+        per_row = F * w_nr[first][:, None]
+        F = _trim_columns(per_row, upper=upper, lower=lower, counts=np.bincount(cell, minlength=G))
+        base = np.ones(len(data))
+    else:
+        base = w_nr
+    return CellReplicateWeights(base=base, cell=cell, factors=F, scale=scale, rscales=rscales,
+                                df=float(design.df), kind="JKn", mse=mse, cell_strata=st.cluster_stratum[st.cluster],
+                                touched=touched, calibration_cell=calib)

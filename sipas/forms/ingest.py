@@ -647,6 +647,9 @@ def _read_one(path: Path, *, instrument: Any, spec: RecordSpec, items: list[str]
         log.append({"file": fname, "row": rownum, "column": col, "old": _to_str(old), "new": pd.NA,
                     "rule": "type", "note": why})
 
+    converters = [(cid, _context_converter(ctx_spec[cid])) for cid in ctx_ids]
+    converters += [(it, (lambda v, labels=item_labels[it]: _to_int(v, labels))) for it in items]
+    caches: dict[str, dict[Any, tuple[Any, str | None, str | None]]] = {cid: {} for cid, _ in converters}
     for i in range(hdr + 1, len(table.rows)):
         row = table.rows[i]
         rownum = table.rownums[i]
@@ -698,17 +701,14 @@ def _read_one(path: Path, *, instrument: Any, spec: RecordSpec, items: list[str]
         else:
             rec["respondent_key"] = pseudonym([_to_str(v) for v in rid_parts], salt=salt) \
                 if len(rid_parts) > 1 else pseudonym(_to_str(rid_parts[0]), salt=salt)
-        converters = [(cid, _context_converter(ctx_spec[cid])) for cid in ctx_ids]
-        converters += [(it, (lambda v, labels=item_labels[it]: _to_int(v, labels))) for it in items]
         for cid, convert in converters:
             v = cell.get(cid)
             if _is_blank(v):
                 rec[cid] = pd.NA
                 continue
-            try:
-                val, rule = convert(v)
-            except ValueError as exc:
-                bad(rownum, cid, v, str(exc))
+            val, rule, err = _converted(convert, v, caches[cid])
+            if err is not None:
+                bad(rownum, cid, v, err)
                 rec[cid] = pd.NA
                 continue
             rec[cid] = val
@@ -794,6 +794,29 @@ def _choose_table(path: Path, tables: list[_Table], *, known: set[str], required
         return t, h, [], t
     visible = [t for t in tables if not t.hidden]
     return None, None, [], (visible or tables)[0]
+
+
+def _converted(convert: Callable[[Any], tuple[Any, str | None]], v: Any,
+               cache: dict[Any, tuple[Any, str | None, str | None]]) -> tuple[Any, str | None, str | None]:
+    """``(value, repair rule, error)`` of one cell, remembered per distinct cell value of the column.
+
+    Converters are pure functions of the cell, and a column holds few distinct codes, so each is
+    parsed once per file (the key holds the type: ``1``, ``1.0`` and ``True`` stay apart).
+    """
+    try:
+        key = (type(v), v)
+        hit = cache.get(key)
+    except TypeError:  # an unhashable cell value: convert it every time
+        key, hit = None, None
+    if hit is None:
+        try:
+            val, rule = convert(v)
+            hit = (val, rule, None)
+        except ValueError as exc:
+            hit = (None, None, str(exc))
+        if key is not None:
+            cache[key] = hit
+    return hit
 
 
 def _col_letter(j: int) -> str:

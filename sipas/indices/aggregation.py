@@ -19,6 +19,15 @@ rule's ``empty`` setting: ``skip`` leaves it out (mean over the others; weights 
 over the others, ``I = sum_{j ok} w_j I_j / sum_{j ok} w_j``), ``not_computable`` makes the
 parent undefined too.  Either way the reason is returned with the value (:class:`RuleValues`),
 never a silent NaN.
+
+For many domains and replicates the totals come from :func:`domain_totals`: with replicate weights
+in the cell form of :class:`~sipas.estimation.replicate_weights.CellReplicateWeights`
+(``W[h, r] = b_h F[c(h), r]``) the totals of domain ``d`` are
+
+    num_{d,i,r} = sum_c Z^y_{d,c,i} F[c, r],    Z^y_{d,c,i} = sum_{h in d, c(h) = c} b_h r_hi y_hi
+
+(and ``den`` with ``Z^r``): one pass over the rows forms ``Z`` (``O(n k)``), each domain then costs
+a product of its ``cells x k`` block with ``cells x (1 + R)`` factors -- never ``n x R``.
 """
 
 from __future__ import annotations
@@ -26,6 +35,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 
 from sipas.forms.instrument.rules import IndexRule
 
@@ -67,6 +77,104 @@ def item_totals(Y: np.ndarray, R: np.ndarray, W: np.ndarray) -> tuple[np.ndarray
         Weight columns (full sample, replicates), zero outside the domain.
     """
     return (Y * R).T @ W, R.T @ W
+
+
+@dataclass(frozen=True)
+class DomainTotals:
+    """Weighted item totals of several domains for every weight column, from per-cell sums.
+
+    Built by :func:`domain_totals`; :meth:`totals` gives one domain's ``(num, den)`` as
+    :func:`item_totals` would from the ``n x (1 + R)`` weight matrix zeroed outside the domain.
+
+    Attributes
+    ----------
+    sums : ndarray, q x 2k
+        Per (domain, cell) pair present in the data: ``sum_h b_h r_hi y_hi`` then ``sum_h b_h r_hi``.
+    cells : ndarray (q,)
+        The cell of each pair.
+    start : ndarray (D + 1,)
+        Pairs of domain ``d`` are rows ``start[d]:start[d+1]``.
+    factors : ndarray, G x m
+        Per-cell weight factors (full sample, then the replicates).
+    """
+
+    sums: np.ndarray
+    cells: np.ndarray
+    start: np.ndarray
+    factors: np.ndarray
+
+    @property
+    def n_domains(self) -> int:
+        """Number of domains ``D``."""
+        return len(self.start) - 1
+
+    def domain_cells(self, d: int) -> np.ndarray:
+        """The cells holding rows of domain ``d``."""
+        return self.cells[int(self.start[d]):int(self.start[d + 1])]
+
+    def totals(self, d: int, *, replicates: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """``(num, den)``, each ``k x m``, of domain ``d`` (zeros for a domain without rows).
+
+        With ``replicates`` (0-based replicate numbers) only the full-sample column and those
+        replicates' columns are computed (``m = 1 + len(replicates)``).
+        """
+        s, e = int(self.start[d]), int(self.start[d + 1])
+        cells = self.cells[s:e]
+        if replicates is None and 4 * cells.size > self.factors.shape[0]:
+            # a large domain (the province, a respondent group): scatter its sums over all cells
+            # rather than copy its rows of the G x m factors
+            Z = np.zeros((self.factors.shape[0], self.sums.shape[1]))
+            Z[cells] = self.sums[s:e]
+            T = Z.T @ self.factors
+        else:
+            F = self.factors[cells]
+            if replicates is not None:
+                F = F[:, np.concatenate([[0], np.asarray(replicates, dtype=np.int64) + 1])]
+            T = self.sums[s:e].T @ F
+        k = self.sums.shape[1] // 2
+        return T[:k], T[k:]
+
+
+def domain_totals(Y: np.ndarray, R: np.ndarray, *, base: np.ndarray, cell: np.ndarray, factors: np.ndarray,
+                  domain: np.ndarray, n_domains: int) -> DomainTotals:
+    """Per (domain, cell) sums of ``b_h r_hi y_hi`` and ``b_h r_hi`` in one pass over the rows.
+
+    Parameters
+    ----------
+    Y, R : ndarray, n x k
+        Positive-answer and valid-answer indicators (as :func:`item_totals`).
+    base : ndarray (n,)
+        Row multipliers ``b_h`` of the weights (``W[h, r] = b_h F[c(h), r]``).
+    cell : ndarray (n,) of int
+        Cell ``c(h)`` of each row, ``0 .. G-1``.
+    factors : ndarray, G x m
+        ``F``: per-cell factors of each weight column.
+    domain : ndarray (n,) of int
+        Domain of each row, ``0 .. n_domains-1``; negative: in no domain.
+    n_domains : int
+        Number of domains ``D``.
+
+    Returns
+    -------
+    DomainTotals
+        Cost ``O(n k)`` here, ``O(q_d k m)`` per :meth:`DomainTotals.totals` call (``q_d`` the
+        domain's cells), so ``O(n k + q k m)`` for all domains.
+    """
+    Y = np.asarray(Y, dtype=float)
+    R = np.asarray(R, dtype=float)
+    domain = np.asarray(domain, dtype=np.int64)
+    cell = np.asarray(cell, dtype=np.int64)
+    keep = np.flatnonzero(domain >= 0)
+    G = factors.shape[0]
+    key = domain[keep] * G + cell[keep]
+    pairs, inv = np.unique(key, return_inverse=True)
+    b = np.asarray(base, dtype=float)[keep, None]
+    X = np.hstack([Y[keep] * R[keep] * b, R[keep] * b])
+    agg = sp.csr_matrix((np.ones(keep.size), (inv.reshape(-1), np.arange(keep.size))), shape=(pairs.size, keep.size))
+    sums = np.asarray(agg @ X)
+    dom_of_pair = pairs // G
+    start = np.searchsorted(dom_of_pair, np.arange(n_domains + 1), side="left")
+    return DomainTotals(sums=sums, cells=pairs % G, start=start, factors=np.asarray(factors, dtype=float))
 
 
 def evaluate_rule(rule: IndexRule, num: np.ndarray, den: np.ndarray, item_ids: list[str]) -> RuleValues:

@@ -29,12 +29,13 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from sipas.errors import EstimationError
 from sipas.estimation.propci import prop_interval
-from sipas.estimation.replicate_weights import ReplicateWeights
+from sipas.estimation.replicate_weights import CellReplicateWeights, ReplicateWeights, as_cells
 from sipas.forms.instrument.rules import IndexRule, resolve_rule
-from sipas.indices.aggregation import evaluate_rule, item_totals
+from sipas.indices.aggregation import domain_totals, evaluate_rule
 from sipas.indices.rankings import _unit_order
 from sipas.text.units import RURAL_TYPES, URBAN_TYPES
 
@@ -64,22 +65,53 @@ def _index_items(instrument) -> list[str]:
     return items.loc[items["index"] & items["criterion"].notna(), "item"].tolist()
 
 
-def _point_matrix(Y: np.ndarray, R: np.ndarray, W: np.ndarray) -> np.ndarray:
-    """Item shares for every weight column: (k items) x (m weight vectors), via matrix products."""
-    num, den = item_totals(Y, R, W)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(den > 0, num / den, np.nan)
+def _domain_codes(by: pd.Series | None, n: int) -> tuple[np.ndarray, list]:
+    """Code of each row's domain (``-1``: none) and the domains in report order (:func:`_unit_order`)."""
+    if by is None:
+        return np.full(n, -1, dtype=np.int64), []
+    present = sorted(pd.Series(by.to_numpy(dtype=object)).dropna().unique(), key=_unit_order)
+    pos = {d: i for i, d in enumerate(present)}
+    codes = pd.Series(by.to_numpy(dtype=object)).map(pos).fillna(-1).to_numpy(dtype=np.int64)
+    return codes, present
+
+
+def _per_domain_count(codes: np.ndarray, n_domains: int, *keys: pd.Series) -> np.ndarray:
+    """Number of distinct values of ``keys`` (jointly) among each domain's rows."""
+    keep = codes >= 0
+    joint = np.zeros(int(keep.sum()), dtype=np.int64)
+    for k in keys:
+        c, u = pd.factorize(pd.Series(k.to_numpy())[keep], sort=False)
+        joint = joint * (len(u) + 1) + (c + 1)
+    pairs = np.unique(np.column_stack([codes[keep], joint]), axis=0)
+    return np.bincount(pairs[:, 0], minlength=n_domains)
+
+
+def _respondent_counts(R: np.ndarray, keys: list[tuple[str, ...]], pos: dict[str, int], codes: np.ndarray,
+                       n_domains: int) -> tuple[np.ndarray, np.ndarray]:
+    """Respondents with at least one valid answer among each key's items: whole population (K,) and per domain (D, K)."""
+    inc = np.zeros((R.shape[1], len(keys)))
+    for j, key in enumerate(keys):
+        inc[[pos[i] for i in key], j] = 1.0
+    B = ((R @ inc) > 0).astype(float)
+    keep = np.flatnonzero(codes >= 0)
+    agg = sp.csr_matrix((np.ones(keep.size), (codes[keep], keep)), shape=(n_domains, R.shape[0]))
+    return B.sum(axis=0).astype(np.int64), np.rint(np.asarray(agg @ B)).astype(np.int64)
 
 
 def estimate_index_rules(indicators: pd.DataFrame, *, instrument, rules: Sequence[IndexRule],
-                         rep: ReplicateWeights, by: pd.Series | None = None, by_type: str = "district",
-                         total_label: str = "", psu: pd.Series | None = None, strata: pd.Series | None = None,
-                         level: float = 0.95) -> pd.DataFrame:
+                         rep: ReplicateWeights | CellReplicateWeights, by: pd.Series | None = None,
+                         by_type: str = "district", total_label: str = "", psu: pd.Series | None = None,
+                         strata: pd.Series | None = None, level: float = 0.95) -> pd.DataFrame:
     """Item, criterion, content and overall indices under each of ``rules``, with replicate SEs and logit CIs.
 
-    The weighted totals of every item are computed once per domain and weight column
-    (:func:`sipas.indices.aggregation.item_totals`); each rule is then evaluated on them
-    (:func:`sipas.indices.aggregation.evaluate_rule`), so comparing rules costs almost nothing.
+    The weighted totals of every item are computed for all domains and weight columns in one
+    pass (:func:`sipas.indices.aggregation.domain_totals`: per domain and weighting cell, then
+    times the cells' replicate factors, never the ``n x R`` weight matrix); each rule is then
+    evaluated on them (:func:`sipas.indices.aggregation.evaluate_rule`), so comparing rules costs
+    almost nothing.  Cost ``O(n k + q k R)``: ``n`` rows, ``k`` items, ``q`` (domain, cell) pairs,
+    ``R`` replicates; a domain inside one calibration cell (a district, a commune) needs only the
+    replicates of its own strata (:meth:`CellReplicateWeights.local_replicates`: the others leave
+    its indices at the full-sample value), so report units cost ``O(q k R_h)``.
 
     Parameters
     ----------
@@ -89,8 +121,8 @@ def estimate_index_rules(indicators: pd.DataFrame, *, instrument, rules: Sequenc
         The questionnaire (which items enter an index).
     rules : sequence of IndexRule
         The rules to evaluate (:func:`sipas.forms.instrument.rules.resolve_rule`).
-    rep : ReplicateWeights
-        Full-sample and replicate weights.
+    rep : ReplicateWeights or CellReplicateWeights
+        Full-sample and replicate weights (:func:`sipas.estimation.survey_design.replicate_weights`).
     by : Series, optional
         Domain of each row (e.g. district, or a respondent group such as an age group);
         rows whose domain is missing belong to no domain.  The whole population is always included
@@ -116,41 +148,47 @@ def estimate_index_rules(indicators: pd.DataFrame, *, instrument, rules: Sequenc
         answer among the items the row rests on), ``note`` (why a value is missing or rests on fewer
         children: ``no_valid_answer``, ``skipped:<ids>``, ``not_computable:<ids>``, ``pooled_without:<ids>``).
     """
+    cr = as_cells(rep)
     item_ids = _index_items(instrument)
     Yraw = indicators[item_ids].to_numpy(dtype=float)
     R = (~np.isnan(Yraw)).astype(float)
     Y = np.nan_to_num(Yraw)
-    W_all = np.column_stack([rep.weights, rep.replicates])
-    domains = [("province", total_label, np.ones(len(indicators), dtype=bool))]
-    if by is not None:
-        dom = by.to_numpy(dtype=object)
-        present = pd.Series(dom).dropna().unique()
-        domains += [(by_type, d, np.asarray(dom == d, dtype=bool)) for d in sorted(present, key=_unit_order)]
+    n = len(indicators)
     pos = {it: i for i, it in enumerate(item_ids)}
+    codes, present = _domain_codes(by, n)
+    keys = list(dict.fromkeys([(it,) for it in item_ids]
+                              + [tuple(r.descendant_items(nd.id)) for r in rules for nd in r.nodes]))
+    key_pos = {k: j for j, k in enumerate(keys)}
+    n_all, n_dom = _respondent_counts(R, keys, pos, codes, len(present))
+    df_dom = np.full(len(present), rep.df)
+    if present and psu is not None and strata is not None:
+        n_psu = _per_domain_count(codes, len(present), strata, psu)
+        n_str = _per_domain_count(codes, len(present), strata)
+        df_dom = np.maximum(1, n_psu - n_str).astype(float)
+    tot = [domain_totals(Y, R, base=cr.base, cell=cr.cell, factors=cr.factors,
+                         domain=np.zeros(n, dtype=np.int64), n_domains=1)]
+    if present:
+        tot.append(domain_totals(Y, R, base=cr.base, cell=cr.cell, factors=cr.factors, domain=codes,
+                                 n_domains=len(present)))
+    domains = [("province", total_label, tot[0], 0, rep.df, n_all)]
+    domains += [(by_type, d, tot[1], j, float(df_dom[j]), n_dom[j]) for j, d in enumerate(present)]
     out = []
-    for dtype, dname, mask in domains:
-        num, den = item_totals(Y, R, W_all * mask[:, None])
-        df = rep.df
-        if dtype != "province" and psu is not None and strata is not None:
-            df = float(max(1, pd.Series(psu.to_numpy()[mask]).nunique() - pd.Series(strata.to_numpy()[mask]).nunique()))
-        Rm = R[mask] > 0
-        n_cache: dict[tuple[str, ...], int] = {}
+    for dtype, dname, dt, j, df, counts in domains:
+        cols = cr.local_replicates(dt.domain_cells(j)) if dtype != "province" else None
+        num, den = dt.totals(j, replicates=cols)
         for rule in rules:
             rv = evaluate_rule(rule, num, den, item_ids)
             est = rv.values[:, 0]
-            se = np.sqrt(rep.variance(est, rv.values[:, 1:]))
+            se = np.sqrt(cr.variance(est, rv.values[:, 1:], columns=cols))
             lo, hi = logit_ci(est, se, df=df, level=level)
-            for j, (lvl, ident) in enumerate(rv.labels):
-                key = tuple(rv.items_below[j])
-                if key not in n_cache:
-                    n_cache[key] = int(Rm[:, [pos[i] for i in key]].any(axis=1).sum())
+            for i, (lvl, ident) in enumerate(rv.labels):
                 out.append({"rule": rule.id, "domain_type": dtype, "domain": dname, "level": lvl, "id": ident,
-                            "estimate": est[j], "se": se[j], "ci_low": lo[j], "ci_high": hi[j], "df": df,
-                            "n": n_cache[key], "note": rv.notes[j]})
+                            "estimate": est[i], "se": se[i], "ci_low": lo[i], "ci_high": hi[i], "df": df,
+                            "n": int(counts[key_pos[tuple(rv.items_below[i])]]), "note": rv.notes[i]})
     return pd.DataFrame(out)
 
 
-def estimate_indices(indicators: pd.DataFrame, *, instrument, rep: ReplicateWeights, rule: IndexRule | None = None,
+def estimate_indices(indicators: pd.DataFrame, *, instrument, rep: ReplicateWeights | CellReplicateWeights, rule: IndexRule | None = None,
                      by: pd.Series | None = None, by_type: str = "district", total_label: str = "",
                      psu: pd.Series | None = None, strata: pd.Series | None = None,
                      level: float = 0.95) -> pd.DataFrame:
@@ -183,14 +221,18 @@ def choice_indicators(forms: pd.DataFrame, *, instrument, criterion: str) -> pd.
     return pd.DataFrame(out, index=forms.index)
 
 
-def estimate_shares(indicators: pd.DataFrame, *, rep: ReplicateWeights, level: float = 0.95) -> pd.DataFrame:
+def estimate_shares(indicators: pd.DataFrame, *, rep: ReplicateWeights | CellReplicateWeights, level: float = 0.95) -> pd.DataFrame:
     """Weighted share of 1s per column with replicate SE and logit CI (whole population).
 
     Returns ``id``, ``estimate``, ``se``, ``ci_low``, ``ci_high``, ``df``, ``n``.
     """
+    cr = as_cells(rep)
     Yraw = indicators.to_numpy(dtype=float)
     R = (~np.isnan(Yraw)).astype(float)
-    P = _point_matrix(np.nan_to_num(Yraw), R, np.column_stack([rep.weights, rep.replicates]))
+    num, den = domain_totals(np.nan_to_num(Yraw), R, base=cr.base, cell=cr.cell, factors=cr.factors,
+                             domain=np.zeros(len(indicators), dtype=np.int64), n_domains=1).totals(0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        P = np.where(den > 0, num / den, np.nan)
     est = P[:, 0]
     se = np.sqrt(rep.variance(est, P[:, 1:]))
     lo, hi = logit_ci(est, se, df=rep.df, level=level)
@@ -198,7 +240,7 @@ def estimate_shares(indicators: pd.DataFrame, *, rep: ReplicateWeights, level: f
                          "df": rep.df, "n": R.sum(axis=0).astype(int)})
 
 
-def estimate_distribution(forms: pd.DataFrame, *, instrument, items: Sequence[str], rep: ReplicateWeights,
+def estimate_distribution(forms: pd.DataFrame, *, instrument, items: Sequence[str], rep: ReplicateWeights | CellReplicateWeights,
                           level: float = 0.95) -> pd.DataFrame:
     """Weighted share of each answer category per item, among the item's valid answers, with CIs.
 
@@ -218,7 +260,7 @@ def estimate_distribution(forms: pd.DataFrame, *, instrument, items: Sequence[st
         Defines the items' valid codes.
     items : sequence of str
         Items to tabulate.
-    rep : ReplicateWeights
+    rep : ReplicateWeights or CellReplicateWeights
         Full-sample and replicate weights.
     level : float
         Confidence level.
@@ -283,7 +325,7 @@ def urban_rural(commune_type: pd.Series) -> pd.Series:
     return out
 
 
-def group_indices(indicators: pd.DataFrame, groups: pd.DataFrame, *, instrument, rep: ReplicateWeights,
+def group_indices(indicators: pd.DataFrame, groups: pd.DataFrame, *, instrument, rep: ReplicateWeights | CellReplicateWeights,
                   psu: pd.Series | None = None, strata: pd.Series | None = None,
                   levels: tuple[str, ...] = ("overall", "content", "aspect", "criterion"),
                   rule: IndexRule | None = None, level: float = 0.95) -> pd.DataFrame:

@@ -1,12 +1,22 @@
-"""Rendering: the notebook chain with papermill, HTML with nbconvert, PDF with headless Chromium."""
+"""Rendering: the notebook chain in one kernel, HTML with nbconvert, PDF with headless Chromium.
+
+The five notebooks run one after another in a single ``sipas`` kernel (:func:`run_notebooks`):
+parameters are injected as papermill does (:func:`papermill.parameterize.parameterize_notebook`) and
+the cells executed with nbclient, the kernel's namespace and display options reset between
+notebooks, so the chain pays for one kernel start and one import of the package instead of five.
+``run_notebooks(..., one_kernel=False)`` runs each notebook in its own kernel with papermill.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
+from collections.abc import Callable, Iterator, Mapping
 from importlib import resources
 from pathlib import Path
 
@@ -76,41 +86,142 @@ def ipc_kernel_manager_class() -> type | None:
     return IPCKernelManager
 
 
-def run_notebooks(survey_id: str, *, root: str | Path | None = None, notebooks: tuple[str, ...] = NOTEBOOKS,
-                  progress: bool = True) -> list[Path]:
-    """Execute the notebook chain with papermill into ``reports/<id>/notebooks``.
+@contextlib.contextmanager
+def _without_rfc3987_syntax() -> Iterator[None]:
+    """Import nbformat/papermill without jsonschema's optional ``rfc3987_syntax`` format checker.
 
-    The kernels start with ``SIPAS_BLAS_THREADS`` BLAS/OpenMP threads (default 1): the variables
-    of :func:`sipas.threads.thread_env` are set in their environment, read when numpy is imported.
+    jsonschema registers an IRI/URI format checker when ``rfc3987_syntax`` is importable, and that
+    package builds its Lark grammars at import: 1.4 s of the 1.6 s ``import nbformat`` costs.  Notebook
+    validation uses no such format, so the module is hidden while jsonschema is first imported (a
+    ``None`` entry in ``sys.modules`` makes its import fail as if it were not installed) and
+    importable again afterwards.
     """
-    import papermill as pm
+    hide = "jsonschema" not in sys.modules and "rfc3987_syntax" not in sys.modules
+    if hide:
+        sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        if hide and sys.modules.get("rfc3987_syntax", 0) is None:
+            del sys.modules["rfc3987_syntax"]
 
-    root = Path(root) if root else project_root()
+
+def _notebook_dir(root: Path) -> Path:
     src = Path(__file__).resolve().parents[2] / "notebooks"
-    if not src.is_dir():
-        src = root / "notebooks"
+    return src if src.is_dir() else root / "notebooks"
+
+
+#: Run in the shared kernel between two notebooks: a fresh namespace, default pandas display options and
+#: matplotlib rcParams, as in a new kernel (imported modules stay loaded: that is the point).
+RESET_CELL = """\
+get_ipython().run_line_magic("reset", "-f")
+import sys as _sys
+if "pandas" in _sys.modules:
+    _sys.modules["pandas"].reset_option("display")
+if "matplotlib" in _sys.modules:
+    _sys.modules["matplotlib"].rcdefaults()
+del _sys
+"""
+
+
+def run_notebooks(survey_id: str, *, root: str | Path | None = None, notebooks: tuple[str, ...] = NOTEBOOKS,
+                  progress: bool = True, one_kernel: bool = True,
+                  before: Mapping[str, Callable[[], None]] | None = None) -> list[Path]:
+    """Execute the notebook chain into ``reports/<id>/notebooks``.
+
+    With ``one_kernel`` (default) every notebook runs in the same ``sipas`` kernel, started once
+    (nbclient; the parameters ``survey_id`` and ``root`` injected as papermill does, in a cell
+    tagged ``injected-parameters``), with :data:`RESET_CELL` run between notebooks; otherwise each
+    notebook runs in a kernel of its own (``papermill.execute_notebook``).  The kernels start with
+    ``SIPAS_BLAS_THREADS`` BLAS/OpenMP threads (default 1): the variables of
+    :func:`sipas.threads.thread_env` are set in their environment, read when numpy is imported.
+
+    Parameters
+    ----------
+    survey_id : str
+        The survey.
+    root : path, optional
+        Project root (default: found from the working directory).
+    notebooks : tuple of str
+        Notebook names, in order.
+    progress : bool
+        Print one line per notebook.
+    one_kernel : bool
+        One kernel for the chain (default) or one per notebook (papermill).
+    before : mapping, optional
+        ``{notebook: callable}``: called before that notebook runs (e.g. to wait for the previous
+        survey-year's stages, which the indices notebook reads).
+
+    Raises
+    ------
+    ReportError
+        When a cell of a notebook fails (``one_kernel``); the notebook is written with its outputs so far.
+    """
+    root = Path(root) if root else project_root()
+    src = _notebook_dir(root)
     outdir = root / "reports" / survey_id / "notebooks"
     outdir.mkdir(parents=True, exist_ok=True)
-    done = []
+    params = {"survey_id": survey_id, "root": str(root)}
     km_class = ipc_kernel_manager_class()
     kernel = {"kernel_manager_class": km_class} if km_class is not None else {}
-    # executed notebooks land in a private folder and replace the previous ones only when the whole
-    # chain has run: a failure or Ctrl-C leaves no half-written notebook beside the previous report
-    with tempfile.TemporaryDirectory(prefix=".notebooks-", dir=outdir.parent) as tmp, child_thread_env():
-        for i, nb in enumerate(notebooks, 1):
-            if progress:
-                print(f"[{i}/{len(notebooks)}] {nb} ...", flush=True)
-            out = Path(tmp) / f"{nb}.ipynb"
-            pm.execute_notebook(str(src / f"{nb}.ipynb"), str(out), parameters={"survey_id": survey_id,
-                                                                                 "root": str(root)},
-                                kernel_name=_kernel_name(), progress_bar=False, cwd=str(root), **kernel)
-            done.append(out)
-        final = []
-        for out in done:
-            target = outdir / out.name
-            os.replace(out, target)
-            final.append(target)
-    return final
+    before = dict(before or {})
+    with _without_rfc3987_syntax():
+        import nbformat
+        import papermill as pm
+    done = []
+    with child_thread_env():
+        if not one_kernel:
+            for i, nb in enumerate(notebooks, 1):
+                if nb in before:
+                    before[nb]()
+                if progress:
+                    print(f"[{i}/{len(notebooks)}] {nb} ...", flush=True)
+                out = outdir / f"{nb}.ipynb"
+                # papermill writes as it goes: into a private file, moved beside the report when complete,
+                # so Ctrl-C or a failure never leaves a half-written notebook in place of the previous one
+                with tempfile.TemporaryDirectory(prefix=".notebook-", dir=outdir) as tmp:
+                    part = Path(tmp) / out.name
+                    pm.execute_notebook(str(src / f"{nb}.ipynb"), str(part), parameters=params,
+                                        kernel_name=_kernel_name(), progress_bar=False, cwd=str(root), **kernel)
+                    if part.exists():
+                        os.replace(part, out)
+                done.append(out)
+            return done
+        from nbclient import NotebookClient
+        from nbclient.exceptions import CellExecutionError
+        from papermill.iorw import load_notebook_node
+        from papermill.parameterize import parameterize_notebook
+
+        client = NotebookClient(nbformat.v4.new_notebook(), kernel_name=_kernel_name(), timeout=None,
+                                resources={"metadata": {"path": str(root)}}, **kernel)
+        with client.setup_kernel():
+            info = client.wait_for_reply(client.kc.kernel_info())
+            language_info = (info or {}).get("content", {}).get("language_info")
+            for i, name in enumerate(notebooks, 1):
+                if name in before:
+                    before[name]()
+                if progress:
+                    print(f"[{i}/{len(notebooks)}] {name} ...", flush=True)
+                if i > 1:
+                    reset = nbformat.v4.new_code_cell(RESET_CELL)
+                    client.nb = nbformat.v4.new_notebook(cells=[reset])
+                    client.execute_cell(reset, 0)
+                nb = parameterize_notebook(load_notebook_node(str(src / f"{name}.ipynb")), params,
+                                           kernel_name=_kernel_name(), language="python")
+                if language_info:
+                    nb.metadata["language_info"] = language_info
+                client.nb = nb
+                client.reset_execution_trackers()
+                out = outdir / f"{name}.ipynb"
+                for index, cell in enumerate(nb.cells):
+                    try:
+                        client.execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
+                    except CellExecutionError as exc:
+                        sio.atomic_write_text(out, nbformat.writes(nb))
+                        raise ReportError(f"notebook {name} failed at cell {index} (see {out}):\n{exc}") from exc
+                sio.atomic_write_text(out, nbformat.writes(nb))
+                done.append(out)
+    return done
 
 
 def report_css() -> str:
@@ -125,8 +236,9 @@ def to_html(notebook: str | Path, out: str | Path, *, title: str | None = None, 
     removes scripts that load from the network (require.js, MathJax, mermaid: the report
     has no widgets, typeset formulas or diagrams), so the file reads and prints offline.
     """
-    import nbformat
-    from nbconvert import HTMLExporter
+    with _without_rfc3987_syntax():
+        import nbformat
+        from nbconvert import HTMLExporter
 
     nb = nbformat.read(str(notebook), as_version=4)
     exporter = HTMLExporter(template_name="lab")
@@ -192,17 +304,19 @@ def to_pdf(html_path: str | Path, pdf_path: str | Path, *, chromium: str | None 
 
 
 def render(survey_id: str, *, root: str | Path | None = None, progress: bool = True,
-           pdf: bool = True) -> Path:
+           pdf: bool = True, one_kernel: bool = True,
+           before: Mapping[str, Callable[[], None]] | None = None) -> Path:
     """Run the whole chain for ``survey_id``: ``reports/<id>/report.html`` and, with Chromium, ``report.pdf``.
 
     When Chromium is not installed the PDF is skipped with one printed line; the HTML is
-    still written.
+    still written.  ``pdf=False`` skips the PDF (``sipas report --no-pdf``, ``make report PDF=no``);
+    ``one_kernel`` and ``before`` go to :func:`run_notebooks`.
     """
     root = Path(root) if root else project_root()
     cfg = find_survey(survey_id, root=root)
     t = texts()
     title = t["title"].get(cfg.language, t["title"]["vi"]).format(year=cfg.year)
-    nbs = run_notebooks(survey_id, root=root, progress=progress)
+    nbs = run_notebooks(survey_id, root=root, progress=progress, one_kernel=one_kernel, before=before)
     out = to_html(nbs[-1], root / "reports" / survey_id / "report.html", title=title, lang=cfg.language)
     if progress:
         print(f"report: {out}", flush=True)

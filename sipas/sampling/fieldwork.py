@@ -231,16 +231,25 @@ def double_entry_discrepancies(first: pd.DataFrame, second: pd.DataFrame, *, key
     _require(second, cols, "second entry")
     a = first.set_index(key)
     b = second.set_index(key)
+    in_a, in_b = set(a.index), set(b.index)
+    order = sorted(in_a | in_b, key=lambda v: str(v))
+    both = [k for k in order if k in in_a and k in in_b]
+    # every cell as normalised text, compared column by column (one pass, no per-cell lookups)
+    na = np.column_stack([a.loc[both, c].map(_norm).to_numpy(dtype=object) for c in cols]) if cols and both \
+        else np.empty((len(both), len(cols)), dtype=object)
+    nb = np.column_stack([b.loc[both, c].map(_norm).to_numpy(dtype=object) for c in cols]) if cols and both \
+        else np.empty((len(both), len(cols)), dtype=object)
+    differs = na != nb
+    row_of = {k: i for i, k in enumerate(both)}
     rows = []
-    for k in sorted(set(a.index) | set(b.index), key=lambda v: str(v)):
-        if k not in b.index or k not in a.index:
-            rows.append({key: k, "column": "<form missing>", "first": "present" if k in a.index else "",
-                         "second": "present" if k in b.index else ""})
+    for k in order:
+        if k not in row_of:
+            rows.append({key: k, "column": "<form missing>", "first": "present" if k in in_a else "",
+                         "second": "present" if k in in_b else ""})
             continue
-        for c in cols:
-            x, y = _norm(a.at[k, c]), _norm(b.at[k, c])
-            if x != y:
-                rows.append({key: k, "column": c, "first": x, "second": y})
+        i = row_of[k]
+        for j in np.flatnonzero(differs[i]):
+            rows.append({key: k, "column": cols[j], "first": na[i, j], "second": nb[i, j]})
     return pd.DataFrame(rows, columns=[key, "column", "first", "second"])
 
 

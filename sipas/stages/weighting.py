@@ -64,8 +64,8 @@ from sipas.errors import ConfigError, StageInputMissing
 from sipas.estimation.survey_design import (
     _RAKE_PREFIX,
     FPC_COLUMN,
-    _calibrate,
     _with_margin_columns,
+    calibrated_weights,
     calibration_margins,
 )
 from sipas.forms.pii import pseudonyms
@@ -221,7 +221,6 @@ def run_weighting(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult
         Naming the ``weighting`` key of survey.yml that is wrong.
     """
     from sipas.estimation import weighting
-    from sipas.estimation.design import Design
 
     out = cfg.processed_dir(root)
     src = need(out / "forms_clean.csv", "cleaning")
@@ -268,8 +267,7 @@ def run_weighting(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult
         if cfg.frames["communes"] not in read:
             read.append(cfg.frames["communes"])
         data = _with_margin_columns(w, totals)
-        cal = _calibrate(Design(data, weight="w_nr", strata=hier.strata, psu=hier.psu), totals)
-        w["w_final"] = np.asarray(cal.weights, dtype=float)
+        w["w_final"] = calibrated_weights(data, totals, strata=hier.strata, psu=hier.psu)
         info["calibration"] = ("rake" if any(c.startswith(_RAKE_PREFIX) for c in totals.columns)
                                else "poststratify")
         info["margins"] = list(calibration_margins(totals))
