@@ -232,6 +232,10 @@ def replicate_weights(weights: pd.DataFrame, *, totals: pd.DataFrame | None = No
     and one calibration cell needs only its own strata's replicates
     (:meth:`~sipas.estimation.replicate_weights.CellReplicateWeights.local_replicates`).
 
+    References: Rust & Rao (1996), *Stat. Methods Med. Res.* 5, 283-310 (JKn); Valliant (1993),
+    *JASA* 88, 620-631 (re-calibrated replicates); R survey ``as.svrepdesign(type = "JKn")``,
+    ``postStratify``, ``rake``, ``trimWeights``.
+
     Parameters
     ----------
     weights : DataFrame
