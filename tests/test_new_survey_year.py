@@ -7,7 +7,8 @@ them recorded in the distribution log; unit names typed without their prefix, in
 wrong; an interview date in 2035) and the stages run: ``clean``, ``reliability``, ``weight``,
 ``indices``.  No traceback; every problem is reported once, with form id and column (or file, row and
 column).  Then an entered form is edited after ``clean``: ``weight`` stops, naming the file and the stage
-to rerun.
+to rerun.  Last, ``sipas report`` (as ``make report`` runs it) renders the report, whose design paragraph
+follows the config.
 """
 
 from __future__ import annotations
@@ -82,6 +83,7 @@ def _answers() -> pd.DataFrame:
                               "respondent_name", "phone", "address"])
 
 
+@pytest.mark.slow
 def test_new_survey_year_walkthrough(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                      monkeypatch: pytest.MonkeyPatch) -> None:
     root = tmp_path
@@ -203,3 +205,11 @@ def test_new_survey_year_walkthrough(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert rc == 2 and "after the 'weighting' stage ran" in err and "sipas weight" in err
     for cmd in ("weight", "indices"):
         assert _run(root, capsys, cmd)[0] == 0
+
+    # 6. the report, as `make report` makes it: no traceback; the design text says what the config and the
+    #    sample say (2 villages per commune, 8 households per village), not the demo's "3 ... 30"
+    rc, _, err = _run(root, capsys, "report", "--no-pdf")
+    assert rc == 0, err
+    html = (root / "reports" / SID / "report.html").read_text(encoding="utf-8")
+    assert "mỗi xã, phường chọn 2 thôn, bản, tổ dân phố" in html and "mỗi thôn chọn 8 hộ gia đình" in html
+    assert "Traceback" not in html and "Tỉnh Thử" in html
