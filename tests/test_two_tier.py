@@ -164,3 +164,34 @@ def test_processed_files_identical_on_rerun(root25, tmp_path):
     for stage in ("clean", "reliability", "weight", "indices"):
         assert main(["--root", str(root25), stage, "--survey", DEMO25]) == 0
     assert digest() == before
+
+
+@pytest.mark.parametrize("drop, key, says", [
+    ("commune", "design.strata", "stratum 'Phường' (commune_type) has only one sampled commune"),
+    ("village", "sampling.villages.n", "has only one sampled village"),
+])
+def test_a_lonely_unit_names_the_survey_yml_key(root25, tmp_path, drop, key, says):
+    """Issue 15: one ward sampled in its stratum (or one village in a commune) gave "stratum (Phường) has
+    one PSU" with no key to change; now it is a one-line ConfigError naming the key."""
+    from sipas import io as sio
+    from sipas.config import find_survey
+    from sipas.errors import ConfigError
+    from sipas.stages.indices import run_indices
+
+    root = tmp_path / "root"
+    shutil.copytree(root25 / "data" / "raw" / DEMO25, root / "data" / "raw" / DEMO25)
+    shutil.copytree(root25 / "data" / "processed" / DEMO25, root / "data" / "processed" / DEMO25)
+    (root / "pyproject.toml").write_text("# marker\n")
+    proc = root / "data" / "processed" / DEMO25
+    w = sio.read_csv(proc / "weights.csv")
+    if drop == "commune":   # keep one of the two sampled wards
+        wards = sorted(w.loc[w["commune_type"] == "Phường", "commune"].unique())
+        w = w[w["commune"] != wards[0]]
+    else:                   # the first commune's forms all under one sampled village (weights unchanged)
+        c = sorted(w["commune"].unique())[0]
+        first = sorted(w.loc[w["commune"] == c, "village"].unique())[0]
+        w.loc[w["commune"] == c, "village"] = first
+    sio.write_csv(w, proc / "weights.csv")
+    with pytest.raises(ConfigError) as e:
+        run_indices(find_survey(DEMO25, root=root), root=root)
+    assert e.value.key == key and says in str(e.value)

@@ -38,7 +38,7 @@ import pandas as pd
 from sipas import io as sio
 from sipas import rawfiles
 from sipas.config import SurveyConfig, project_root
-from sipas.errors import StageInputMissing
+from sipas.errors import ConfigError, LonelyPSUError, StageInputMissing
 from sipas.estimation.survey_design import FPC_COLUMN, replicate_weights
 from sipas.forms.instrument import load_instrument
 from sipas.forms.instrument.rules import IndexRule, instrument_rules, resolve_rule
@@ -171,7 +171,12 @@ def run_indices(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
     inst = load_instrument(cfg.instrument_id, cfg.instrument_version)
     tsrc = out / "poststrata_totals.csv"
     totals = sio.read_csv(tsrc) if tsrc.is_file() else None
-    rep = replicate_weights(df, totals=totals, strata=hier.strata, psu=hier.psu)
+    try:
+        rep = replicate_weights(df, totals=totals, strata=hier.strata, psu=hier.psu)
+    except LonelyPSUError as exc:   # a design problem the officer fixes in survey.yml, not a crash
+        raise ConfigError(f"stratum {exc.stratum!r} ({hier.strata}) has only one sampled {hier.psu}, so its "
+                          f"variance cannot be estimated (the jackknife needs >= 2 per stratum): sample at least "
+                          f"2 per stratum or merge strata", file=cfg.path, key="design.strata") from exc
     if not np.allclose(rep.weights, df["w_final"].to_numpy(), rtol=1e-9):
         raise StageInputMissing(f"{wsrc}: w_final differs from the re-derived weights; rerun the weighting stage")
     ind = indices.positive_indicators(df, instrument=inst)
@@ -182,8 +187,14 @@ def run_indices(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
     if unit == hier.psu:
         # the sampled village of weights.csv (the forms' own ``village`` makes the merge add suffixes)
         vcol = "village_y" if "village_y" in df.columns else "village"
-        all_rules = unit_indices(df, ind, instrument=inst, rep=rep, totals=totals, unit=unit,
-                                 total_label=cfg.province["vi"], village=vcol, rules=rules)
+        try:
+            all_rules = unit_indices(df, ind, instrument=inst, rep=rep, totals=totals, unit=unit,
+                                     total_label=cfg.province["vi"], village=vcol, rules=rules)
+        except LonelyPSUError as exc:
+            name = str(exc.stratum).split("\x1f")[0]
+            raise ConfigError(f"{unit} {name!r} has only one sampled village, so its own index has no variance "
+                              f"estimate (needs >= 2 villages per {unit}): sample at least 2",
+                              file=cfg.path, key="sampling.villages.n") from exc
     else:
         all_rules = indices.estimate_index_rules(ind, instrument=inst, rules=rules, rep=rep, by=df[unit],
                                                  by_type=unit, total_label=cfg.province["vi"], psu=df[hier.psu],
