@@ -195,3 +195,25 @@ def test_a_lonely_unit_names_the_survey_yml_key(root25, tmp_path, drop, key, say
     with pytest.raises(ConfigError) as e:
         run_indices(find_survey(DEMO25, root=root), root=root)
     assert e.value.key == key and says in str(e.value)
+
+
+def test_distribution_log_units_come_from_the_sample_list(root25, tmp_path):
+    """Issue 15: a commune typed without its prefix in the distribution log was a unit of its own in
+    response_rates.csv; the log's units are now taken from the sample list by household id."""
+    from sipas import io as sio
+    from sipas.config import find_survey
+    from sipas.stages.cleaning import run_cleaning
+
+    root = tmp_path / "root"
+    shutil.copytree(root25 / "data" / "raw" / DEMO25, root / "data" / "raw" / DEMO25)
+    (root / "pyproject.toml").write_text("# marker\n")
+    p = root / "data" / "raw" / DEMO25 / "fieldwork" / "distribution.csv"
+    log = sio.read_csv(p, dtype=str, keep_default_na=False)
+    first = sorted(log["commune"].unique())[0]
+    log.loc[log["commune"] == first, "commune"] = first.split(" ", 1)[1].upper()   # "Xã Pú Hồ" -> "PÚ HỒ"
+    sio.write_csv(log, p)
+    run_cleaning(find_survey(DEMO25, root=root), root=root)
+    rr = pd.read_csv(root / "data" / "processed" / DEMO25 / "response_rates.csv", keep_default_na=False)
+    expected = pd.read_csv(root25 / "data" / "processed" / DEMO25 / "response_rates.csv", keep_default_na=False)
+    assert rr["commune"].tolist() == expected["commune"].tolist()
+    assert rr["distributed"].tolist() == expected["distributed"].tolist()

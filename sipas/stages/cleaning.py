@@ -392,6 +392,16 @@ def run_cleaning(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
         unit_cols = [c for c in (*cfg.design.unit_keys, "village", "sample_village") if c in sample.columns]
         sample_units = sample.loc[in_sample, ["respondent_key", *unit_cols]]
         read.append(sample_path)
+        if log is not None and "household_id" in log.columns:
+            # the distribution log counts forms per unit: its units come from the sample list too, by household
+            # id (a name typed another way there would otherwise be a unit of its own in response_rates.csv)
+            ref = sample.assign(_hid=sample["household_id"].astype(str).str.strip()).drop_duplicates("_hid")
+            ref = ref.set_index("_hid")
+            hid = log["household_id"].astype(str).str.strip()
+            known = hid.isin(ref.index)
+            for k in cfg.design.unit_keys:
+                if k in ref.columns:
+                    log[k] = hid.map(ref[k]).where(known, log[k])
     cl = cleaning.clean_forms(res.forms, instrument=inst, sample_keys=sample_keys, sample_units=sample_units,
                               date_range=(f"{cfg.year - 1}-01-01", f"{cfg.year + 1}-12-31"))
     audit = cl.audit
