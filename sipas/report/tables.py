@@ -62,11 +62,9 @@ def summary_md(ctx: ReportContext) -> str:
     t = _idx(ctx)
     rule = index_rule(ctx)
     lab = _labels(ctx)
-    cont = t[(t["domain_type"] == "province") & t["id"].isin(rule.contents) & (t["level"] != "criterion")]
-    if len(cont):
-        parts.append(ctx.md("summary_contents", contents="; ".join(
-            f"{lab.get(i, i)} {ctx.pct(e)} ({ctx.ci(a, b)})"
-            for i, e, a, b in zip(cont["id"], cont["estimate"], cont["ci_low"], cont["ci_high"]))))
+    contents = _content_values(ctx, rule)
+    if contents:
+        parts.append(ctx.md("summary_contents", contents="; ".join(f"{n} {v}" for n, v in contents)))
     parts.append(rule_md(ctx))
     sat = set(rule.criteria_below())
     c = t[(t["domain_type"] == "province") & (t["level"] == "criterion") & t["id"].astype(str).isin(sat)]
@@ -80,18 +78,21 @@ def summary_md(ctx: ReportContext) -> str:
     return "\n\n".join(parts)
 
 
+def _content_values(ctx: ReportContext, rule) -> list[tuple[str, str]]:
+    """``(label, "81,4% (78,1 – 84,4)")`` of each content of the rule, for the province, in the rule's order."""
+    t = _idx(ctx)
+    t = t[(t["domain_type"] == "province") & (t["level"] != "criterion")].drop_duplicates("id").set_index("id")
+    lab = _labels(ctx)
+    return [(lab.get(c, c), f"{ctx.pct(t.at[c, 'estimate'])} ({ctx.ci(t.at[c, 'ci_low'], t.at[c, 'ci_high'])})")
+            for c in rule.contents if c in t.index]
+
+
 def key_figures_table(ctx: ReportContext) -> pd.DataFrame:
     """Table 1.1: the key figures of the summary."""
     o = overall(ctx)
     rows = [(ctx.tr("key.overall"), f"{ctx.pct(o['estimate'])} ({ctx.ci(o['ci_low'], o['ci_high'])})")]
-    t = _idx(ctx)
-    lab = _labels(ctx)
-    for cid in index_rule(ctx).contents:
-        r = t[(t["domain_type"] == "province") & (t["id"] == cid) & (t["level"] != "criterion")]
-        if len(r):
-            r = r.iloc[0]
-            rows.append((lab.get(cid, cid), f"{ctx.pct(r['estimate'])} ({ctx.ci(r['ci_low'], r['ci_high'])})"))
     rule = index_rule(ctx)
+    rows += _content_values(ctx, rule)
     rows.append((ctx.tr("key.rule"), f"{rule.label.get(ctx.lang, rule.label['vi'])} — "
                                      f"{ctx.tr('rule_confirmed' if rule.confirmed else 'rule_unconfirmed')}"))
     b = benchmark(ctx)
