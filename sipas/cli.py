@@ -64,8 +64,14 @@ def _stage(name: str):
 
 def cmd_synth(args: argparse.Namespace) -> int:
     from sipas.synth import synthesize_demo
+    from sipas.synth_service import SERVICE_DEMOS, synthesize_service
 
     out = _root(args) / "data" / "raw"
+    service = [d for d in SERVICE_DEMOS if args.all or d.survey_id == args.survey]
+    for d in service:
+        print(f"{synthesize_service(out, d)}: service-user demo ({d.mode} mode)")
+    if service and not args.all:
+        return 0
     for r in synthesize_demo(out, survey_id=None if args.all else args.survey):
         print(f"{r.survey_dir}: population {r.n_households_population} households, sample {r.n_sampled}, "
               f"{r.n_forms} forms entered")

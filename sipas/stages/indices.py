@@ -161,16 +161,18 @@ def run_indices(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
     forms = sio.read_csv(src)
     weights = sio.read_csv(wsrc)
     hier = cfg.design
-    wcols = ["form_id", "w_nr", "w_final", "village"] + [c for c in (*hier.frame_columns, FPC_COLUMN)
-                                                           if c in weights.columns and c not in forms.columns]
-    df = forms.merge(weights[wcols], on="form_id", how="inner",
+    tsrc = out / "poststrata_totals.csv"
+    totals = sio.read_csv(tsrc) if tsrc.is_file() else None
+    # the calibration cell of a row when the weighting stage wrote it (service-user surveys: unit x field)
+    margin = [str(totals.columns[0])] if totals is not None and str(totals.columns[0]) in weights.columns else []
+    wcols = ["form_id", "w_nr", "w_final"] + [c for c in ("village", *hier.frame_columns, FPC_COLUMN, *margin)
+                                              if c in weights.columns and (c == "village" or c not in forms.columns)]
+    df = forms.merge(weights[list(dict.fromkeys(wcols))], on="form_id", how="inner",
                      validate="one_to_one")
     missing = [c for c in dict.fromkeys((hier.strata, hier.psu, hier.report_unit)) if c not in df.columns]
     if missing:
         raise StageInputMissing(f"{wsrc}: design column(s) {', '.join(missing)} missing; rerun the weighting stage")
     inst = load_instrument(cfg.instrument_id, cfg.instrument_version)
-    tsrc = out / "poststrata_totals.csv"
-    totals = sio.read_csv(tsrc) if tsrc.is_file() else None
     try:
         rep = replicate_weights(df, totals=totals, strata=hier.strata, psu=hier.psu)
     except LonelyPSUError as exc:   # a design problem the officer fixes in survey.yml, not a crash
