@@ -206,6 +206,15 @@ def run_indices(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
     published = indices.suppress_small_cells(idx, min_n=cfg.min_cell_size)
     overall = idx[(idx["level"] == "overall") & (idx["domain_type"] == unit)]
     ranking = indices.rank_published_units(overall, min_n=cfg.min_cell_size, seed=cfg.seed)
+    comparison = None
+    if unit == hier.strata and len(overall):
+        # units that are strata (districts; a service-user survey's units): each against the whole area
+        area = idx[(idx["level"] == "overall") & (idx["domain_type"] != unit)].iloc[0]
+        shares = (df.groupby(unit)["w_final"].sum() / df["w_final"].sum()).to_dict()
+        shown = overall[overall["n"] >= cfg.min_cell_size]
+        comparison = indices.compare_with_overall(shown, overall={"estimate": area["estimate"], "se": area["se"]},
+                                                  shares={str(k): v for k, v in shares.items()},
+                                                  correction=(cfg.extra.get("report") or {}).get("correction", "holm"))
     groups, frames_read = respondent_groups(df, cfg)
     grp = indices.group_indices(ind, groups, instrument=inst, rep=rep, rule=rule)
     needs = [c for c in inst.criteria.loc[inst.criteria["aspect"] == "needs", "criterion"]]
@@ -224,6 +233,8 @@ def run_indices(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
               "distributions_published": indices.suppress_small_cells(distributions, min_n=cfg.min_cell_size),
               "indices_groups": grp, "indices_groups_published": indices.suppress_small_cells(grp, min_n=cfg.min_cell_size),
               "needs": pd.concat(need_tabs, ignore_index=True) if need_tabs else pd.DataFrame()}
+    if comparison is not None:
+        tables["unit_comparison"] = comparison
     read = [src, wsrc] + ([tsrc] if totals is not None else []) + frames_read
 
     prof = []
