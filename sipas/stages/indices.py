@@ -231,8 +231,9 @@ def run_indices(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
               "index_sensitivity_summary": rule_sensitivity(sens_pub, used=rule.id, unit=unit),
               "distributions": distributions,
               "distributions_published": indices.suppress_small_cells(distributions, min_n=cfg.min_cell_size),
-              "indices_groups": grp, "indices_groups_published": indices.suppress_small_cells(grp, min_n=cfg.min_cell_size),
-              "needs": pd.concat(need_tabs, ignore_index=True) if need_tabs else pd.DataFrame()}
+              "indices_groups": grp, "indices_groups_published": indices.suppress_small_cells(grp, min_n=cfg.min_cell_size)}
+    if need_tabs:   # an instrument without a needs aspect (service-user form) has no needs table
+        tables["needs"] = pd.concat(need_tabs, ignore_index=True)
     if comparison is not None:
         tables["unit_comparison"] = comparison
     read = [src, wsrc] + ([tsrc] if totals is not None else []) + frames_read
