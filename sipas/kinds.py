@@ -106,6 +106,8 @@ class SurveyKind:
     sampler: str
     instrument_family: str
     report_sections: tuple[str, ...]
+    #: Whether the national SIPAS index (a household survey since 2022) is a fair default benchmark.
+    national_benchmark: bool = True
 
     def frame(self, name: str) -> FrameSpec:
         """The frame called ``name``; ``KeyError`` when the kind reads no such frame."""
@@ -210,6 +212,7 @@ SERVICE_USER = SurveyKind(
     instrument_family="service_user",
     report_sections=("summary", "design", "cleaning", "reliability", "weighting", "results", "ranking",
                      "reward", "yoy", "methodology", "provenance"),
+    national_benchmark=False,   # the national index is a household survey with another instrument
 )
 
 #: Every kind sipas can run, by name.
