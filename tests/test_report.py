@@ -249,7 +249,8 @@ def _caption_numbers(ctx: report.ReportContext) -> list[tuple[int, str, int, int
 
     out = []
     pat = re.compile(r"^(Bảng|Hình|Table|Figure) (\d+)\.(\d+)\.")
-    for i, name in enumerate(report.SECTIONS[:10], start=1):  # sections 1-10; appendices have no numbers
+    numbered = [s for s in ctx.cfg.kind.report_sections if s not in ("methodology", "provenance")]
+    for i, name in enumerate(numbered, start=1):  # the kind's sections in order; appendices have no numbers
         for kind, value in report.section(ctx, name):
             caption = None
             if kind == "html":
