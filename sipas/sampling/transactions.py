@@ -53,7 +53,7 @@ PERSONAL_COLUMN_NAMES = frozenset({
     "người nộp", "người đại diện", "số điện thoại", "điện thoại", "địa chỉ", "số cccd", "số cmnd",
 })
 _PERSONAL_PARTS = re.compile(r"phone|address|e-?mail|mobile|điện thoại|địa chỉ|họ (và )?tên|cccd|cmnd|citizen|"
-                             r"passport|(^|_)name$")
+                             r"passport|(applicant|contact|person|representative|full)_?name$")
 
 
 def is_personal_column(name: str) -> bool:
@@ -61,7 +61,8 @@ def is_personal_column(name: str) -> bool:
 
     A name in :data:`PERSONAL_COLUMN_NAMES` or containing ``phone``, ``address``, ``email``, ``mobile``,
     ``điện thoại``, ``địa chỉ``, ``họ tên`` / ``họ và tên``, ``cccd``, ``cmnd``, ``citizen``, ``passport``, or
-    ending in ``_name`` (``applicant_name``) is personal.  (The value-based detection of
+    ending in ``applicant_name``, ``contact_name``, ``person_name``, ``representative_name``, ``full_name`` is
+    personal (``procedure_name`` is not).  (The value-based detection of
     :func:`sipas.forms.pii.personal_data_kind` sits in a folder above ``sampling`` and is not used here.)
     """
     low = nfc(str(name)).strip().lower()
