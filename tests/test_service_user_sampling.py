@@ -294,6 +294,19 @@ def test_transactions_read_dates_types_and_units(tmp_path):
     assert tx["applicant_type"].tolist() == ["person", "organisation", "person"]
 
 
+def test_a_unit_name_shared_by_two_units_must_be_given_by_id(tmp_path):
+    rows = UNITS + [["D2", "Huyện khác", "district", ""], ["Y1", "Xã Cà Ná", "commune", "D2"]]
+    units = S.read_unit_frame(write_csv(tmp_path / "units.csv", rows))
+    assert len(units) == 5
+    p = write_csv(tmp_path / "tx.csv", TX)
+    with pytest.raises(InputError) as e:
+        S.read_transactions(p, units=units)
+    assert (e.value.row, e.value.column) == (3, "unit") and "X2, Y1" in str(e.value)
+    ok = [list(r) for r in TX]
+    ok[2][1] = "Y1"
+    assert S.read_transactions(write_csv(tmp_path / "tx2.csv", ok), units=units)["unit"].tolist() == ["H", "Y1", "X1"]
+
+
 def test_transactions_from_xlsx_with_excel_dates(tmp_path):
     from openpyxl import Workbook
 

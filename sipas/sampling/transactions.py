@@ -139,7 +139,8 @@ def read_unit_frame(path: str | Path) -> pd.DataFrame:
     ------
     InputError
         Naming the file, the row (header = row 1) and the column: missing column, empty id/name/level,
-        unknown level, duplicate ``unit_id``, duplicate unit name, ``parent_unit`` not found.
+        unknown level, duplicate ``unit_id``, ``parent_unit`` not found.  Two units may share a name (two
+        communes of one name in different districts); a transaction must then name its unit by id.
     """
     p = Path(path)
     df = read_table(p)
@@ -156,13 +157,12 @@ def read_unit_frame(path: str | Path) -> pd.DataFrame:
         raise InputError(f"unknown level {df['level'].iloc[i]!r}; use one of {', '.join(UNIT_LEVELS)}",
                          file=p, row=i + 2, column="level")
     df["level"] = level
-    for c, what in (("unit_id", "unit id"), ("unit", "unit name")):
-        dup = df[c].duplicated()
-        if dup.any():
-            i = int(dup.to_numpy().argmax())
-            first = int(df[c].eq(df[c].iloc[i]).to_numpy().argmax()) + 2
-            raise InputError(f"duplicate {what} {df[c].iloc[i]!r} (first on row {first})", file=p, row=i + 2,
-                             column=c)
+    dup = df["unit_id"].duplicated()
+    if dup.any():
+        i = int(dup.to_numpy().argmax())
+        first = int(df["unit_id"].eq(df["unit_id"].iloc[i]).to_numpy().argmax()) + 2
+        raise InputError(f"duplicate unit id {df['unit_id'].iloc[i]!r} (first on row {first})", file=p, row=i + 2,
+                         column="unit_id")
     ids = set(df["unit_id"])
     bad = (df["parent_unit"] != "") & ~df["parent_unit"].isin(ids)
     if bad.any():
@@ -219,7 +219,7 @@ def read_transactions(path: str | Path, *, units: pd.DataFrame | None = None) ->
     path : path
     units : DataFrame, optional
         The unit frame (:func:`read_unit_frame`); when given every transaction's ``unit`` must be one of its
-        ids or names and is replaced by the ``unit_id``.
+        ids or names (a name shared by two units is refused) and is replaced by the ``unit_id``.
 
     Returns
     -------
@@ -262,14 +262,22 @@ def read_transactions(path: str | Path, *, units: pd.DataFrame | None = None) ->
         raise InputError(f"duplicate transaction id {df['transaction_id'].iloc[i]!r} (first on row {first})",
                          file=p, row=i + 2, column="transaction_id")
     if units is not None:
-        lookup = {nfc(str(u)): nfc(str(u)) for u in units["unit_id"]}
+        ids = {nfc(str(u)) for u in units["unit_id"]}
+        by_name: dict[str, list[str]] = {}
         for uid, name in zip(units["unit_id"], units["unit"]):
-            lookup.setdefault(nfc(str(name)), nfc(str(uid)))
-        mapped = df["unit"].map(lookup)
-        if mapped.isna().any():
-            i = int(mapped.isna().to_numpy().argmax())
-            raise InputError(f"unit {df['unit'].iloc[i]!r} is not in the unit frame (neither an id nor a name)",
-                             file=p, row=i + 2, column="unit")
+            by_name.setdefault(nfc(str(name)), []).append(nfc(str(uid)))
+        mapped = []
+        for i, u in enumerate(df["unit"]):
+            if u in ids:
+                mapped.append(u)
+            elif len(by_name.get(u, [])) == 1:
+                mapped.append(by_name[u][0])
+            elif u in by_name:
+                raise InputError(f"unit name {u!r} is shared by units {', '.join(by_name[u])}; give the unit id",
+                                 file=p, row=i + 2, column="unit")
+            else:
+                raise InputError(f"unit {u!r} is not in the unit frame (neither an id nor a name)", file=p,
+                                 row=i + 2, column="unit")
         df["unit"] = mapped
     return df
 
