@@ -111,6 +111,15 @@ def test_units_draw_from_independent_streams():
     assert S.unit_stream(9, "A").integers(0, 2**31) != S.unit_stream(9, "B").integers(0, 2**31)
 
 
+def test_lists_are_pinned_across_processes():
+    """The draw depends only on the seed and the unit id (sha256, not hash()): a fixed list, whatever
+    PYTHONHASHSEED; a change of the algorithm shows here."""
+    sel = S.select_transactions(tx_log({"A": 40}), allocation=alloc(A=3), window=WINDOW, seed=2023)
+    assert sel[["transaction_id", "list"]].values.tolist() == [
+        ["A-0020", "official"], ["A-0009", "official"], ["A-0035", "official"],
+        ["A-0008", "reserve"], ["A-0034", "reserve"], ["A-0021", "reserve"]]
+
+
 def test_official_and_reserve_disjoint_positions_consecutive():
     tx = tx_log({"A": 101, "B": 64})
     sel = S.select_transactions(tx, allocation=alloc(A=17, B=8), window=WINDOW, reserve_ratio=0.5, seed=5)
