@@ -39,7 +39,7 @@ REQUIRED_KEYS = ("survey_id", "province", "year", "instrument", "frames", "respo
 #: Keys a survey.yml may contain.
 OPTIONAL_KEYS = (
     "structure", "min_cell_size", "sampling", "restricted", "truth", "previous_survey", "benchmark",
-    "weighting", "fieldwork", "description", "report", "design", "kind", "index_rule",
+    "weighting", "fieldwork", "description", "report", "design", "kind", "index_rule", "planning",
 )
 LANGUAGES = ("vi", "en")
 STRUCTURES = KINDS[DEFAULT_KIND].design.structures
@@ -331,6 +331,21 @@ def sampling_window(cfg: "SurveyConfig") -> tuple[Any, Any]:
     if days[0] > days[1]:
         raise _fail(f"the first day {days[0]} is after the last day {days[1]}", cfg.path, "sampling.window")
     return days[0], days[1]
+def _planning_options(raw: Any, p: Path) -> None:
+    """``planning:`` (``sipas plan``): ``costs`` maps commune / village / household / form / fixed to
+    non-negative numbers."""
+    if raw is None:
+        return
+    if not isinstance(raw, dict) or set(raw) - {"costs"}:
+        raise _fail("must be a mapping with the key 'costs'", p, "planning")
+    costs = raw.get("costs") or {}
+    if not isinstance(costs, dict):
+        raise _fail("must be a mapping of cost per commune, village, household, form, fixed", p, "planning.costs")
+    for k, v in costs.items():
+        if k not in ("commune", "village", "household", "form", "fixed"):
+            raise _fail(f"unknown cost {k!r}; use commune, village, household, form, fixed", p, f"planning.costs.{k}")
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not v >= 0:
+            raise _fail(f"must be a non-negative number, got {v!r}", p, f"planning.costs.{k}")
 
 
 def _label(value: Any, path: Path, key: str) -> dict[str, str]:
@@ -520,6 +535,7 @@ def load_config(path: str | Path, *, check_files: bool = True,
         raise _fail("names this survey itself; previous_survey is last year's survey id (or leave it out)",
                     p, "previous_survey")
     _sampling_options(raw.get("sampling"), p)
+    _planning_options(raw.get("planning"), p)
 
     if "frames" in wanted and design.frame_columns:
         _check_frame_columns(design, frames, p)
