@@ -331,6 +331,8 @@ def sampling_window(cfg: "SurveyConfig") -> tuple[Any, Any]:
     if days[0] > days[1]:
         raise _fail(f"the first day {days[0]} is after the last day {days[1]}", cfg.path, "sampling.window")
     return days[0], days[1]
+
+
 def _planning_options(raw: Any, p: Path) -> None:
     """``planning:`` (``sipas plan``): ``costs`` maps commune / village / household / form / fixed to
     non-negative numbers."""
