@@ -131,6 +131,11 @@ def cmd_sample(args: argparse.Namespace) -> int:
     with sio.transaction():
         res = cfg.kind.draw_sample(cfg, restricted_dir=root / "restricted" / cfg.survey_id,
                                    out_dir=cfg.processed_dir(root) / "sample")
+    if hasattr(res, "summary_line"):   # a kind's own sample (service users: allocation and lists)
+        print(res.summary_line(cfg.survey_id))
+        for p in (*res.files, *res.restricted_files):
+            print(f"  wrote {p}")
+        return 0
     hh = res.households
     n_off = int((hh["list"] == "official").sum()) if "list" in hh.columns else len(hh)
     print(f"{cfg.survey_id}: {len(res.communes)} communes, {len(res.villages)} villages, "

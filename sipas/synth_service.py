@@ -269,6 +269,34 @@ def _second_entry(forms: pd.DataFrame, instrument, *, rng: np.random.Generator) 
     return s
 
 
+def _list_fieldwork(demo: ServiceDemo, pop: pd.DataFrame, export: pd.DataFrame, alloc: pd.DataFrame, *,
+                    rng: np.random.Generator) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:
+    """Seed 001's fieldwork: lists drawn by :func:`sipas.sampling.select_transactions` (the survey's seed),
+    10% of the official applicants not reached (refused, not reachable, wrong address), each replaced by
+    the next reserve of the unit (:func:`sipas.sampling.transaction_substitutions`).  Returns the
+    transactions that got a form (official who responded, then substitutes), whether each was returned, and
+    the substitution log."""
+    from sipas.sampling import select_transactions, transaction_substitutions
+
+    names = dict(zip(pop["unit_id"], pop["unit"]))
+    a = pd.DataFrame({"unit": [k for k, v in names.items() for u in alloc["unit"] if v == u],
+                      "forms": alloc["forms"].to_numpy()})
+    tx = export.assign(returned_on=pd.to_datetime(export["returned_on"]))
+    sel = select_transactions(tx, allocation=a, window=demo.window, reserve_ratio=1.0, seed=demo.seed)
+    off = sel[sel["list"] == "official"]
+    u = rng.random(len(off))
+    outcome = np.where(u < 0.05, "not_reachable", np.where(u < 0.08, "refused", np.where(u < 0.1, "wrong_address",
+                                                                                             "responded")))
+    outcomes = pd.DataFrame({"transaction_id": off["transaction_id"].to_numpy(), "outcome": outcome})
+    subs = transaction_substitutions(sel, outcomes=outcomes)
+    ok = set(off.loc[outcome == "responded", "transaction_id"]) | set(subs["substitute_id"][subs["substitute_id"] != ""])
+    by_id = pop.set_index("transaction_id")
+    handed = pop[pop["transaction_id"].isin(ok)].sort_values(["unit_id", "returned_on"], kind="stable")
+    del by_id
+    returned = rng.random(len(handed)) >= 0.02
+    return handed, returned, subs
+
+
 def _csv(df: pd.DataFrame, path: Path) -> Path:
     return sio.write_csv(df, path, for_people=False)
 
@@ -310,16 +338,25 @@ def synthesize_service(out_dir: str | Path, demo: ServiceDemo) -> Path:
         "restricted": {"salt_file": "restricted/salt.txt"},
         "truth": "truth/true_values.csv",
     }
-    rows = []
-    for _, a in alloc.iterrows():
-        cand = inside[inside["unit"] == a["unit"]]
-        take = np.sort(srng.choice(cand.index.to_numpy(), size=int(a["forms"]), replace=False))
-        rows.append(pop.loc[take])
-    handed = pd.concat(rows).sort_values(["unit_id", "returned_on"], kind="stable")
-    returned = srng.random(len(handed)) >= 0.035
+    subs = None
+    if demo.mode == "exit":   # the desk hands the unit's forms to (here: a random sample of) its applicants
+        rows = []
+        for _, a in alloc.iterrows():
+            cand = inside[inside["unit"] == a["unit"]]
+            take = np.sort(srng.choice(cand.index.to_numpy(), size=int(a["forms"]), replace=False))
+            rows.append(pop.loc[take])
+        handed = pd.concat(rows).sort_values(["unit_id", "returned_on"], kind="stable")
+        returned = srng.random(len(handed)) >= 0.035
+    else:   # seed 001: official and reserve lists from the records; reserve replaces who cannot be reached
+        handed, returned, subs = _list_fieldwork(demo, pop, export, alloc, rng=srng)
     forms_all = _forms(handed, answers, rng=np.random.default_rng(demo.seed + 3), year=demo.year)
     dist = pd.DataFrame({"form_id": forms_all["form_id"], "unit": forms_all["unit"],
                          "distributed_date": forms_all["interview_date"], "returned": returned.astype(int)})
+    if subs is not None:
+        dist.insert(1, "transaction_id", handed["transaction_id"].to_numpy())
+        _csv(subs, base / "fieldwork" / "substitutions.csv")
+        config["sampling"]["reserve_ratio"] = 1.0
+        config["fieldwork"]["substitutions"] = "fieldwork/substitutions.csv"
     forms = forms_all[returned].reset_index(drop=True)
     _csv(forms, base / "responses" / "forms.csv")
     _csv(dist, base / "fieldwork" / "distribution.csv")
