@@ -148,7 +148,7 @@ def test_efa_displays():
     efa = _efa({("all", "a1"): True, ("all", "a2"): True, ("used_admin", "b1"): False})
     shown = stage_rel.efa_displays(efa)
     assert isinstance(shown, stage_rel.Displays) and len(shown) == 4
-    assert [d.data for d in shown[::2]] == ["### Mọi hộ được khảo sát", "### Hộ đã thực hiện thủ tục hành chính"]
+    assert [d.data for d in shown[::2]] == ["### Mọi người trả lời", "### Hộ đã thực hiện thủ tục hành chính"]
     assert list(shown[1].index.get_level_values("item")) == ["a1", "a2"]
     assert list(shown[3].columns) == ["Nhân tố 1.1", "Nhân tố 2.1"]
 
@@ -286,13 +286,13 @@ def test_cfa_and_efa_in_english():
     en = stage_rel.cfa_fit_display(fit, lang="en")
     assert list(en.columns) == ["Model (sample)", "Index", "Value", "Cut-off (Hu & Bentler 1999)", "Conclusion"]
     assert list(en["Conclusion"]) == ["Met", "Not met", ""]
-    assert list(en["Model (sample)"]) == ["All surveyed households",
+    assert list(en["Model (sample)"]) == ["All respondents",
                                           "Households that used an administrative procedure and Households with a "
                                           "child at a public primary school", "x"]
     assert stage_rel.model_label("used_health", lang="en") == "Households treated at a public health facility"
     efa = _efa({("all", "a1"): True, ("used_admin", "b1"): False})
     shown = stage_rel.efa_displays(efa, lang="en")
-    assert [d.data for d in shown[::2]] == ["### All surveyed households",
+    assert [d.data for d in shown[::2]] == ["### All respondents",
                                             "### Households that used an administrative procedure"]
     assert list(shown[1].columns) == ["Factor 1.1", "Factor 2.1"]
     assert list(stage_rel.efa_matrix(efa, "all", lang="en").columns) == ["Factor 1.1", "Factor 2.1"]

@@ -377,7 +377,7 @@ def test_no_raw_code_names_in_the_reliability_and_weighting_tables(vi_ctx):
     for raw in ("used_admin", "chi2", "p_value", "commune_type", ">all<"):
         assert raw not in text, raw
     cfa = report.cfa_table(vi_ctx)
-    assert list(cfa.iloc[:, 0]) == ["Mọi hộ được khảo sát", "Hộ đã thực hiện thủ tục hành chính"]
+    assert list(cfa.iloc[:, 0]) == ["Mọi người trả lời", "Hộ đã thực hiện thủ tục hành chính"]
     assert {"χ²", "Bậc tự do", "Giá trị p", "CFI", "TLI", "RMSEA", "SRMR"} <= set(cfa.columns)
 
 
