@@ -9,7 +9,8 @@
     sipas weight       stage 3: design weights and nonresponse adjustment
     sipas indices      stage 4: SIPAS indices, rankings, year-over-year change
     sipas report       stages 1-4 through the notebooks, then reports/<id>/report.html
-    sipas plan         next year's sample: variance components, sizes for a target, cost, design simulation
+    sipas plan         next year's sample: variance components, sizes for a target, cost, design simulation,
+                       then reports/<id>/plan.html (notebooks/06_planning.ipynb)
 
 Errors from bad input are printed as one clear line (file, row, column, or the survey.yml key) with exit
 code 2, as are files that cannot be written (read-only folder, full disk: the path is named).  Each stage,
@@ -244,23 +245,24 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     from sipas import io as sio
-    from sipas.planning import PlanSettings, compute_plan, write_plan
-    from sipas.sampling import write_annex
+    from sipas.planning import PlanSettings, check_inputs, render_plan
 
     root = _root(args)
     cfg = _cfg(args, needs=("frames",))
     settings = PlanSettings(half_width=args.target, gap=args.gap, reps=args.reps, design=args.design)
-    res = compute_plan(cfg, root=root, settings=settings)
-    out = cfg.reports_dir(root)
-    with sio.transaction():
-        written = write_plan(res, cfg, root=root)
-        written += list(write_annex(res.annex, number="04", xlsx_path=out / "plan_phu_luc_04.xlsx",
-                                    csv_path=out / "plan_phu_luc_04.csv"))
-    sz = res.sizes.groupby("design", sort=False)[["communes", "households", "cost"]].sum(min_count=1)
+    check_inputs(cfg, root=root, settings=settings)
+    t0 = time.perf_counter()
+    html = render_plan(args.survey, root=root, settings=settings)
+    sizes = sio.read_csv(cfg.processed_dir(root) / "plan_sizes.csv")
+    sz = sizes.groupby("design", sort=False)[["communes", "households", "cost"]].sum(min_count=1)
     for design, row in sz.iterrows():
-        print(f"  {design}: {row['communes']:.0f} communes, {row['households']:.0f} households, cost {row['cost']:.0f}")
-    for p in written:
-        print(f"  wrote {p}")
+        if row.isna().any():  # a unit cannot reach the target with the communes the design fixes
+            print(f"  {design}: {row['communes']:.0f} communes, target not reached in every unit")
+        else:
+            print(f"  {design}: {row['communes']:.0f} communes, {row['households']:.0f} households, "
+                  f"cost {row['cost']:.0f}")
+    print(f"  wrote {cfg.processed_dir(root)}/plan_*.csv, {cfg.reports_dir(root)}/plan_phu_luc_04.xlsx|csv")
+    print(f"plan: {html} ({time.perf_counter() - t0:.1f} s)", flush=True)
     return 0
 
 
@@ -291,10 +293,12 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--kernel-per-notebook", action="store_true",
                     help="run each notebook in a kernel of its own (papermill) instead of one kernel for the chain")
     sp = add("plan", cmd_plan, "plan next year's sample from a finished survey-year (variance components, "
-                               "sample sizes, cost, design simulation)")
+                               "sample sizes, cost, design simulation) and render reports/<id>/plan.html")
     sp.add_argument("--target", type=float, default=3.0, help="CI half-width per report unit, index points (default 3)")
     sp.add_argument("--gap", type=float, default=None, help="ranking goal: adjacent units separable at this gap")
-    sp.add_argument("--reps", type=int, default=200, help="simulation replicates per design (default 200)")
+    sp.add_argument("--reps", type=int, default=20,
+                    help="simulation replicates per design (default 20: about 30 s for the demo; 200 for a final "
+                         "plan, about 2-3 min)")
     sp.add_argument("--design", default="pps", choices=("pps", "stratified_srs", "seed_rule"),
                     help="design of the allocation annex (default pps)")
     return p

@@ -107,7 +107,8 @@ def test_notebook_text_in_both_languages():
     for notebook, keys in report.texts()["notebooks"].items():
         for key in keys:
             assert report.notebook_text(f"{notebook}.{key}", lang="en", criterion="", label="", own=0, items=0,
-                                        method="", margins="")
+                                        method="", margins="", survey_id="", year=0, province="", target="",
+                                        gap="", reps=0, measured="", design="")
 
 
 def test_notebook_text_unknown_key():
@@ -199,7 +200,7 @@ def test_margins_section():
 
 #: Modules whose displays the notebooks show: every label a reader sees comes from report_text.yml.
 LABEL_MODULES = [REPO / "sipas" / "stages" / "reliability.py", REPO / "sipas" / "report" / "weight_charts.py",
-                 REPO / "sipas" / "stages" / "weighting.py"]
+                 REPO / "sipas" / "stages" / "weighting.py", REPO / "sipas" / "planning" / "report.py"]
 
 
 def _vietnamese_literals(source: str) -> list[tuple[int, str]]:

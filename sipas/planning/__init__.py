@@ -17,3 +17,4 @@ from sipas.planning.cost import COST_KEYS, DEFAULT_COSTS, CostModel  # noqa: F40
 from sipas.planning.sample_size import StageComponents, half_width_for_ranking, optimal_stage_sizes, plan_sizes  # noqa: F401
 from sipas.planning.simulation import PopulationModel, synthetic_population, simulate_household, simulate_service_user, neyman_forms, summarise  # noqa: F401
 from sipas.planning.plan import PLAN_FILES, PlanSettings, PlanResult, compute_plan, write_plan, allocation_annex  # noqa: F401
+from sipas.planning.report import NOTEBOOK, PLAN_INPUTS, check_inputs, run_plan, render_plan  # noqa: F401

@@ -36,7 +36,7 @@ class PlanSettings:
     half_width: float = 3.0
     gap: float | None = None
     desk_half_width: float = 5.0
-    reps: int = 200
+    reps: int = 20
     seed: int = 0
     design: str = "pps"
 
