@@ -52,7 +52,7 @@ DEFAULT_DESIGN = KINDS[DEFAULT_KIND].design.defaults
 DESIGN_KEYS = ("strata", "psu", "report_unit")
 #: Optional keys naming one file of the survey folder, as ``section.key`` (besides frames and responses).
 PATH_KEYS = ("sampling.sample_file", "restricted.salt_file", "restricted.contacts", "fieldwork.distribution_log",
-             "fieldwork.recheck", "fieldwork.double_entry", "truth")
+             "fieldwork.recheck", "fieldwork.double_entry", "fieldwork.substitutions", "truth")
 #: Keys of ``weighting:`` holding column names (a name or a list of names).
 WEIGHTING_COLUMN_KEYS = ("nonresponse_cells", "rake", "poststratify")
 

@@ -55,8 +55,26 @@ def _allocation_options(cfg: Any) -> dict[str, Any]:
     return dict(a)
 
 
+def _previous_unit_index(cfg: Any, frame: pd.DataFrame, *, processed: Path) -> pd.Series:
+    """Last year's overall index of each unit (``previous_survey``'s ``indices.csv``), for a Neyman
+    allocation with ``S_h = sqrt(p_h (1 - p_h))``; a unit new this year takes the mean of the others."""
+    prev = cfg.extra.get("previous_survey")
+    path = processed / str(prev) / "indices.csv" if prev else None
+    if path is None or not path.is_file():
+        raise ConfigError("a Neyman allocation needs last year's unit SDs: give 'sd' or 'proportion' (a column of "
+                          "the unit frame) or a processed previous_survey", file=cfg.path, key="sampling.allocation")
+    idx = sio.read_csv(path)
+    o = idx[(idx["level"] == "overall") & (idx["domain_type"] == "unit")].set_index("domain")["estimate"]
+    p = frame["unit"].map(o)
+    return p.fillna(float(o.mean()))
+
+
 def draw_service_sample(cfg: Any, *, restricted_dir: Path, out_dir: Path) -> ServiceSampleResult:
     """Allocate forms per unit and, in list mode, draw the official and reserve lists.
+
+    ``sampling.allocation`` passes its keys to :func:`sipas.sampling.allocate_forms` with sizes = the units'
+    transactions in the window; ``method: neyman`` without ``sd``/``proportion`` takes
+    ``S_h = sqrt(p_h (1 - p_h))`` from last year's unit indices (``previous_survey``).
 
     Writes ``allocation.csv`` and ``phu_luc_phan_bo_phieu.xlsx`` (seed 002's table) to ``out_dir``; in
     list mode also ``sample_transactions.csv`` (unit, transaction_id, list, position, procedure field,
@@ -92,6 +110,9 @@ def draw_service_sample(cfg: Any, *, restricted_dir: Path, out_dir: Path) -> Ser
     method = opts.pop("method")
     if "overrides" in opts:   # overrides name units; the unit frame's names
         opts["overrides"] = {str(k): int(v) for k, v in opts["overrides"].items()}
+    if method == "neyman" and "sd" not in opts and "proportion" not in opts:
+        frame = frame.assign(proportion=_previous_unit_index(cfg, frame, processed=Path(out_dir).parent.parent))
+        opts["proportion"] = "proportion"
     alloc = allocate_forms(frame, method=method, unit="unit", size="transactions", **opts)
     files: list[Path] = []
     out_dir = Path(out_dir)

@@ -333,6 +333,46 @@ def _fieldwork_qa(cfg: SurveyConfig, fw: dict[str, Any], *, inst: Any, read: lis
         read.append(path)
 
 
+def _transaction_substitutions(cfg: SurveyConfig, fw: dict[str, Any], *, log: pd.DataFrame | None, key_salt: str,
+                               read: list[Path]) -> pd.DataFrame | None:
+    """The substitution log of a list-mode service-user survey (``fieldwork.substitutions``: unit,
+    replaces_id, substitute_id, reason, reserve_position; :func:`sipas.sampling.transaction_substitutions`)
+    with the transaction ids replaced by salted pseudonyms (``replaces_key``, ``substitute_key``); the
+    substitute's raw id is kept in ``_substitute_id`` for counting and dropped before writing."""
+    rel = fw.get("substitutions")
+    if not rel:
+        return None
+    path = cfg.raw_path(rel, key="fieldwork.substitutions")
+    subs = rawfiles.read_table(path, dtype=str, keep_default_na=False)
+    rawfiles.require_columns(subs, ["unit", "replaces_id", "substitute_id", "reason"], path,
+                             what="substitution log")
+    if log is None or "transaction_id" not in log.columns:
+        raise ConfigError("fieldwork.substitutions needs fieldwork.distribution_log with a transaction_id column "
+                          "(which transaction each form was given to)", file=cfg.path, key="fieldwork.substitutions")
+    names, _ = _unit_names(cfg)
+    ids = pd.concat([subs["replaces_id"], subs["substitute_id"]]).astype(str)
+    keys = dict(zip(ids, pseudonyms(ids, salt=key_salt)))
+    out = pd.DataFrame({"unit": [names.get(u, u) for u in subs["unit"]],
+                        "replaces_key": subs["replaces_id"].map(keys),
+                        "substitute_key": [keys[v] if v else "" for v in subs["substitute_id"]],
+                        "reason": subs["reason"], "_substitute_id": subs["substitute_id"]})
+    if "reserve_position" in subs.columns:
+        out.insert(4, "reserve_position", subs["reserve_position"])
+    read.append(path)
+    return out
+
+
+def _unit_names(cfg: SurveyConfig) -> tuple[dict[str, str], Path | None]:
+    """``{unit id: unit name}`` of a service-user survey's unit frame (empty without one)."""
+    path = cfg.frames.get("units")
+    if path is None:
+        return {}, None
+    from sipas.sampling.transactions import read_unit_frame
+
+    u = read_unit_frame(path)
+    return dict(zip(u["unit_id"], u["unit"])), Path(path)
+
+
 @transactional
 def run_cleaning(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
     """Ingest the raw forms, split off personal data, clean by declared rules; fieldwork QA.
@@ -419,6 +459,9 @@ def run_cleaning(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
         tables["substitutions"] = subs.assign(
             substitute_key=subs["substitute_id"].map(keys), replaces_key=subs["replaces_id"].map(keys)).drop(
             columns=["substitute_id", "replaces_id"])
+    tx_subs = _transaction_substitutions(cfg, fw, log=log, key_salt=key_salt, read=read)
+    if tx_subs is not None:
+        tables["substitutions"] = tx_subs
     if log is not None:
         from sipas.sampling import fieldwork
 
@@ -429,6 +472,14 @@ def run_cleaning(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
         valid = fieldwork.response_rates(log, by=by, returned="valid")
         rr = rr.merge(valid[by + ["returned"]].rename(columns={"returned": "valid"}), on=by, how="left")
         rr["valid_rate"] = rr["valid"] / rr["returned"]
+        if tx_subs is not None:  # service users: forms of reserve applicants (by transaction id), per unit
+            valid_ids = set(cl.clean["form_id"])
+            sub_forms = log[log["transaction_id"].astype(str).isin(set(tx_subs["_substitute_id"]))
+                            & log["form_id"].isin(valid_ids)]
+            n_sub = sub_forms.groupby(by[0], sort=False).size()
+            rr["substituted"] = [len(sub_forms) if u == "Total" else int(n_sub.get(u, 0)) for u in rr[by[0]]]
+            rr["substitution_rate"] = rr["substituted"] / rr["valid"].where(rr["valid"] > 0)
+            tables["substitutions"] = tx_subs.drop(columns=["_substitute_id"])
         if subs is not None:  # substitutes among the valid forms, per unit
             valid_keys = set(cl.clean["respondent_key"])
             used = tables["substitutions"][tables["substitutions"]["substitute_key"].isin(valid_keys)]
@@ -439,6 +490,8 @@ def run_cleaning(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
             rr["substitution_rate"] = rr["substituted"] / rr["valid"].where(rr["valid"] > 0)
         tables["response_rates"] = rr
         read.append(log_path)
+    if "substitutions" in tables and "_substitute_id" in tables["substitutions"].columns:
+        tables["substitutions"] = tables["substitutions"].drop(columns=["_substitute_id"])
     _fieldwork_qa(cfg, fw, inst=inst, read=read, tables=tables)
     written = write_tables(tables, out)
     # the cleaned forms for researchers: labelled SPSS and Stata files (labels in the report language)

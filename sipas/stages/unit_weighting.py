@@ -17,9 +17,8 @@ from pathlib import Path
 import pandas as pd
 
 from sipas import io as sio
-from sipas import rawfiles
 from sipas.config import SurveyConfig, sampling_window
-from sipas.errors import ConfigError, InputError
+from sipas.errors import ConfigError
 from sipas.estimation import weighting
 from sipas.estimation.unit_weights import transaction_counts, unit_weights
 from sipas.stages._common import StageResult, manifest, need, transactional, write_tables
@@ -27,43 +26,42 @@ from sipas.text import nfc
 
 
 def unit_names(cfg: SurveyConfig) -> tuple[dict[str, str], Path]:
-    """``{unit id or name (NFC): unit name}`` from the unit frame, and its path."""
+    """``{unit id or name (NFC): unit name}`` from the unit frame (:func:`sipas.sampling.read_unit_frame`),
+    and its path."""
+    from sipas.sampling.transactions import read_unit_frame
+
     path = cfg.frames.get("units")
     if path is None:
         raise ConfigError("a service-user survey needs frames.units (unit_id, unit, level, parent_unit)",
                           file=cfg.path, key="frames.units")
-    units = rawfiles.read_table(path, dtype=str)
-    rawfiles.require_columns(units, ["unit_id", "unit"], path, what="unit frame")
+    units = read_unit_frame(path)
     out: dict[str, str] = {}
     for uid, name in zip(units["unit_id"], units["unit"]):
-        out[nfc(str(uid).strip())] = str(name).strip()
         out[nfc(str(name).strip())] = str(name).strip()
+    for uid, name in zip(units["unit_id"], units["unit"]):
+        out[nfc(str(uid).strip())] = str(name).strip()
     return out, Path(path)
 
 
 def window_counts(cfg: SurveyConfig) -> tuple[pd.DataFrame, list[Path]]:
-    """Transactions returned inside ``sampling.window`` per unit (by name) and procedure field."""
+    """Transactions returned inside ``sampling.window`` per unit (by name) and procedure field, read with
+    :func:`sipas.sampling.read_transactions` (dates as ISO, dd/mm/yyyy or Excel dates; errors name file, row
+    and column)."""
+    from sipas.sampling.transactions import read_transactions, read_unit_frame
+
     path = cfg.frames.get("transactions")
     if path is None:
         raise ConfigError("a service-user survey needs frames.transactions (the one-stop system's records of "
                           "returned results) to weight its forms", file=cfg.path, key="frames.transactions")
-    names, upath = unit_names(cfg)
-    tr = rawfiles.read_table(path, dtype=str)
-    rawfiles.require_columns(tr, ["transaction_id", "unit", "procedure_field", "returned_on"], path,
-                             what="transaction records")
-    day = pd.to_datetime(tr["returned_on"].str.strip(), format="%Y-%m-%d", errors="coerce")
-    bad = day.isna()
-    if bad.any():
-        i = int(bad.to_numpy().nonzero()[0][0])
-        raise InputError(f"not a date (YYYY-MM-DD): {tr['returned_on'].iloc[i]!r}", file=path, row=i + 2,
-                         column="returned_on")
-    unit = tr["unit"].astype(str).str.strip().map(lambda v: names.get(nfc(v)))
-    if unit.isna().any():
-        i = int(unit.isna().to_numpy().nonzero()[0][0])
-        raise InputError(f"unit {tr['unit'].iloc[i]!r} is not in the unit frame {upath}", file=path, row=i + 2,
-                         column="unit")
-    tr = tr.assign(unit=unit, returned_on=day, procedure_field=tr["procedure_field"].fillna("").str.strip())
-    return transaction_counts(tr, window=sampling_window(cfg)), [Path(path), upath]
+    upath = cfg.frames.get("units")
+    if upath is None:
+        raise ConfigError("a service-user survey needs frames.units (unit_id, unit, level, parent_unit)",
+                          file=cfg.path, key="frames.units")
+    units = read_unit_frame(upath)
+    tr = read_transactions(path, units=units)
+    names = dict(zip(units["unit_id"], units["unit"]))
+    tr = tr.assign(unit=tr["unit"].map(names), procedure_field=tr["procedure_field"].astype(str).str.strip())
+    return transaction_counts(tr, window=sampling_window(cfg)), [Path(path), Path(upath)]
 
 
 @transactional
