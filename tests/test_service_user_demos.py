@@ -136,3 +136,26 @@ def test_monte_carlo_unit_ci_coverage_on_hue_population():
         total += len(u)
     coverage = hits / total
     assert 0.92 <= coverage <= 0.98, coverage
+
+
+def test_neyman_allocation_from_last_years_unit_indices(service_root):
+    """``method: neyman`` without sd/proportion takes S_h = sqrt(p_h (1 - p_h)) from the previous year's
+    unit indices: forms proportional to N_h S_h (sum exact, largest remainder)."""
+    import shutil
+
+    import yaml
+
+    src = service_root / "data/raw/demo-hue-2019"
+    dst = service_root / "data/raw/demo-hue-2020"
+    shutil.copytree(src, dst, dirs_exist_ok=True)
+    cfg = yaml.safe_load((dst / "survey.yml").read_text(encoding="utf-8"))
+    cfg.update(survey_id="demo-hue-2020", previous_survey="demo-hue-2019")
+    cfg["sampling"]["allocation"] = {"method": "neyman", "total": 600}
+    (dst / "survey.yml").write_text(yaml.safe_dump(cfg, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    assert main(["--root", str(service_root), "sample", "--survey", "demo-hue-2020"]) == 0
+    a = sio.read_csv(service_root / "data/processed/demo-hue-2020/sample/allocation.csv").set_index("unit")
+    idx = sio.read_csv(service_root / "data/processed/demo-hue-2019/indices.csv")
+    p = idx[(idx["level"] == "overall") & (idx["domain_type"] == "unit")].set_index("domain")["estimate"]
+    ns = a["transactions"] * np.sqrt(p * (1 - p)).reindex(a.index)
+    assert int(a["forms"].sum()) == 600
+    np.testing.assert_allclose(a["forms"], 600 * ns / ns.sum(), atol=1.0)
