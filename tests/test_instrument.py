@@ -201,7 +201,7 @@ def test_kobo_export_same_canonical_table(tmp_path, labels, fmt):
 
 def _demo_forms() -> Path | None:
     raw = project_root() / "data" / "raw"
-    found = sorted(raw.glob("*/responses/forms.csv")) if raw.is_dir() else []
+    found = sorted(raw.glob("demo-laichau-*/responses/forms.csv")) if raw.is_dir() else []
     return found[0] if found else None
 
 

@@ -53,8 +53,12 @@ def test_every_stage_runner_is_limited():
     """``sipas.pipeline``'s runners (called by the CLI and the notebooks) are the stage functions
     wrapped by :func:`sipas.threads.limited`."""
     wrapper_code = threads.limited(_blas_counts).__code__
+    # the weighting runner calls the survey kind's weighting function (household: stages.weighting)
     stage_functions = {"cleaning": cleaning.run_cleaning, "reliability": reliability.run_reliability,
-                       "weighting": weighting.run_weighting, "indices": indices.run_indices}
+                       "weighting": pipeline._run_kind_weighting, "indices": indices.run_indices}
+    from sipas.kinds import KINDS
+
+    assert KINDS["household"].weighting_function() is weighting.run_weighting
     assert set(pipeline.RUNNERS) == set(pipeline.STAGES) == set(stage_functions)
     for name, runner in pipeline.RUNNERS.items():
         # the stage function, possibly behind the stale-input check (sipas.pipeline._fresh)
