@@ -25,7 +25,7 @@ from sipas.text.labels import fmt_num, label_set, notebook_text
 #: The notebook ``sipas plan`` renders to ``reports/<id>/plan.html``.
 NOTEBOOK = "06_planning"
 #: Processed files of the finished year the plan reads (checked before the notebook's kernel starts).
-PLAN_INPUTS = ("forms_clean", "weights", "weight_summary", "response_rates")
+PLAN_INPUTS = ("forms_clean", "weights", "weight_summary", "poststrata_totals", "response_rates")
 
 
 def check_inputs(cfg, *, root: Path, settings: PlanSettings) -> None:
