@@ -176,7 +176,8 @@ def compute_plan(cfg, *, root: Path, settings: PlanSettings) -> PlanResult:
         {"key": "reps", "value": float(settings.reps)}, {"key": "costs_default", "value": float(costs.default)},
     ])
     return PlanResult(comp, sizes, summ, reps_df, su_sum, summary, annex, settings, costs,
-                      {"kish_deff_measured": measured, "kish_deff_design_measured": measured_design})
+                      {"kish_deff_measured": measured, "kish_deff_design_measured": measured_design,
+                       "forms": float(wsum.loc[wsum["weights"] == "final", "n"].iloc[0])})
 
 
 def _seed_sample(cfg) -> pd.DataFrame | None:
