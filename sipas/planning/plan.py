@@ -16,7 +16,7 @@ import pandas as pd
 from sipas import io as sio
 from sipas.errors import ConfigError, StageInputMissing
 from sipas.planning.cost import CostModel
-from sipas.planning.sample_size import StageComponents, half_width_for_ranking, plan_sizes
+from sipas.planning.sample_size import StageComponents, plan_sizes, se_for_ranking
 from sipas.planning.simulation import (PopulationModel, simulate_household, simulate_service_user,
                                        synthetic_population)
 from sipas.planning.variance_components import components_table, household_scores
@@ -31,10 +31,12 @@ DESIGNS = ("seed_rule", "pps", "stratified_srs")
 @dataclass(frozen=True)
 class PlanSettings:
     """Targets and simulation size: ``half_width`` (index points on 0-100 per report unit), optional ranking
-    ``gap``, ``desk_half_width`` (service-user desks), ``reps``, ``seed``, the ``design`` of the annex."""
+    ``gap`` (two-sample test at 5% with ``power``), ``desk_half_width`` (service-user desks), ``reps``, ``seed``,
+    the ``design`` of the annex."""
 
     half_width: float = 3.0
     gap: float | None = None
+    power: float = 0.8
     desk_half_width: float = 5.0
     reps: int = 20
     seed: int = 0
@@ -111,13 +113,15 @@ def compute_plan(cfg, *, root: Path, settings: PlanSettings) -> PlanResult:
     from sipas.sampling import select_communes
 
     seed_m = select_communes(communes, also_last=also_last).groupby("district").size().to_dict()
-    target = settings.half_width if settings.gap is None else min(settings.half_width,
-                                                                  half_width_for_ranking(settings.gap))
+    target = settings.half_width
+    # ranking goal: each unit's SE at most gap / ((z_{1-a/2} + z_{power}) sqrt 2), in points like the target
+    max_se = None if settings.gap is None else se_for_ranking(settings.gap, power=settings.power)
     sizes = pd.concat([
         plan_sizes(sc, target=target, units=units, costs=costs, deff_w=meas.to_dict(), fixed_communes=seed_m,
-                   villages_per_commune=3, design="seed_rule"),
-        plan_sizes(sc, target=target, units=units, costs=costs, deff_w={}, design="pps"),
-        plan_sizes(sc, target=target, units=units, costs=costs, deff_w=srs_deff.to_dict(), design="stratified_srs"),
+                   villages_per_commune=3, design="seed_rule", max_se=max_se),
+        plan_sizes(sc, target=target, units=units, costs=costs, deff_w={}, design="pps", max_se=max_se),
+        plan_sizes(sc, target=target, units=units, costs=costs, deff_w=srs_deff.to_dict(), design="stratified_srs",
+                   max_se=max_se),
     ], ignore_index=True)
 
     # simulation on a synthetic population calibrated to the components and the seed rule's fixed effects
@@ -173,6 +177,7 @@ def compute_plan(cfg, *, root: Path, settings: PlanSettings) -> PlanResult:
         {"key": "kish_deff_design_seed_rule_simulated", "value": float(sr["kish_deff_design"])},
         {"key": "centre_effect", "value": centre_eff}, {"key": "hq_effect", "value": hq_eff},
         {"key": "response_rate", "value": rr}, {"key": "target_half_width", "value": target},
+        {"key": "ranking_max_se", "value": float("nan") if max_se is None else max_se},
         {"key": "reps", "value": float(settings.reps)}, {"key": "costs_default", "value": float(costs.default)},
     ])
     return PlanResult(comp, sizes, summ, reps_df, su_sum, summary, annex, settings, costs,
