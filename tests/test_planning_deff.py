@@ -102,3 +102,23 @@ def test_simulated_seed_rule_deff_matches_the_measured_one(weighted_root: Path):
     # the Kish effect of the respondents' design weights: simulated vs the stage's "design" row (reported)
     row = summ[summ["unit"] == "province"].iloc[0]
     assert row["kish_deff_mc_se"] == pytest.approx(mc_se, rel=1e-12)
+
+
+def test_plan_files_are_byte_identical_on_rerun(weighted_root: Path):
+    """``run_plan`` (what ``sipas plan`` writes before the notebook renders) twice with the same seed: every file
+    (``plan_*.csv``, ``plan_phu_luc_04.{csv,xlsx}``) has the same bytes."""
+    import hashlib
+
+    from sipas.config import find_survey
+    from sipas.planning import PLAN_FILES, PlanSettings, run_plan
+
+    cfg = find_survey(DEMO, root=weighted_root)
+    settings = PlanSettings(half_width=3.0, gap=3.0, reps=3, seed=0)
+    digests = []
+    for _ in range(2):
+        res = run_plan(cfg, root=weighted_root, settings=settings)
+        paths = sorted(res.notes["written"])
+        digests.append({p: hashlib.sha256(Path(p).read_bytes()).hexdigest() for p in paths})
+    assert digests[0] == digests[1]
+    names = {Path(p).name for p in digests[0]}
+    assert {f"{n}.csv" for n in PLAN_FILES} | {"plan_phu_luc_04.csv", "plan_phu_luc_04.xlsx"} <= names
