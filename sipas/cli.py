@@ -249,7 +249,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
     root = _root(args)
     cfg = _cfg(args, needs=("frames",))
-    settings = PlanSettings(half_width=args.target, gap=args.gap, reps=args.reps, design=args.design)
+    settings = PlanSettings(half_width=args.target, gap=args.gap, power=args.power, reps=args.reps,
+                            design=args.design)
     check_inputs(cfg, root=root, settings=settings)
     t0 = time.perf_counter()
     html = render_plan(args.survey, root=root, settings=settings)
@@ -296,6 +297,8 @@ def build_parser() -> argparse.ArgumentParser:
                                "sample sizes, cost, design simulation) and render reports/<id>/plan.html")
     sp.add_argument("--target", type=float, default=3.0, help="CI half-width per report unit, index points (default 3)")
     sp.add_argument("--gap", type=float, default=None, help="ranking goal: adjacent units separable at this gap")
+    sp.add_argument("--power", type=float, default=0.8,
+                    help="power of the 5%% two-sample test of the ranking goal (default 0.8)")
     sp.add_argument("--reps", type=int, default=20,
                     help="simulation replicates per design (default 20: about 30 s for the demo; 200 for a final "
                          "plan, about 2-3 min)")

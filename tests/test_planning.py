@@ -79,3 +79,55 @@ def test_cost_model_rejects_unknown_keys():
 
     with pytest.raises(ConfigError):
         planning.CostModel.from_config({"costs": {"bus": 3}})
+
+
+RP = load("planning_power")
+
+
+def test_two_sample_sizes_equal_power_prop_test_and_the_formula_in_r():
+    # power.prop.test: pooled variance under the null, alternative variance under H1
+    n = planning.n_two_sample(delta=0.03, var1=0.80 * 0.20, var2=0.83 * 0.17, var_null=2 * 0.815 * 0.185)
+    assert n == pytest.approx(RP["NPOWER_PROP"].value, rel=1e-9)
+    assert n == pytest.approx(RP["NPOWER_PROP_NULLVAR"].value, rel=1e-12)
+    n = planning.n_two_sample(delta=0.03, var1=0.80 * 0.20, var2=0.83 * 0.17)
+    assert n == pytest.approx(RP["NPOWER_PROP_ALT"].value, rel=1e-12)
+    # power.t.test (noncentral t) is the z formula plus about one unit
+    for power, key in ((0.8, "NPOWER_T"), (0.9, "NPOWER_T_90")):
+        z = planning.n_two_sample(delta=3, var1=225, power=power)
+        assert 0 < RP[key].value - z < 1.5
+        assert z == pytest.approx(RP[key].value, rel=5e-3)
+    z = planning.n_two_sample(delta=3, var1=225, alternative="one.sided")
+    assert 0 < RP["NPOWER_T_ONESIDED"].value - z < 1.5
+    # a design effect multiplies n
+    assert planning.n_two_sample(delta=3, var1=225, deff=4.94) == pytest.approx(
+        4.94 * planning.n_two_sample(delta=3, var1=225), rel=1e-12)
+
+
+def test_ranking_se_gives_the_stated_power():
+    se = planning.se_for_ranking(3.0)
+    assert se == pytest.approx(RP["SE_RANKING"].value, rel=1e-12)
+    # two units 3 points apart, each with that SE, differ at 5% with power 0.80
+    from scipy import stats
+
+    power = stats.norm.cdf(3.0 / (math.sqrt(2) * se) - stats.norm.ppf(0.975))
+    assert power == pytest.approx(RP["POWER_AT_SE"].value, rel=1e-12)
+    assert power == pytest.approx(0.8, rel=1e-12)
+    # 50% power is the old rule gap / (z sqrt 2)
+    assert planning.half_width_for_ranking(3.0, power=0.5) == pytest.approx(3.0 / math.sqrt(2), rel=1e-12)
+    assert planning.half_width_for_ranking(3.0) == pytest.approx(stats.norm.ppf(0.975) * se, rel=1e-12)
+    with pytest.raises(Exception):
+        planning.se_for_ranking(0.0)
+
+
+def test_n_prop_2sam_equals_practools_formula():
+    n1, n2 = planning.n_prop_2sam(px=0.5, py=0.55, pxy=0.45, g=0.5, r=1)
+    np.testing.assert_allclose([n1, n2], RP["NPROP2SAM_EXAMPLE"].values, rtol=1e-12)
+    n1, n2 = planning.n_prop_2sam(px=0.8, py=0.7, g=0.0, r=2, alternative="one.sided", power=0.9)
+    np.testing.assert_allclose([n1, n2], RP["NPROP2SAM_R2_ONESIDED"].values, rtol=1e-12)
+    # without overlap and r = 1 it is the two-sample formula with the alternative variances
+    n1, _ = planning.n_prop_2sam(px=0.80, py=0.83)
+    assert n1 == pytest.approx(RP["NPOWER_PROP_ALT"].value, rel=1e-12)
+    from sipas.errors import DesignError
+
+    with pytest.raises(DesignError):
+        planning.n_prop_2sam(px=0.5, py=0.55, pxy=0.9)

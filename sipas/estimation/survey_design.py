@@ -104,6 +104,17 @@ def calibrated_weights(data: pd.DataFrame, totals: pd.DataFrame, *, strata: str,
     return np.asarray(design.weights, dtype=float)
 
 
+def final_weights(data: pd.DataFrame, totals: pd.DataFrame, *, strata: str, psu: str) -> np.ndarray:
+    """The weighting stage's ``w_final`` from ``w_nr``: the margin columns of ``totals`` looked up for each row
+    (raking), then :func:`calibrated_weights` (post-stratification or raking, then trimming).
+
+    ``data`` needs ``w_nr``, ``strata``, ``psu`` and the columns identifying a commune; ``totals`` is a
+    ``poststrata_totals.csv`` table.  Used by the weighting stage and by the planning simulation
+    (:mod:`sipas.planning.simulation`), so that both weight a sample the same way.
+    """
+    return calibrated_weights(_with_margin_columns(data, totals), totals, strata=strata, psu=psu)
+
+
 def _trim_bounds(totals: pd.DataFrame) -> tuple[float, float]:
     """``(upper, lower)`` trimming bounds of a :func:`poststrata_totals` table."""
     return float(totals["trim_upper"].iloc[0]), float(totals["trim_lower"].iloc[0])

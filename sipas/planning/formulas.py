@@ -193,3 +193,71 @@ def t_half_width(*, se: float, df: float, level: float = 0.95) -> float:
     """Half-width ``t_{df, 1-(1-level)/2} * se`` of a confidence interval (normal when ``df`` is infinite)."""
     q = 1 - (1 - level) / 2
     return float((stats.norm.ppf(q) if math.isinf(df) else stats.t.ppf(q, df)) * se)
+
+
+def _z_test(alpha: float, power: float, alternative: str) -> tuple[float, float]:
+    """``(z_{1-alpha/2} or z_{1-alpha}, z_{power})`` of a two- or one-sided z test."""
+    if not 0 < alpha < 1:
+        raise DesignError(f"alpha must lie in (0, 1), got {alpha!r}")
+    if not 0 < power < 1:
+        raise DesignError(f"power must lie in (0, 1), got {power!r}")
+    if alternative not in ("two.sided", "one.sided"):
+        raise DesignError(f"alternative must be 'two.sided' or 'one.sided', got {alternative!r}")
+    za = stats.norm.ppf(1 - alpha / 2) if alternative == "two.sided" else stats.norm.ppf(1 - alpha)
+    return float(za), float(stats.norm.ppf(power))
+
+
+def n_two_sample(*, delta: float, var1: float, var2: float | None = None, var_null: float | None = None,
+                 alpha: float = 0.05, power: float = 0.8, deff: float = 1.0, alternative: str = "two.sided") -> float:
+    """Sample size per group for a z test that two independent estimates differ, with power.
+
+    ``n = deff (z_{1-alpha/2} + z_{1-beta})^2 (V1 + V2) / delta^2`` (``z_{1-alpha}`` one-sided): the difference
+    ``delta`` is detected at level ``alpha`` with power ``1 - beta`` when
+    ``delta = (z_{1-alpha/2} + z_{1-beta}) sqrt(deff (V1 + V2) / n)``; ``V2 = V1`` by default (``2 V / n``).
+    With ``var_null`` (``V1 + V2`` under the null hypothesis, e.g. ``2 pbar (1 - pbar)`` for proportions)
+    ``n = deff (z_{1-alpha/2} sqrt(var_null) + z_{1-beta} sqrt(V1 + V2))^2 / delta^2`` (Fleiss, Levin & Paik
+    2003 eq. 4.14 without continuity correction; R ``power.prop.test``, which solves exactly this).
+    Cochran (1977) §4.5; Lohr (2010) §2.7; VDK (2018) §4.2-4.4 (PracTools ``nDep2sam``/``nProp2sam`` with
+    ``g = 0``, ``r = 1``).  R ``power.t.test`` uses the noncentral t: about one unit more for the same inputs.
+    """
+    _positive("delta", abs(delta))
+    _positive("var1", var1)
+    v2 = var1 if var2 is None else var2
+    _positive("var2", v2)
+    _positive("deff", deff)
+    za, zb = _z_test(alpha, power, alternative)
+    v0 = var1 + v2 if var_null is None else var_null
+    _positive("var_null", v0)
+    return deff * (za * math.sqrt(v0) + zb * math.sqrt(var1 + v2)) ** 2 / delta ** 2
+
+
+def n_prop_2sam(*, px: float, py: float, pxy: float | None = None, g: float = 0.0, r: float = 1.0,
+                alternative: str = "two.sided", alpha: float = 0.05, power: float = 0.8) -> tuple[float, float]:
+    """Sample sizes of two (possibly overlapping) samples for testing ``px - py`` (PracTools ``nProp2sam``).
+
+    ``n1 = (px qx + r py qy - 2 g r sxy) (z_{1-alpha/2} + z_{1-beta})^2 / (px - py)^2``, ``n2 = n1 / r``, with
+    ``sxy = pxy - px py`` (``pxy`` the share with the characteristic in both samples among the overlap; default
+    ``px py``: no dependence), ``g`` the share of sample 1 also in sample 2, ``r = n1 / n2`` (VDK 2018 §4.4;
+    Woodward 1992).  Unrounded (PracTools prints ``ceiling``).
+
+    Raises
+    ------
+    DesignError
+        A proportion outside (0, 1), ``px == py``, or ``pxy`` outside PracTools' allowable range.
+    """
+    for nm, v in (("px", px), ("py", py)):
+        if not 0 < v < 1:
+            raise DesignError(f"{nm} must lie in (0, 1), got {v!r}")
+    if px == py:
+        raise DesignError("px and py must differ")
+    if not 0 <= g <= 1:
+        raise DesignError(f"g must lie in [0, 1], got {g!r}")
+    _positive("r", r)
+    s2x, s2y = px * (1 - px), py * (1 - py)
+    pxy = px * py if pxy is None else pxy
+    lim = math.sqrt(s2x * s2y)
+    if not (px * py - lim <= pxy <= px * py + lim and pxy <= min(px, py)):
+        raise DesignError(f"pxy={pxy!r} is not in the allowable range")
+    za, zb = _z_test(alpha, power, alternative)
+    n1 = (s2x + r * s2y - 2 * g * r * (pxy - px * py)) / (px - py) ** 2 * (za + zb) ** 2
+    return n1, n1 / r

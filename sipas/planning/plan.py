@@ -16,7 +16,7 @@ import pandas as pd
 from sipas import io as sio
 from sipas.errors import ConfigError, StageInputMissing
 from sipas.planning.cost import CostModel
-from sipas.planning.sample_size import StageComponents, half_width_for_ranking, plan_sizes
+from sipas.planning.sample_size import StageComponents, plan_sizes, se_for_ranking
 from sipas.planning.simulation import (PopulationModel, simulate_household, simulate_service_user,
                                        synthetic_population)
 from sipas.planning.variance_components import components_table, household_scores
@@ -31,10 +31,12 @@ DESIGNS = ("seed_rule", "pps", "stratified_srs")
 @dataclass(frozen=True)
 class PlanSettings:
     """Targets and simulation size: ``half_width`` (index points on 0-100 per report unit), optional ranking
-    ``gap``, ``desk_half_width`` (service-user desks), ``reps``, ``seed``, the ``design`` of the annex."""
+    ``gap`` (two-sample test at 5% with ``power``), ``desk_half_width`` (service-user desks), ``reps``, ``seed``,
+    the ``design`` of the annex."""
 
     half_width: float = 3.0
     gap: float | None = None
+    power: float = 0.8
     desk_half_width: float = 5.0
     reps: int = 20
     seed: int = 0
@@ -111,13 +113,15 @@ def compute_plan(cfg, *, root: Path, settings: PlanSettings) -> PlanResult:
     from sipas.sampling import select_communes
 
     seed_m = select_communes(communes, also_last=also_last).groupby("district").size().to_dict()
-    target = settings.half_width if settings.gap is None else min(settings.half_width,
-                                                                  half_width_for_ranking(settings.gap))
+    target = settings.half_width
+    # ranking goal: each unit's SE at most gap / ((z_{1-a/2} + z_{power}) sqrt 2), in points like the target
+    max_se = None if settings.gap is None else se_for_ranking(settings.gap, power=settings.power)
     sizes = pd.concat([
         plan_sizes(sc, target=target, units=units, costs=costs, deff_w=meas.to_dict(), fixed_communes=seed_m,
-                   villages_per_commune=3, design="seed_rule"),
-        plan_sizes(sc, target=target, units=units, costs=costs, deff_w={}, design="pps"),
-        plan_sizes(sc, target=target, units=units, costs=costs, deff_w=srs_deff.to_dict(), design="stratified_srs"),
+                   villages_per_commune=3, design="seed_rule", max_se=max_se),
+        plan_sizes(sc, target=target, units=units, costs=costs, deff_w={}, design="pps", max_se=max_se),
+        plan_sizes(sc, target=target, units=units, costs=costs, deff_w=srs_deff.to_dict(), design="stratified_srs",
+                   max_se=max_se),
     ], ignore_index=True)
 
     # simulation on a synthetic population calibrated to the components and the seed rule's fixed effects
@@ -140,11 +144,18 @@ def compute_plan(cfg, *, root: Path, settings: PlanSettings) -> PlanResult:
                             village=float(allv[levels[2]]), household=float(allv["within"]),
                             centre_effect=centre_eff, hq_effect=hq_eff)
     pop = synthetic_population(communes, villages, model=model, seed=cfg.seed + settings.seed)
-    rr = _response_rate(cfg, root)
+    seed_sample = _seed_sample(cfg)
+    rr, rr_commune = response_by_commune(weights, seed_sample, communes=com.assign(
+        commune=communes["commune"].map(nfc)), fallback=_processed(cfg, root, "response_rates"))
+    totals = _processed(cfg, root, "poststrata_totals")
+    for c in ("district", "commune"):
+        if c in totals.columns:
+            totals[c] = totals[c].map(nfc)
     reps_df, summ = simulate_household(pop, communes, villages, reps=settings.reps, seed=cfg.seed + settings.seed + 1,
                                        also_last=also_last, households_per_village=int(
                                            (cfg.extra.get("sampling") or {}).get("households_per_village", 30)),
-                                       response_rate=rr, costs=costs, seed_sample=_seed_sample(cfg))
+                                       response_rate=rr, response_by_commune=rr_commune, totals=totals,
+                                       costs=costs, seed_sample=seed_sample)
     desks = com.assign(commune=communes["commune"].map(nfc)).rename(columns={"households": "users"})[
         ["district", "commune", "users"]]
     su = simulate_service_user(desks, model=model, reps=max(2, settings.reps // 10), seed=cfg.seed + settings.seed + 2,
@@ -154,15 +165,24 @@ def compute_plan(cfg, *, root: Path, settings: PlanSettings) -> PlanResult:
     su_sum = summarise(su.drop(columns="forms")).merge(
         su.groupby(["design"], sort=False)["forms"].first().reset_index(), on="design")
     measured = float(wsum.loc[wsum["weights"] == "final", "kish_deff"].iloc[0])
+    measured_design = float(wsum.loc[wsum["weights"] == "design", "kish_deff"].iloc[0])
+    sr = summ[(summ["design"] == "seed_rule") & (summ["unit"] == "province")].iloc[0]
     annex = allocation_annex(sizes, design=settings.design, villages=villages, communes=communes, seed=cfg.seed)
     summary = pd.DataFrame([
         {"key": "kish_deff_measured", "value": measured},
+        {"key": "kish_deff_design_measured", "value": measured_design},
+        {"key": "kish_deff_seed_rule_simulated", "value": float(sr["kish_deff"])},
+        {"key": "kish_deff_seed_rule_sd", "value": float(sr["kish_deff_sd"])},
+        {"key": "kish_deff_seed_rule_mc_se", "value": float(sr["kish_deff_mc_se"])},
+        {"key": "kish_deff_design_seed_rule_simulated", "value": float(sr["kish_deff_design"])},
         {"key": "centre_effect", "value": centre_eff}, {"key": "hq_effect", "value": hq_eff},
         {"key": "response_rate", "value": rr}, {"key": "target_half_width", "value": target},
+        {"key": "ranking_max_se", "value": float("nan") if max_se is None else max_se},
         {"key": "reps", "value": float(settings.reps)}, {"key": "costs_default", "value": float(costs.default)},
     ])
     return PlanResult(comp, sizes, summ, reps_df, su_sum, summary, annex, settings, costs,
-                      {"kish_deff_measured": measured})
+                      {"kish_deff_measured": measured, "kish_deff_design_measured": measured_design,
+                       "forms": float(wsum.loc[wsum["weights"] == "final", "n"].iloc[0])})
 
 
 def _seed_sample(cfg) -> pd.DataFrame | None:
@@ -182,11 +202,39 @@ def _seed_sample(cfg) -> pd.DataFrame | None:
     return out
 
 
-def _response_rate(cfg, root: Path) -> float:
-    """Valid forms over distributed forms (``response_rates.csv`` of the cleaning stage)."""
-    rr = _processed(cfg, root, "response_rates")
-    d = float(rr["distributed"].sum())
-    return min(float(rr["valid"].sum()) / d, 1.0) if d > 0 else 1.0
+def response_by_commune(weights: pd.DataFrame, seed_sample: pd.DataFrame | None, *, communes: pd.DataFrame,
+                        fallback: pd.DataFrame) -> tuple[float, dict[tuple[str, str], float]]:
+    """The finished year's response rate, overall and for every commune of the frame, as the weighting stage
+    saw it.
+
+    With the official sample list (``seed_sample``): a commune's rate is its weighted forms (rows of
+    ``weights.csv``, a substitute standing in for the household it replaced) over its official households;
+    without it, valid over distributed forms of ``response_rates.csv`` (``fallback``).  A commune that was not
+    sampled gets its district's rate (forms over households of the district's sampled communes), else the
+    province's.
+
+    Returns
+    -------
+    (float, dict)
+        The province's rate and ``{(district, commune): rate}`` for every commune of ``communes``, each at most 1.
+    """
+    if seed_sample is not None:
+        num = weights.assign(district=weights["district"].map(nfc), commune=weights["commune"].map(nfc)).groupby(
+            ["district", "commune"]).size()
+        den = seed_sample.groupby(["district", "commune"]).size()
+    else:
+        f = fallback[fallback["commune"].notna()] if "commune" in fallback.columns else fallback.iloc[0:0]
+        f = f.assign(district=f["district"].map(nfc), commune=f["commune"].map(nfc))
+        num = f.groupby(["district", "commune"])["valid"].sum()
+        den = f.groupby(["district", "commune"])["distributed"].sum()
+    num = num.reindex(den.index, fill_value=0).astype(float)
+    overall = min(float(num.sum()) / float(den.sum()), 1.0) if float(den.sum()) > 0 else 1.0
+    by_d = (num.groupby(level=0).sum() / den.groupby(level=0).sum()).clip(upper=1.0)
+    by_c = (num / den).clip(upper=1.0)
+    rates: dict[tuple[str, str], float] = {}
+    for d, c in zip(communes["district"].map(nfc), communes["commune"].map(nfc)):
+        rates[(d, c)] = float(by_c.get((d, c), by_d.get(d, overall)))
+    return overall, rates
 
 
 def allocation_annex(sizes: pd.DataFrame, *, design: str, villages: pd.DataFrame, communes: pd.DataFrame,

@@ -25,7 +25,7 @@ from sipas.text.labels import fmt_num, label_set, notebook_text
 #: The notebook ``sipas plan`` renders to ``reports/<id>/plan.html``.
 NOTEBOOK = "06_planning"
 #: Processed files of the finished year the plan reads (checked before the notebook's kernel starts).
-PLAN_INPUTS = ("forms_clean", "weights", "weight_summary", "response_rates")
+PLAN_INPUTS = ("forms_clean", "weights", "weight_summary", "poststrata_totals", "response_rates")
 
 
 def check_inputs(cfg, *, root: Path, settings: PlanSettings) -> None:
@@ -190,11 +190,22 @@ def design_effects_section(plan: PlanResult, *, lang: str) -> list[Block]:
     df = pd.DataFrame({"design": [_name(lab, "designs", v) for v in d["design"]], "unit": d["unit"].astype(str),
                        **{k: [_num(v, 2, lang) for v in d[k]] for k in ("deff_w", "deff_c", "deff")}})
     measured = float(plan.notes["kish_deff_measured"])
-    sim = plan.simulation.groupby("design", sort=False)["kish_deff"].first()
-    cmp_ = pd.DataFrame({"source": [lab["measured"]] + [lab["simulated"].format(design=_name(lab, "designs", k))
-                                                        for k in sim.index],
-                         "kish_deff": [_num(measured, 2, lang)] + [_num(v, 2, lang) for v in sim]})
-    return [("md", "## " + _t("s_deff", lang)), ("md", _t("deff_text", lang, measured=_num(measured, 2, lang))),
+    measured_design = float(plan.notes["kish_deff_design_measured"])
+    sim = plan.simulation[plan.simulation["unit"] == "province"].set_index("design")
+    sr = sim.loc["seed_rule"]
+    diff = measured - float(sr["kish_deff"])
+    cmp_ = pd.DataFrame({
+        "source": [lab["measured"]] + [lab["simulated"].format(design=_name(lab, "designs", k)) for k in sim.index],
+        "kish_deff_final": [_num(measured, 3, lang)] + [_num(v, 3, lang) for v in sim["kish_deff"]],
+        "kish_deff_sd": ["—"] + [_num(v, 3, lang) for v in sim["kish_deff_sd"]],
+        "kish_deff_mc_se": ["—"] + [_num(v, 3, lang) for v in sim["kish_deff_mc_se"]],
+        "kish_deff_design": [_num(measured_design, 3, lang)] + [_num(v, 3, lang) for v in sim["kish_deff_design"]],
+    })
+    text = _t("deff_text", lang, measured=_num(measured, 3, lang), n=_num(plan.notes["forms"], 0, lang),
+              simulated=_num(sr["kish_deff"], 3, lang), sd=_num(sr["kish_deff_sd"], 3, lang),
+              mc_se=_num(sr["kish_deff_mc_se"], 3, lang), diff=_num(diff, 3, lang),
+              z=_num(diff / float(sr["kish_deff_sd"]), 2, lang))
+    return [("md", "## " + _t("s_deff", lang)), ("md", text),
             _table(df, _t("deff_table", lang), lab), _table(cmp_, _t("deff_compare_table", lang), lab)]
 
 

@@ -12,8 +12,10 @@ district's 95% interval (the domain's degrees of freedom, as the indices stage u
 come from the cost-optimal three-stage allocation (:func:`~sipas.planning.formulas.clus_opt3`, with
 ``delta1 = s2_c / s2``, ``delta2 = s2_v / (s2_v + s2_e)``, ``k1 = 1``, ``k2 = (s2_v + s2_e) / s2``), rounded to
 whole units; ``m`` is then the smallest number of communes meeting the target.  A ranking goal (adjacent
-units separable at a gap ``g``) is the half-width ``g / sqrt(2)`` per unit (the interval of a difference of
-two independent units is ``sqrt(2)`` times as wide).
+units separable at a gap ``g``) is the two-sample test with power (:func:`se_for_ranking`): two independent
+unit estimates with variance ``V`` each differ significantly at level ``alpha`` with power ``1 - beta`` when
+``g = (z_{1-alpha/2} + z_{1-beta}) sqrt(2 V)``, i.e. ``sqrt(V) <= g / ((z_{1-alpha/2} + z_{1-beta}) sqrt(2))``
+(0.2524 g at 5% and 80% power); both the half-width target and this bound must hold.
 """
 
 from __future__ import annotations
@@ -30,11 +32,28 @@ from sipas.planning.cost import CostModel
 from sipas.planning.formulas import clus_opt3
 
 
-def half_width_for_ranking(gap: float) -> float:
-    """Half-width per unit that separates two adjacent units ``gap`` apart: ``gap / sqrt(2)``."""
+def se_for_ranking(gap: float, *, alpha: float = 0.05, power: float = 0.8, alternative: str = "two.sided") -> float:
+    """Largest standard error per unit at which two independent units ``gap`` apart differ significantly
+    at level ``alpha`` with probability ``power``.
+
+    ``se = gap / ((z_{1-alpha/2} + z_{1-beta}) sqrt(2))``: the two-sample z test of ``y1 - y2`` (variance
+    ``2 se^2``) rejects with power ``1 - beta`` when ``gap = (z_{1-alpha/2} + z_{1-beta}) sqrt(2) se``
+    (Cochran 1977 §4.5; Lohr 2010 §2.7; the same formula as :func:`~sipas.planning.formulas.n_two_sample`,
+    with ``se^2 = deff V / n``; R ``power.prop.test``, ``power.t.test`` with large ``n``).  With ``power = 0.5``
+    it is the old rule ``gap / (z sqrt(2))``: the difference is then detected only half the time.
+    """
+    from sipas.planning.formulas import _z_test
+
     if not gap > 0:
         raise DesignError(f"the ranking gap must be positive, got {gap!r}")
-    return gap / math.sqrt(2.0)
+    za, zb = _z_test(alpha, power, alternative)
+    return gap / ((za + zb) * math.sqrt(2.0))
+
+
+def half_width_for_ranking(gap: float, *, alpha: float = 0.05, power: float = 0.8, level: float = 0.95) -> float:
+    """Normal-theory half-width ``z_{(1+level)/2} se`` of a unit's interval at the SE of :func:`se_for_ranking`
+    (``0.4947 gap`` at 5%, 80% power and 95% intervals; ``gap / sqrt(2)`` only at 50% power)."""
+    return float(stats.norm.ppf(1 - (1 - level) / 2)) * se_for_ranking(gap, alpha=alpha, power=power)
 
 
 @dataclass(frozen=True)
@@ -77,20 +96,29 @@ def half_width(components: StageComponents, *, m: int, M: float, b: float, q: fl
         components, m=m, M=M, b=b, q=q, deff_w=deff_w)))
 
 
+def _meets(components: StageComponents, *, target: float, max_se: float | None, m: int, M: float, b: float,
+           q: float, deff_w: float, level: float) -> bool:
+    if half_width(components, m=m, M=M, b=b, q=q, deff_w=deff_w, level=level) > target:
+        return False
+    return max_se is None or math.sqrt(district_variance(components, m=m, M=M, b=b, q=q, deff_w=deff_w)) <= max_se
+
+
 def communes_needed(components: StageComponents, *, target: float, M: int, b: float, q: float,
-                    deff_w: float = 1.0, level: float = 0.95) -> int | None:
-    """Smallest ``m`` (2..M) whose expected half-width is at most ``target``; None when even ``M`` is not enough."""
+                    deff_w: float = 1.0, level: float = 0.95, max_se: float | None = None) -> int | None:
+    """Smallest ``m`` (2..M) whose expected half-width is at most ``target`` (and SE at most ``max_se``);
+    None when even ``M`` is not enough."""
     for m in range(2, int(M) + 1):
-        if half_width(components, m=m, M=M, b=b, q=q, deff_w=deff_w, level=level) <= target:
+        if _meets(components, target=target, max_se=max_se, m=m, M=M, b=b, q=q, deff_w=deff_w, level=level):
             return m
     return None
 
 
 def households_needed(components: StageComponents, *, target: float, m: int, M: float, b: float,
-                      deff_w: float = 1.0, level: float = 0.95, q_max: int = 2000) -> int | None:
+                      deff_w: float = 1.0, level: float = 0.95, q_max: int = 2000,
+                      max_se: float | None = None) -> int | None:
     """Smallest ``q`` (households per village) for fixed ``m`` communes and ``b`` villages; None if unreachable."""
     for q in range(1, q_max + 1):
-        if half_width(components, m=m, M=M, b=b, q=q, deff_w=deff_w, level=level) <= target:
+        if _meets(components, target=target, max_se=max_se, m=m, M=M, b=b, q=q, deff_w=deff_w, level=level):
             return q
     return None
 
@@ -98,7 +126,7 @@ def households_needed(components: StageComponents, *, target: float, m: int, M: 
 def plan_sizes(components: StageComponents, *, target: float, units: pd.DataFrame, costs: CostModel,
                deff_w: dict[str, float], fixed_communes: dict[str, int] | None = None,
                villages_per_commune: float | None = None, households_per_village: float | None = None,
-               design: str = "pps", level: float = 0.95) -> pd.DataFrame:
+               design: str = "pps", level: float = 0.95, max_se: float | None = None) -> pd.DataFrame:
     """Communes, villages and households per report unit for ``target``, and their cost.
 
     Parameters
@@ -111,6 +139,8 @@ def plan_sizes(components: StageComponents, *, target: float, units: pd.DataFram
         Unit -> communes fixed by a rule (seed 000): then ``q`` is solved instead of ``m``.
     villages_per_commune, households_per_village : float, optional
         Fixed ``b`` / ``q`` (default: cost-optimal, rounded, ``b`` at least 2 so villages vary).
+    max_se : float, optional
+        A ranking goal's bound on each unit's SE (:func:`se_for_ranking`), met together with ``target``.
 
     Returns
     -------
@@ -126,13 +156,13 @@ def plan_sizes(components: StageComponents, *, target: float, units: pd.DataFram
         dw = float(deff_w.get(u, 1.0))
         if fixed_communes is not None:
             m = int(fixed_communes[u])
-            q = households_needed(components, target=target, m=m, M=M, b=b, deff_w=dw, level=level)
+            q = households_needed(components, target=target, m=m, M=M, b=b, deff_w=dw, level=level, max_se=max_se)
         else:
             q = q0
-            m = communes_needed(components, target=target, M=M, b=b, q=q, deff_w=dw, level=level)
+            m = communes_needed(components, target=target, M=M, b=b, q=q, deff_w=dw, level=level, max_se=max_se)
             if m is None:
                 m = int(M)
-                q = households_needed(components, target=target, m=m, M=M, b=b, deff_w=dw, level=level)
+                q = households_needed(components, target=target, m=m, M=M, b=b, deff_w=dw, level=level, max_se=max_se)
         ok = q is not None
         qq = q if ok else float("nan")
         hh = m * b * qq

@@ -15,10 +15,16 @@ households per village, SRS of households within villages):
 * ``pps``: PPS systematic communes and villages by households (:func:`sipas.sampling.pps_systematic`);
 * ``stratified_srs``: SRS of communes within districts and of villages within communes.
 
-Each sample: responses with the observed response rate, weights ``1/pi`` adjusted for nonresponse within
-communes and post-stratified to the districts' household counts (as the weighting stage does); district and
-province means; variance by ultimate clusters (communes) within districts with the stage-1 fpc; t intervals
-with ``#communes - 1`` degrees of freedom per district, ``sum(m_h - 1)`` for the province.
+Each sample is weighted by the weighting stage's own functions (:func:`weight_sample`): design weights
+``1/pi`` (:func:`sipas.estimation.weighting.design_weights`; every household keeps its own ``pi``), the
+nonresponse adjustment within communes (:func:`sipas.estimation.weighting.nonresponse_adjust`) after a
+Bernoulli response with the finished year's response rate *of the commune* (forms per sampled household;
+the district's or the province's rate for a commune that was not sampled), and the calibration of the
+finished year (:func:`sipas.estimation.survey_design.final_weights` on ``poststrata_totals.csv``:
+post-stratification to the districts' households, or raking, and trimming when configured).  So the seed
+rule's Kish effect of the final weights is like for like with ``weight_summary.csv`` (``weights == "final"``).
+Then district and province means; variance by ultimate clusters (communes) within districts with the stage-1
+fpc; t intervals with ``#communes - 1`` degrees of freedom per district, ``sum(m_h - 1)`` for the province.
 
 Service-user designs (:func:`simulate_service_user`): every commune desk is a report unit; forms are an SRS
 of the desk's users; allocations ``fixed``, ``proportional``, ``minimum_plus_proportional``
@@ -28,6 +34,7 @@ of the desk's users; allocations ``fixed``, ``proportional``, ``minimum_plus_pro
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,6 +42,8 @@ import pandas as pd
 from scipy import stats
 
 from sipas.errors import DesignError
+from sipas.estimation.survey_design import final_weights
+from sipas.estimation.weighting import design_weights, kish_deff, nonresponse_adjust
 from sipas.planning.cost import CostModel
 from sipas.sampling import (allocate_forms, allocate_largest_remainder, pps_systematic, select_communes,
                             select_villages, srs_select, stage_probabilities)
@@ -85,6 +94,43 @@ def synthetic_population(communes: pd.DataFrame, villages: pd.DataFrame, *, mode
     return hh
 
 
+def weight_sample(sample: pd.DataFrame, *, responded, totals: pd.DataFrame,
+                  cells: tuple[str, ...] = ("district", "commune"), strata: str = "district",
+                  psu: str = "commune") -> pd.DataFrame:
+    """The respondents of ``sample`` with the weighting stage's three weights.
+
+    ``w_design = 1 / pi`` (:func:`sipas.estimation.weighting.design_weights`); ``w_nr`` the weighting-class
+    adjustment within ``cells`` (:func:`sipas.estimation.weighting.nonresponse_adjust`:
+    ``w_nr = w_design sum_{c} w_design / sum_{c, resp} w_design``); ``w_final`` the calibration of ``totals``
+    (a ``poststrata_totals.csv`` table; :func:`sipas.estimation.survey_design.final_weights`:
+    ``w_final = w_nr N_g / sum_{g} w_nr`` for post-stratification, raking and trimming when configured).
+
+    Parameters
+    ----------
+    sample : DataFrame
+        Every sampled household (respondent or not): ``pi`` and the columns of ``cells``, ``strata``, ``psu``.
+    responded : array-like of bool
+        Response indicator aligned with ``sample``.
+
+    Returns
+    -------
+    DataFrame
+        The responding rows of ``sample`` with ``w_design``, ``w_nr`` and ``w_final``.
+
+    Raises
+    ------
+    DesignError
+        A probability outside (0, 1], or a nonresponse cell without respondents.
+    """
+    s = sample.reset_index(drop=True)
+    resp = pd.Series(np.asarray(responded, dtype=bool), index=s.index)
+    s = s.assign(w_design=design_weights(s["pi"]).to_numpy())
+    s["w_nr"] = nonresponse_adjust(s["w_design"], responded=resp, cells=s[list(cells)]).to_numpy()
+    r = s[resp.to_numpy()].reset_index(drop=True)
+    r["w_final"] = final_weights(r, totals, strata=strata, psu=psu)
+    return r
+
+
 def _weighted_estimates(s: pd.DataFrame, N_h: pd.Series, M_h: pd.Series) -> tuple[pd.DataFrame, float, float, int]:
     """District means, SEs and df; province mean, SE and df (module docstring)."""
     rows = []
@@ -125,23 +171,36 @@ def _draw(design: str, pop: pd.DataFrame, communes: pd.DataFrame, villages: pd.D
 
 def simulate_household(pop: pd.DataFrame, communes: pd.DataFrame, villages: pd.DataFrame, *, reps: int, seed: int,
                        also_last: tuple[str, ...] = (), households_per_village: int = 30, response_rate: float = 1.0,
-                       costs: CostModel, designs: tuple[str, ...] = HOUSEHOLD_DESIGNS,
-                       level: float = 0.95, seed_sample: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Repeated samples of each design from ``pop`` (:func:`synthetic_population`).
+                       response_by_commune: Mapping[tuple[str, str], float] | None = None,
+                       totals: pd.DataFrame | None = None, costs: CostModel,
+                       designs: tuple[str, ...] = HOUSEHOLD_DESIGNS, level: float = 0.95,
+                       seed_sample: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Repeated samples of each design from ``pop`` (:func:`synthetic_population`), weighted as the weighting
+    stage weights (:func:`weight_sample`).
 
-    ``seed_sample`` (the finished year's official sample list: ``district``, ``commune``, ``village`` — the
-    household's own village — and ``pi``), when given, is the seed rule's sample: the rule is deterministic
-    above the household stage, so each replicate draws the same number of households from the same villages
-    with the same probabilities, including the households the rule takes from a neighbouring village when a
-    village has fewer than 30 (the source of the rule's largest weights).
+    Parameters
+    ----------
+    seed_sample : DataFrame, optional
+        The finished year's official sample list (``district``, ``commune``, ``village`` — the household's own
+        village — and ``pi``, one row per household).  When given, it is the seed rule's sample: the rule is
+        deterministic above the household stage, so each replicate draws, in every village, as many households
+        as the list has there, each with its own ``pi`` (the households the rule takes from a neighbouring
+        village when a village has fewer than 30 keep their own, much smaller, ``pi``: the source of the rule's
+        largest weights).
+    response_rate, response_by_commune :
+        Response probability of a sampled household: ``response_by_commune[(district, commune)]``, else
+        ``response_rate``.
+    totals : DataFrame, optional
+        The calibration population (``poststrata_totals.csv`` of the weighting stage); default: the districts'
+        households in ``pop``.
 
     Returns
     -------
     (DataFrame, DataFrame)
         Per replicate (``design``, ``rep``, ``unit`` — a district or ``province`` —, ``estimate``, ``se``,
-        ``df``, ``truth``, ``covered``, ``half_width``, ``kish_deff``, ``cost``), and the summary per design and
-        unit: ``bias``, ``se_empirical``, ``se_mean``, ``coverage``, ``half_width``, ``kish_deff`` and
-        ``kish_deff_mc_se`` (Monte Carlo standard error), ``cost``, ``reps``.
+        ``df``, ``truth``, ``covered``, ``half_width``, ``kish_deff`` of the final weights,
+        ``kish_deff_design`` of the respondents' design weights, ``cost``), and the summary per design and unit
+        (:func:`summarise`).
     """
     if reps < 2:
         raise DesignError("at least 2 replicates are needed")
@@ -158,47 +217,50 @@ def simulate_household(pop: pd.DataFrame, communes: pd.DataFrame, villages: pd.D
     m_h = sc.groupby("district").size().to_dict()
     M_h = communes.groupby("district").size()
     N_h = pop.groupby("district").size().astype(float)
+    if totals is None:
+        totals = N_h.rename("households").rename_axis("district").reset_index()
+    rates = dict(response_by_commune or {})
     truth = pop.groupby("district")["y"].mean()
     truth_prov = float(pop["y"].mean())
     pop_v = pop.assign(_k=pop["district"] + "\x1f" + pop["commune"] + "\x1f" + pop["village"])
     by_village = {k: g["y"].to_numpy() for k, g in pop_v.groupby("_k", sort=False)}
+    seed_groups = None
+    if seed_sample is not None:
+        ss = seed_sample.reset_index(drop=True)
+        seed_groups = [(d, c, v, g["pi"].to_numpy(dtype=float)) for (d, c, v), g in
+                       ss.groupby(["district", "commune", "village"], sort=True)]
     rng = np.random.default_rng(seed)
-    q_t = stats.t.ppf(1 - (1 - level) / 2, 1)  # placeholder, replaced per df below
-    del q_t
     out = []
     for design in designs:
         for r in range(reps):
             parts = []
-            if design == "seed_rule" and seed_sample is not None:
-                sel = seed_sample.groupby(["district", "commune", "village"], sort=True).agg(
-                    k=("pi", "size"), pi=("pi", "first")).reset_index()
-                draws = zip(sel["district"], sel["commune"], sel["village"], sel["k"], sel["pi"])
+            if design == "seed_rule" and seed_groups is not None:
+                draws = seed_groups
+                n_villages = len({(d, c, v) for d, c, v, _ in seed_groups})
             else:
                 sel = _draw(design, pop, communes, villages, m_h, seed_sel, households_per_village, rng)
-                draws = ((d, c, v, None, p) for d, c, v, p in zip(sel["district"], sel["commune"], sel["village"],
-                                                                   sel["pi_cv"]))
-            for d, c, v, k, p in draws:
+                draws = ((d, c, v, p) for d, c, v, p in zip(sel["district"], sel["commune"], sel["village"],
+                                                             sel["pi_cv"]))
+                n_villages = len(sel)
+            for d, c, v, p in draws:
                 ys = by_village.get(d + "\x1f" + c + "\x1f" + v)
                 if ys is None or len(ys) == 0:
                     continue
-                if k is None:
+                if np.ndim(p) == 0:  # a drawn village: SRS of q households, pi = pi_cv q / N_v
                     k = min(households_per_village, len(ys))
-                    w = 1.0 / (p * k / len(ys))
-                else:
-                    k = min(int(k), len(ys))
-                    w = 1.0 / p
+                    pi = np.full(k, float(p) * k / len(ys))
+                else:  # the seed rule's households, each with its own pi
+                    k = min(len(p), len(ys))
+                    pi = p[:k]
                 pick = rng.choice(len(ys), size=k, replace=False)
-                resp = rng.random(k) < response_rate
-                parts.append(pd.DataFrame({"district": d, "commune": c, "y": ys[pick], "resp": resp, "w": w}))
-            s = pd.concat(parts, ignore_index=True)
-            # nonresponse adjustment within communes, then post-stratification to the districts' households
-            tot = s.groupby(["district", "commune"])["w"].transform("sum")
-            rtot = s["w"].where(s["resp"], 0.0).groupby([s["district"], s["commune"]]).transform("sum")
-            s = s[s["resp"]].assign(w=lambda x: x["w"] * (tot[x.index] / rtot[x.index]))
-            s["w"] = s["w"] * s["district"].map(N_h) / s.groupby("district")["w"].transform("sum")
-            kish = float(len(s) * np.sum(s["w"] ** 2) / np.sum(s["w"]) ** 2)
+                parts.append(pd.DataFrame({"district": d, "commune": c, "y": ys[pick], "pi": pi}))
+            hs = pd.concat(parts, ignore_index=True)
+            rate = np.array([rates.get((d, c), response_rate) for d, c in zip(hs["district"], hs["commune"])])
+            s = weight_sample(hs, responded=rng.random(len(hs)) < rate, totals=totals)
+            s["w"] = s["w_final"]
+            kish = kish_deff(s["w"])
             n_comm = int(s.groupby(["district", "commune"]).ngroups)
-            cost = costs.household_survey(communes=n_comm, villages=len(sel), households=len(s))
+            cost = costs.household_survey(communes=n_comm, villages=n_villages, households=len(s))
             t, pm, pse, pdf = _weighted_estimates(s, N_h, M_h)
             t = pd.concat([t, pd.DataFrame([{"unit": "province", "estimate": pm, "se": pse, "df": pdf}])],
                           ignore_index=True)
@@ -206,24 +268,28 @@ def simulate_household(pop: pd.DataFrame, communes: pd.DataFrame, villages: pd.D
             tq = stats.t.ppf(1 - (1 - level) / 2, t["df"].to_numpy())
             t["half_width"] = tq * t["se"]
             t["covered"] = (t["estimate"] - t["truth"]).abs() <= t["half_width"]
-            t = t.assign(design=design, rep=r, kish_deff=kish, cost=cost)
+            t = t.assign(design=design, rep=r, kish_deff=kish, kish_deff_design=kish_deff(s["w_design"]), cost=cost)
             out.append(t[["design", "rep", "unit", "estimate", "se", "df", "truth", "covered", "half_width",
-                          "kish_deff", "cost"]])
+                          "kish_deff", "kish_deff_design", "cost"]])
     reps_df = pd.concat(out, ignore_index=True)
     return reps_df, summarise(reps_df)
 
 
 def summarise(reps_df: pd.DataFrame) -> pd.DataFrame:
-    """Per design and unit: bias, empirical SE, mean estimated SE, coverage, mean half-width, Kish deff
-    (mean and Monte Carlo SE), mean cost, replicates."""
+    """Per design and unit: bias, empirical SE, mean estimated SE, coverage, mean half-width, Kish deff of the
+    final weights (mean ``kish_deff``, replicate SD ``kish_deff_sd``, Monte Carlo SE of the mean
+    ``kish_deff_mc_se = kish_deff_sd / sqrt(reps)``), of the design weights (``kish_deff_design``, when the
+    replicates have it), mean cost, replicates."""
     g = reps_df.assign(err=reps_df["estimate"] - reps_df["truth"]).groupby(["design", "unit"], sort=False)
+    extra = {"kish_deff_design": ("kish_deff_design", "mean")} if "kish_deff_design" in reps_df.columns else {}
     s = g.agg(bias=("err", "mean"), se_empirical=("estimate", "std"), se_mean=("se", "mean"),
               coverage=("covered", "mean"), half_width=("half_width", "mean"), kish_deff=("kish_deff", "mean"),
-              kish_sd=("kish_deff", "std"), cost=("cost", "mean"), reps=("rep", "nunique")).reset_index()
+              **extra, kish_deff_sd=("kish_deff", "std"), cost=("cost", "mean"),
+              reps=("rep", "nunique")).reset_index()
     s["rmse"] = np.sqrt(s["bias"] ** 2 + s["se_empirical"] ** 2)
-    s["kish_deff_mc_se"] = s["kish_sd"] / np.sqrt(s["reps"])
+    s["kish_deff_mc_se"] = s["kish_deff_sd"] / np.sqrt(s["reps"])
     s["coverage_mc_se"] = np.sqrt(s["coverage"] * (1 - s["coverage"]) / s["reps"])
-    return s.drop(columns="kish_sd")
+    return s
 
 
 def neyman_forms(units: pd.DataFrame, *, total: int, size: str = "users", sd: str = "sd", minimum: int = 2) -> pd.Series:

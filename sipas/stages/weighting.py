@@ -65,7 +65,7 @@ from sipas.estimation.survey_design import (
     _RAKE_PREFIX,
     FPC_COLUMN,
     _with_margin_columns,
-    calibrated_weights,
+    final_weights,
     calibration_margins,
 )
 from sipas.forms.pii import pseudonyms
@@ -267,7 +267,7 @@ def run_weighting(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult
         if cfg.frames["communes"] not in read:
             read.append(cfg.frames["communes"])
         data = _with_margin_columns(w, totals)
-        w["w_final"] = calibrated_weights(data, totals, strata=hier.strata, psu=hier.psu)
+        w["w_final"] = final_weights(w, totals, strata=hier.strata, psu=hier.psu)
         info["calibration"] = ("rake" if any(c.startswith(_RAKE_PREFIX) for c in totals.columns)
                                else "poststratify")
         info["margins"] = list(calibration_margins(totals))
