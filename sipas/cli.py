@@ -81,8 +81,6 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from sipas.sampling.frames import read_frame
-
     from sipas.config import FILE_GROUPS
 
     # the response files and the sample list come later (data entry, `sipas sample`): named if not there yet
@@ -104,7 +102,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             need = "needed by `sipas sample`" if spec.required else "optional"
             print(f"  frame {spec.name}: not configured ({need})")
             continue
-        frame = read_frame(cfg.frames[spec.name], kind=spec.name, structure=cfg.structure)
+        frame = spec.read(cfg.frames[spec.name], structure=cfg.structure)
         print(f"  frame {spec.name}: {cfg.frames[spec.name]} ({len(frame)} rows, required columns present)")
     for name, p in cfg.frames.items():
         if not any(spec.name == name for spec in kind.frames):

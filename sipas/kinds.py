@@ -55,6 +55,16 @@ class FrameSpec:
     columns: Mapping[str, tuple[str, ...]]
     required: bool = True
     label: Mapping[str, str] = field(default_factory=dict)
+    #: Function reading and checking the frame (``"module:function"``, called ``f(path, kind=name,
+    #: structure=...)``; imported when called).
+    reader: str = "sipas.sampling.frames:read_frame"
+
+    def read(self, path: str | Path, *, structure: str):
+        """The frame at ``path``, read and checked by :attr:`reader`."""
+        import importlib
+
+        module, _, function = self.reader.partition(":")
+        return getattr(importlib.import_module(module), function)(path, kind=self.name, structure=structure)
 
 
 @dataclass(frozen=True)
@@ -193,11 +203,13 @@ SERVICE_USER = SurveyKind(
     seeds=("001", "002"),
     frames=(
         FrameSpec("units", {"units": ("unit_id", "unit", "level", "parent_unit")},
-                  label={"vi": "Danh sách đơn vị (Bộ phận một cửa)", "en": "service units"}),
+                  label={"vi": "Danh sách đơn vị (Bộ phận một cửa)", "en": "service units"},
+                  reader="sipas.sampling.transactions:read_service_frame"),
         FrameSpec("transactions", {"units": ("transaction_id", "unit", "procedure_field", "returned_on",
                                              "applicant_type", "applicant_id")},
                   label={"vi": "Hồ sơ thủ tục hành chính đã trả kết quả (trích từ hệ thống một cửa)",
-                         "en": "transaction records (one-stop information system)"}),
+                         "en": "transaction records (one-stop information system)"},
+                  reader="sipas.sampling.transactions:read_service_frame"),
     ),
     design=DesignSpec(
         structures=("units",),

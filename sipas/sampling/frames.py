@@ -68,9 +68,7 @@ def read_frame(path: str | Path, *, kind: str, structure: str = "three_tier") ->
     ----------
     path : path
         ``.csv`` or ``.xlsx``.
-    kind : {"communes", "villages", "households", "units", "transactions"}
-        ``units`` and ``transactions`` (service-user surveys) are read by
-        :func:`sipas.sampling.transactions.read_unit_frame` and :func:`~sipas.sampling.transactions.read_transactions`.
+    kind : {"communes", "villages", "households"}
     structure : {"three_tier", "two_tier"}
         In ``two_tier`` the ``district`` column may be absent (it is set to ``""``).
 
@@ -86,10 +84,6 @@ def read_frame(path: str | Path, *, kind: str, structure: str = "three_tier") ->
         Naming the file, the row (header = row 1) and the column of the first problem:
         missing column, empty required cell, bad flag or number, duplicate unit.
     """
-    if kind in ("units", "transactions"):   # a service-user survey's frames (sipas.sampling.transactions)
-        from sipas.sampling import transactions as tr
-
-        return tr.read_unit_frame(path) if kind == "units" else tr.read_transactions(path)
     if kind not in REQUIRED:
         raise ValueError(f"unknown frame kind {kind!r}")
     p = Path(path)

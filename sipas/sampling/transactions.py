@@ -205,6 +205,16 @@ def parse_date(value: object, *, excel_serial: bool = False) -> dt.date | None:
     return None
 
 
+def read_service_frame(path: str | Path, *, kind: str, structure: str = "units") -> pd.DataFrame:
+    """A service-user survey's frame ``kind`` (``units`` or ``transactions``), with the signature of
+    :func:`sipas.sampling.frames.read_frame` (the reader :class:`sipas.kinds.FrameSpec` names)."""
+    if kind == "units":
+        return read_unit_frame(path)
+    if kind == "transactions":
+        return read_transactions(path)
+    raise ValueError(f"unknown service-user frame {kind!r}")
+
+
 def read_transactions(path: str | Path, *, units: pd.DataFrame | None = None) -> pd.DataFrame:
     """Read and check a transaction-record export of the one-stop information system (CSV or XLSX).
 
