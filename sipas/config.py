@@ -79,11 +79,20 @@ class Hierarchy:
     strata: str
     psu: str
     report_unit: str
+    #: Columns identifying a commune as the survey's kind declares them (empty: the household kind's).
+    levels: tuple[str, ...] = ()
 
     @property
     def unit_keys(self) -> tuple[str, ...]:
-        """Columns identifying a commune: ``(district, commune)`` or ``(commune,)``."""
-        return UNIT_LEVELS[self.structure]
+        """Columns identifying a commune: ``(district, commune)`` or ``(commune,)``; a national survey's
+        start with ``province``."""
+        return self.levels or UNIT_LEVELS[self.structure]
+
+    @property
+    def extra_levels(self) -> tuple[str, ...]:
+        """Unit columns beyond the household instrument's (``province`` in a national survey): the forms
+        take them from the sample list."""
+        return tuple(c for c in self.unit_keys if c not in UNIT_LEVELS["three_tier"])
 
     @property
     def absent_levels(self) -> tuple[str, ...]:
@@ -335,7 +344,8 @@ def _design(raw: Any, structure: str, path: Path, kind: SurveyKind) -> Hierarchy
     if values["strata"] in ("commune", "village"):
         raise _fail(f"strata must group communes (e.g. district, commune_type), got {values['strata']!r}", path,
                     "design.strata")
-    return Hierarchy(structure=structure, **values)
+    own = tuple(levels) if tuple(levels) != UNIT_LEVELS.get(structure) else ()
+    return Hierarchy(structure=structure, levels=own, **values)
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):

@@ -17,7 +17,10 @@ Kinds (seeds in shared/seeds/):
 
 * ``household`` -- the household survey of one province (seeds 000, 004): communes and villages chosen
   by the plan's rules or by a probability design, households systematically within villages.
-* ``service_user`` (seeds 001, 002) and ``national`` (seed 003) are planned, not yet available.
+* ``national`` -- the Ministry's national survey (seed 003): every province at once, provinces as strata
+  (34 since 1/7/2025, 63 before), communes as PSUs, villages and households within them as in the household
+  design; the report unit is the province (ranks with their uncertainty, the 2025 merger, other indices).
+* ``service_user`` (seeds 001, 002) is planned, not yet available.
 """
 
 from __future__ import annotations
@@ -95,6 +98,18 @@ class SurveyKind:
     sampler: str
     instrument_family: str
     report_sections: tuple[str, ...]
+    #: ``"module:function"`` putting last year's indices on this year's units before the change is computed
+    #: (the national kind maps the 63 old provinces onto the 34 new ones); None: taken as they are.
+    previous_mapper: str | None = None
+
+    def map_previous(self, previous: object, *, cfg: object, root: object = None) -> tuple[object, list]:
+        """Last year's indices table on this year's units, and the files read to put it there."""
+        if self.previous_mapper is None:
+            return previous, []
+        import importlib
+
+        module, _, function = self.previous_mapper.partition(":")
+        return getattr(importlib.import_module(module), function)(previous, cfg=cfg, root=root)
 
     def frame(self, name: str) -> FrameSpec:
         """The frame called ``name``; ``KeyError`` when the kind reads no such frame."""
@@ -167,10 +182,43 @@ HOUSEHOLD = SurveyKind(
                      "needs", "recommendations", "methodology", "provenance"),
 )
 
+NATIONAL = SurveyKind(
+    name="national",
+    label={"vi": "Khảo sát quốc gia (63/34 tỉnh, thành phố)", "en": "National survey (all provinces)"},
+    seeds=("003",),
+    frames=(
+        FrameSpec("communes", {"three_tier": ("province", "district", "commune", "commune_type", "households"),
+                               "two_tier": ("province", "commune", "commune_type", "households")},
+                  label={"vi": "Danh sách xã, phường theo tỉnh", "en": "communes by province"}),
+        FrameSpec("villages", {"three_tier": ("province", "district", "commune", "village", "households"),
+                               "two_tier": ("province", "commune", "village", "households")},
+                  label={"vi": "Danh sách thôn, bản, tổ dân phố", "en": "villages"}),
+        # the Ministry holds no household lists: provinces draw households from their own lists
+        FrameSpec("households", {"three_tier": ("province", "district", "commune", "village", "hamlet",
+                                                "household_id"),
+                                 "two_tier": ("province", "commune", "village", "hamlet", "household_id")},
+                  required=False, label={"vi": "Danh sách hộ gia đình", "en": "households"}),
+    ),
+    design=DesignSpec(
+        structures=("two_tier", "three_tier"),
+        defaults={"two_tier": {"strata": "province", "psu": "commune", "report_unit": "province"},
+                  "three_tier": {"strata": "province", "psu": "commune", "report_unit": "province"}},
+        unit_levels={"three_tier": ("province", "district", "commune"), "two_tier": ("province", "commune")},
+        psu_choices=("commune",),
+        fpc="communes per province in the commune frame",
+        unit_labels={"two_tier": {"commune": {"vi": "Xã/phường/đặc khu", "en": "Commune/ward/special zone"}}},
+    ),
+    sampler="sipas.sampling.draw:draw_sample",
+    instrument_family="household",
+    report_sections=("summary", "national", "design", "cleaning", "reliability", "weighting", "results",
+                     "methodology", "provenance"),
+    previous_mapper="sipas.indices.merger:previous_onto_current",
+)
+
 #: Every kind sipas can run, by name.
-KINDS: dict[str, SurveyKind] = {k.name: k for k in (HOUSEHOLD,)}
+KINDS: dict[str, SurveyKind] = {k.name: k for k in (HOUSEHOLD, NATIONAL)}
 #: Planned kinds (open issues), named so that a config asking for one gets a clear answer.
-PLANNED = {"service_user": "seeds 001, 002", "national": "seed 003"}
+PLANNED = {"service_user": "seeds 001, 002"}
 #: The kind of a survey.yml without ``kind:``.
 DEFAULT_KIND = "household"
 

@@ -131,3 +131,58 @@ def map_estimates(previous: pd.DataFrame, *, weights: pd.Series, unit: str = "do
         row["merged_from"] = "; ".join(g[unit].astype(str))
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def map_indices_table(previous: pd.DataFrame, *, weights: pd.Series) -> pd.DataFrame:
+    """Last year's ``indices`` table with its old provinces mapped onto the new ones (:func:`map_estimates`).
+
+    Rows of old provinces (``domain`` in :func:`merger_table`) are mapped per ``domain_type, level, id``;
+    other rows (the country's) are kept.  CIs of mapped rows are recomputed on the logit scale with the
+    Satterthwaite df (:func:`sipas.indices.scoring.logit_ci`); ``note`` is kept blank.
+
+    Parameters
+    ----------
+    previous : DataFrame
+        An ``indices.csv`` of a survey-year with the 63 provinces as domains.
+    weights : Series
+        Households per old province (e.g. the sums of last year's commune frame).
+
+    Returns
+    -------
+    DataFrame
+        The same columns as ``previous`` plus ``merged_from``.
+    """
+    from sipas.indices.scoring import logit_ci
+
+    old = set(merger_table()["province_old"])
+    is_old = previous["domain"].isin(old)
+    if not is_old.any():
+        return previous.copy()
+    mapped = map_estimates(previous[is_old], weights=weights, by=("domain_type", "level", "id"))
+    lo, hi = logit_ci(mapped["estimate"].to_numpy(float), mapped["se"].to_numpy(float),
+                      df=mapped["df"].to_numpy(float) if "df" in mapped.columns else np.inf)
+    mapped["ci_low"], mapped["ci_high"] = lo, hi
+    out = pd.concat([previous[~is_old].assign(merged_from=""), mapped], ignore_index=True)
+    return out[[c for c in previous.columns if c in out.columns] + ["merged_from"]]
+
+
+def previous_onto_current(previous: pd.DataFrame, *, cfg, root=None) -> tuple[pd.DataFrame, list]:
+    """The national kind's hook (:attr:`sipas.kinds.SurveyKind.previous_mapper`): last year's indices on this
+    year's provinces.
+
+    When last year's domains are the 63 old provinces and this year's the 34 new ones, they are mapped with
+    household weights = the households of each old province in last year's commune frame (column
+    ``households`` summed by ``province``).  Returns the table and the files read.
+    """
+    from sipas import rawfiles
+    from sipas.config import find_survey
+
+    old = set(merger_table()["province_old"])
+    if not previous["domain"].isin(old).any():
+        return previous, []
+    prev_cfg = find_survey(str(cfg.extra["previous_survey"]), root=root, needs=("frames",))
+    path = prev_cfg.frames["communes"]
+    com = rawfiles.read_table(path, dtype={"province": str})
+    rawfiles.require_columns(com, ["province", "households"], path, what="commune frame")
+    w = pd.to_numeric(com["households"], errors="coerce").groupby(com["province"]).sum()
+    return map_indices_table(previous, weights=w), [path]

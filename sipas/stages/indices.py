@@ -237,7 +237,8 @@ def run_indices(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
     if prev:
         prev_path = (root or project_root()) / "data" / "processed" / prev / "indices.csv"
         if prev_path.is_file():
-            previous = sio.read_csv(prev_path)
+            previous, mapped_from = cfg.kind.map_previous(sio.read_csv(prev_path), cfg=cfg, root=root)
+            read += mapped_from
             yoy = indices.year_over_year(idx, previous)
             # a change is only a change when both years used the same instrument and index rule
             prev_rules = prev_path.parent / "index_rules.csv"
