@@ -64,9 +64,13 @@ def _stage(name: str):
 
 def cmd_synth(args: argparse.Namespace) -> int:
     from sipas.synth import synthesize_demo
+    from sipas.synth_national import NATIONAL_DEMOS, synthesize_national
 
     out = _root(args) / "data" / "raw"
-    for r in synthesize_demo(out, survey_id=None if args.all else args.survey):
+    # the national demos (a few minutes each) are written only when named
+    made = ([synthesize_national(out, survey_id=args.survey)] if not args.all and args.survey in NATIONAL_DEMOS
+            else synthesize_demo(out, survey_id=None if args.all else args.survey))
+    for r in made:
         print(f"{r.survey_dir}: population {r.n_households_population} households, sample {r.n_sampled}, "
               f"{r.n_forms} forms entered")
     return 0

@@ -760,15 +760,7 @@ TWO_TIER_DEMOS = ("demo-laichau-2025",)
 
 
 def synthesize_demo(out_dir: str | Path, *, survey_id: str | None = None) -> list[SynthResult]:
-    """Write the embedded demo surveys (or only ``survey_id``) under ``out_dir``.
-
-    The national demos (:data:`sipas.synth_national.NATIONAL_DEMOS`) are written only when named: they
-    take a few minutes.
-    """
-    from sipas.synth_national import NATIONAL_DEMOS, synthesize_national
-
-    if survey_id in NATIONAL_DEMOS:
-        return [synthesize_national(out_dir, survey_id=survey_id)]
+    """Write the embedded demo surveys (or only ``survey_id``) under ``out_dir``."""
     out = []
     for sid, year, seed, shift, prev in DEMO_SURVEYS:
         if survey_id is None or sid == survey_id:

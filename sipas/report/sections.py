@@ -9,6 +9,7 @@ from sipas.errors import ReportError
 from sipas.report.blocks import Block, _table, html_table, md_escape
 from sipas.report.context import ReportContext, _na, _published
 from sipas.report.figures import _fig
+from sipas.report.national import section_national  # noqa: F401 (found by section())
 from sipas.report.tables import (
     aspect_table,
     cfa_table,
@@ -200,8 +201,8 @@ def section_provenance(ctx: ReportContext) -> list[Block]:
 
 
 #: The report's sections in order (one notebook cell each).
-SECTIONS = ("summary", "design", "cleaning", "reliability", "weighting", "results", "ranking", "yoy", "needs",
-            "recommendations", "methodology", "provenance")
+SECTIONS = ("summary", "national", "design", "cleaning", "reliability", "weighting", "results", "ranking", "yoy",
+            "needs", "recommendations", "methodology", "provenance")
 
 
 _TABLE_CAPTION = re.compile(r"<caption>(Bảng|Table) \d+\.\d+\.")

@@ -423,7 +423,7 @@ def district_criteria_table(ctx: ReportContext) -> pd.DataFrame:
     t = _idx(ctx)
     lab = _labels(ctx)
     parts = []
-    for dtype in ("province", ctx.unit):
+    for dtype in dict.fromkeys(("province", ctx.unit)):  # one pass when the report unit is the province
         parts.append(t[(t["domain_type"] == dtype) & (t["level"] != "item")])
     t = pd.concat(parts)
     t = t.assign(_o=t["level"].map({"criterion": 0, "overall": 2}).fillna(1).astype(int))
