@@ -9,6 +9,8 @@
     sipas weight       stage 3: design weights and nonresponse adjustment
     sipas indices      stage 4: SIPAS indices, rankings, year-over-year change
     sipas report       stages 1-4 through the notebooks, then reports/<id>/report.html
+    sipas plan         next year's sample: variance components, sizes for a target, cost, design simulation,
+                       then reports/<id>/plan.html (notebooks/06_planning.ipynb)
 
 Errors from bad input are printed as one clear line (file, row, column, or the survey.yml key) with exit
 code 2, as are files that cannot be written (read-only folder, full disk: the path is named).  Each stage,
@@ -65,8 +67,14 @@ def _stage(name: str):
 def cmd_synth(args: argparse.Namespace) -> int:
     from sipas.synth import synthesize_demo
     from sipas.synth_national import NATIONAL_DEMOS, synthesize_national
+    from sipas.synth_service import SERVICE_DEMOS, synthesize_service
 
     out = _root(args) / "data" / "raw"
+    service = [d for d in SERVICE_DEMOS if args.all or d.survey_id == args.survey]
+    for d in service:
+        print(f"{synthesize_service(out, d)}: service-user demo ({d.mode} mode)")
+    if service and not args.all:
+        return 0
     # the national demos (a few minutes each) are written only when named
     made = ([synthesize_national(out, survey_id=args.survey)] if not args.all and args.survey in NATIONAL_DEMOS
             else synthesize_demo(out, survey_id=None if args.all else args.survey))
@@ -128,6 +136,11 @@ def cmd_sample(args: argparse.Namespace) -> int:
     with sio.transaction():
         res = cfg.kind.draw_sample(cfg, restricted_dir=root / "restricted" / cfg.survey_id,
                                    out_dir=cfg.processed_dir(root) / "sample")
+    if hasattr(res, "summary_line"):   # a kind's own sample (service users: allocation and lists)
+        print(res.summary_line(cfg.survey_id))
+        for p in (*res.files, *res.restricted_files):
+            print(f"  wrote {p}")
+        return 0
     hh = res.households
     n_off = int((hh["list"] == "official").sum()) if "list" in hh.columns else len(hh)
     print(f"{cfg.survey_id}: {len(res.communes)} communes, {len(res.villages)} villages, "
@@ -234,6 +247,29 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_plan(args: argparse.Namespace) -> int:
+    from sipas import io as sio
+    from sipas.planning import PlanSettings, check_inputs, render_plan
+
+    root = _root(args)
+    cfg = _cfg(args, needs=("frames",))
+    settings = PlanSettings(half_width=args.target, gap=args.gap, reps=args.reps, design=args.design)
+    check_inputs(cfg, root=root, settings=settings)
+    t0 = time.perf_counter()
+    html = render_plan(args.survey, root=root, settings=settings)
+    sizes = sio.read_csv(cfg.processed_dir(root) / "plan_sizes.csv")
+    sz = sizes.groupby("design", sort=False)[["communes", "households", "cost"]].sum(min_count=1)
+    for design, row in sz.iterrows():
+        if row.isna().any():  # a unit cannot reach the target with the communes the design fixes
+            print(f"  {design}: {row['communes']:.0f} communes, target not reached in every unit")
+        else:
+            print(f"  {design}: {row['communes']:.0f} communes, {row['households']:.0f} households, "
+                  f"cost {row['cost']:.0f}")
+    print(f"  wrote {cfg.processed_dir(root)}/plan_*.csv, {cfg.reports_dir(root)}/plan_phu_luc_04.xlsx|csv")
+    print(f"plan: {html} ({time.perf_counter() - t0:.1f} s)", flush=True)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="sipas", description="SIPAS survey analysis: sampling, cleaning, weighting, "
                                 "estimation, indices and the yearly report.")
@@ -260,6 +296,15 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--no-pdf", action="store_true", help="skip the PDF (report.html only)")
     sp.add_argument("--kernel-per-notebook", action="store_true",
                     help="run each notebook in a kernel of its own (papermill) instead of one kernel for the chain")
+    sp = add("plan", cmd_plan, "plan next year's sample from a finished survey-year (variance components, "
+                               "sample sizes, cost, design simulation) and render reports/<id>/plan.html")
+    sp.add_argument("--target", type=float, default=3.0, help="CI half-width per report unit, index points (default 3)")
+    sp.add_argument("--gap", type=float, default=None, help="ranking goal: adjacent units separable at this gap")
+    sp.add_argument("--reps", type=int, default=20,
+                    help="simulation replicates per design (default 20: about 30 s for the demo; 200 for a final "
+                         "plan, about 2-3 min)")
+    sp.add_argument("--design", default="pps", choices=("pps", "stratified_srs", "seed_rule"),
+                    help="design of the allocation annex (default pps)")
     return p
 
 

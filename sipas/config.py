@@ -39,13 +39,15 @@ REQUIRED_KEYS = ("survey_id", "province", "year", "instrument", "frames", "respo
 #: Keys a survey.yml may contain.
 OPTIONAL_KEYS = (
     "structure", "min_cell_size", "sampling", "restricted", "truth", "previous_survey", "benchmark",
-    "weighting", "fieldwork", "description", "report", "design", "kind", "index_rule",
+    "weighting", "fieldwork", "description", "report", "design", "kind", "index_rule", "planning",
 )
 LANGUAGES = ("vi", "en")
 STRUCTURES = KINDS[DEFAULT_KIND].design.structures
 #: Administrative levels above the village, top down, per structure (the columns identifying a commune);
-#: declared by the survey kind (:mod:`sipas.kinds`).
-UNIT_LEVELS = KINDS[DEFAULT_KIND].design.unit_levels
+#: declared by the survey kinds (:mod:`sipas.kinds`); where two kinds share a structure's name (the national
+#: kind's ``two_tier`` starts with ``province``) the first kind's (the default's) levels are these, and the
+#: other's are the survey's own (:attr:`Hierarchy.levels`).
+UNIT_LEVELS = {s: levels for k in reversed(list(KINDS.values())) for s, levels in k.design.unit_levels.items()}
 #: Default unit hierarchy per structure of the default kind (``design:`` in survey.yml).
 DEFAULT_DESIGN = KINDS[DEFAULT_KIND].design.defaults
 #: Keys of the ``design:`` section.
@@ -72,14 +74,20 @@ class Hierarchy:
     psu : str
         Primary sampling unit column (``commune``).
     report_unit : str
-        Unit of the report's tables, charts and ranking: ``district`` or ``commune``.
+        Unit of the report's tables, charts and ranking: ``district`` or ``commune`` (``unit``, a one-stop
+        desk, in a service-user survey).
+    element_psu : bool
+        The PSU is the respondent (``respondent_key``; service-user surveys: strata = units, one stage), not a
+        column of a frame.
     """
 
     structure: str
     strata: str
     psu: str
     report_unit: str
-    #: Columns identifying a commune as the survey's kind declares them (empty: the household kind's).
+    element_psu: bool = False
+    #: Columns identifying a commune as the survey's kind declares them (empty: those of
+    #: :data:`UNIT_LEVELS` for the structure).
     levels: tuple[str, ...] = ()
 
     @property
@@ -103,7 +111,8 @@ class Hierarchy:
     @property
     def frame_columns(self) -> tuple[str, ...]:
         """Design columns taken from the commune frame (those that are not unit keys)."""
-        return tuple(dict.fromkeys(c for c in (self.strata, self.psu, self.report_unit) if c not in self.unit_keys))
+        roles = (self.strata, self.report_unit) if self.element_psu else (self.strata, self.psu, self.report_unit)
+        return tuple(dict.fromkeys(c for c in roles if c not in self.unit_keys))
 
 
 def project_root() -> Path:
@@ -304,6 +313,55 @@ def _sampling_options(raw: Any, p: Path) -> None:
                 raise _fail(f"must be a whole number of {level}, got {v!r}", p, key)
 
 
+def sampling_window(cfg: "SurveyConfig") -> tuple[Any, Any]:
+    """``sampling.window`` of a service-user survey: the first and last day (both included) on which a
+    transaction's result was returned to count in the survey's population.
+
+    Raises
+    ------
+    ConfigError
+        Naming ``sampling.window`` when it is missing, not two dates, or the first is after the last.
+    """
+    import datetime as _dt
+
+    raw = (cfg.extra.get("sampling") or {}).get("window")
+    if not isinstance(raw, (list, tuple)) or len(raw) != 2:
+        raise _fail("must be [first day, last day] of the period whose transactions the survey covers, "
+                    f"e.g. [2023-07-01, 2023-09-30]; got {raw!r}", cfg.path, "sampling.window")
+    days = []
+    for v in raw:
+        if isinstance(v, _dt.datetime):
+            v = v.date()
+        if isinstance(v, str):
+            try:
+                v = _dt.date.fromisoformat(v.strip())
+            except ValueError:
+                v = None
+        if not isinstance(v, _dt.date):
+            raise _fail(f"must hold two dates (YYYY-MM-DD), got {raw!r}", cfg.path, "sampling.window")
+        days.append(v)
+    if days[0] > days[1]:
+        raise _fail(f"the first day {days[0]} is after the last day {days[1]}", cfg.path, "sampling.window")
+    return days[0], days[1]
+
+
+def _planning_options(raw: Any, p: Path) -> None:
+    """``planning:`` (``sipas plan``): ``costs`` maps commune / village / household / form / fixed to
+    non-negative numbers."""
+    if raw is None:
+        return
+    if not isinstance(raw, dict) or set(raw) - {"costs"}:
+        raise _fail("must be a mapping with the key 'costs'", p, "planning")
+    costs = raw.get("costs") or {}
+    if not isinstance(costs, dict):
+        raise _fail("must be a mapping of cost per commune, village, household, form, fixed", p, "planning.costs")
+    for k, v in costs.items():
+        if k not in ("commune", "village", "household", "form", "fixed"):
+            raise _fail(f"unknown cost {k!r}; use commune, village, household, form, fixed", p, f"planning.costs.{k}")
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not v >= 0:
+            raise _fail(f"must be a non-negative number, got {v!r}", p, f"planning.costs.{k}")
+
+
 def _label(value: Any, path: Path, key: str) -> dict[str, str]:
     if isinstance(value, str):
         return {"vi": value, "en": value}
@@ -345,7 +403,7 @@ def _design(raw: Any, structure: str, path: Path, kind: SurveyKind) -> Hierarchy
         raise _fail(f"strata must group communes (e.g. district, commune_type), got {values['strata']!r}", path,
                     "design.strata")
     own = tuple(levels) if tuple(levels) != UNIT_LEVELS.get(structure) else ()
-    return Hierarchy(structure=structure, levels=own, **values)
+    return Hierarchy(structure=structure, element_psu=kind.design.element_sampling, levels=own, **values)
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -492,6 +550,7 @@ def load_config(path: str | Path, *, check_files: bool = True,
         raise _fail("names this survey itself; previous_survey is last year's survey id (or leave it out)",
                     p, "previous_survey")
     _sampling_options(raw.get("sampling"), p)
+    _planning_options(raw.get("planning"), p)
 
     if "frames" in wanted and design.frame_columns:
         _check_frame_columns(design, frames, p)

@@ -17,10 +17,13 @@ Kinds (seeds in shared/seeds/):
 
 * ``household`` -- the household survey of one province (seeds 000, 004): communes and villages chosen
   by the plan's rules or by a probability design, households systematically within villages.
+* ``service_user`` -- the service-user (exit) survey of one-stop units (seeds 001, 002): strata are the
+  service units (province centre, district centres, commune desks), the respondent is the sampling unit,
+  forms are either handed out at the desk after the result is returned ("exit" mode, seed 002) or sent to
+  an official list drawn from the units' transaction records, with a reserve list (seed 001).
 * ``national`` -- the Ministry's national survey (seed 003): every province at once, provinces as strata
   (34 since 1/7/2025, 63 before), communes as PSUs, villages and households within them as in the household
   design; the report unit is the province (ranks with their uncertainty, the 2025 merger, other indices).
-* ``service_user`` (seeds 001, 002) is planned, not yet available.
 """
 
 from __future__ import annotations
@@ -84,6 +87,13 @@ class DesignSpec:
     psu_choices: tuple[str, ...]
     fpc: str
     unit_labels: Mapping[str, Mapping[str, Mapping[str, str]]] = field(default_factory=dict)
+    #: The stage-3 function that builds the weights (``"module:function"``, imported when called): design
+    #: weights from the sample's inclusion probabilities calibrated to the commune frame (household), or
+    #: transactions in the period over valid forms per unit (service_user).
+    weighting: str = "sipas.stages.weighting:run_weighting"
+    #: Whether the sampling unit is the respondent (one stage: strata = units, PSU = the form), so the design
+    #: has no sampled clusters (villages, communes) and the report says so.
+    element_sampling: bool = False
 
 
 @dataclass(frozen=True)
@@ -101,6 +111,8 @@ class SurveyKind:
     #: ``"module:function"`` putting last year's indices on this year's units before the change is computed
     #: (the national kind maps the 63 old provinces onto the 34 new ones); None: taken as they are.
     previous_mapper: str | None = None
+    #: Whether the national SIPAS index (a household survey since 2022) is a fair default benchmark.
+    national_benchmark: bool = True
 
     def map_previous(self, previous: object, *, cfg: object, root: object = None) -> tuple[object, list]:
         """Last year's indices table on this year's units, and the files read to put it there."""
@@ -110,6 +122,7 @@ class SurveyKind:
 
         module, _, function = self.previous_mapper.partition(":")
         return getattr(importlib.import_module(module), function)(previous, cfg=cfg, root=root)
+
 
     def frame(self, name: str) -> FrameSpec:
         """The frame called ``name``; ``KeyError`` when the kind reads no such frame."""
@@ -145,6 +158,13 @@ class SurveyKind:
     def unit_labels(self, structure: str) -> dict[str, dict[str, str]]:
         """Labels of the unit columns of the forms in ``structure`` that replace the instrument's."""
         return {k: dict(v) for k, v in self.design.unit_labels.get(structure, {}).items()}
+
+    def weighting_function(self):
+        """The function of :attr:`DesignSpec.weighting` (imported when called: stages sit above this module)."""
+        import importlib
+
+        module, _, function = self.design.weighting.partition(":")
+        return getattr(importlib.import_module(module), function)
 
     def has_section(self, section: str) -> bool:
         """Whether the kind's report renders ``section``."""
@@ -182,6 +202,34 @@ HOUSEHOLD = SurveyKind(
                      "needs", "recommendations", "methodology", "provenance"),
 )
 
+SERVICE_USER = SurveyKind(
+    name="service_user",
+    label={"vi": "Khảo sát người sử dụng dịch vụ hành chính công", "en": "Service-user (exit) survey"},
+    seeds=("001", "002"),
+    frames=(
+        FrameSpec("units", {"units": ("unit_id", "unit", "level", "parent_unit")},
+                  label={"vi": "Danh sách đơn vị (Bộ phận một cửa)", "en": "service units"}),
+        FrameSpec("transactions", {"units": ("transaction_id", "unit", "procedure_field", "returned_on",
+                                             "applicant_type", "applicant_id")},
+                  label={"vi": "Hồ sơ thủ tục hành chính đã trả kết quả (trích từ hệ thống một cửa)",
+                         "en": "transaction records (one-stop information system)"}),
+    ),
+    design=DesignSpec(
+        structures=("units",),
+        defaults={"units": {"strata": "unit", "psu": "respondent_key", "report_unit": "unit"}},
+        unit_levels={"units": ("unit",)},
+        psu_choices=("respondent_key",),
+        fpc="transactions returned in the survey window per unit",
+        weighting="sipas.stages.unit_weighting:run_unit_weighting",
+        element_sampling=True,
+    ),
+    sampler="sipas.sampling.service_draw:draw_service_sample",
+    instrument_family="service_user",
+    report_sections=("summary", "design", "cleaning", "reliability", "weighting", "results", "ranking",
+                     "reward", "yoy", "methodology", "provenance"),
+    national_benchmark=False,   # the national index is a household survey with another instrument
+)
+
 NATIONAL = SurveyKind(
     name="national",
     label={"vi": "Khảo sát quốc gia (63/34 tỉnh, thành phố)", "en": "National survey (all provinces)"},
@@ -215,10 +263,11 @@ NATIONAL = SurveyKind(
     previous_mapper="sipas.indices.merger:previous_onto_current",
 )
 
-#: Every kind sipas can run, by name.
-KINDS: dict[str, SurveyKind] = {k.name: k for k in (HOUSEHOLD, NATIONAL)}
+#: Every kind sipas can run, by name (the default kind first: its structures' unit levels win in
+#: :data:`sipas.config.UNIT_LEVELS`).
+KINDS: dict[str, SurveyKind] = {k.name: k for k in (HOUSEHOLD, SERVICE_USER, NATIONAL)}
 #: Planned kinds (open issues), named so that a config asking for one gets a clear answer.
-PLANNED = {"service_user": "seeds 001, 002"}
+PLANNED: dict[str, str] = {}
 #: The kind of a survey.yml without ``kind:``.
 DEFAULT_KIND = "household"
 

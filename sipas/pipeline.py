@@ -64,13 +64,19 @@ def _fresh(run, *, upstream: tuple[str, ...], first=None):
 
 def _weighting_sample(cfg) -> None:
     """The sample list as the weighting stage reads it (probabilities, units), checked."""
-    if (cfg.extra.get("sampling") or {}).get("sample_file"):
+    if not cfg.kind.design.element_sampling and (cfg.extra.get("sampling") or {}).get("sample_file"):
         sample_list(cfg, columns=("household_id", "pi", *cfg.design.unit_keys, "sample_village"))
 
 
 run_cleaning = limited(cleaning.run_cleaning)
 run_reliability = limited(_fresh(reliability.run_reliability, upstream=("cleaning",)))
-run_weighting = limited(_fresh(weighting.run_weighting, upstream=("cleaning",), first=_weighting_sample))
+def _run_kind_weighting(cfg, *, root=None, **kwargs):
+    """The weighting stage of the survey's kind (:attr:`sipas.kinds.DesignSpec.weighting`): design weights
+    calibrated to the commune frame (household), or transactions over forms per unit (service user)."""
+    return cfg.kind.weighting_function()(cfg, root=root, **kwargs)
+
+
+run_weighting = limited(_fresh(_run_kind_weighting, upstream=("cleaning",), first=_weighting_sample))
 run_indices = limited(_fresh(indices.run_indices, upstream=("cleaning", "weighting")))
 
 STAGES = ("cleaning", "reliability", "weighting", "indices")

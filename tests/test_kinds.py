@@ -40,7 +40,6 @@ def test_explicit_household_kind_is_the_same(tmp_path):
 
 @pytest.mark.parametrize("value, words", [
     ("hospital", "unknown survey kind 'hospital'"),
-    ("service_user", "not available yet"),
 ])
 def test_unknown_or_planned_kind_names_the_key(tmp_path, value, words):
     d = _copy_demo(tmp_path, lambda t: t + f"kind: {value}\n")
@@ -54,6 +53,13 @@ def test_instrument_family_must_match_the_kind(tmp_path):
     with pytest.raises(ConfigError) as e:
         load_config(d)
     assert e.value.key == "instrument.id" and "household" in str(e.value)
+
+
+def test_service_user_kind_refuses_the_household_instrument(tmp_path):
+    d = _copy_demo(tmp_path, lambda t: t + "kind: service_user\n")
+    with pytest.raises(ConfigError) as e:
+        load_config(d)
+    assert e.value.key == "instrument.id" and "service_user" in str(e.value)
 
 
 def test_get_kind_unknown_is_config_error():

@@ -107,7 +107,8 @@ def test_notebook_text_in_both_languages():
     for notebook, keys in report.texts()["notebooks"].items():
         for key in keys:
             assert report.notebook_text(f"{notebook}.{key}", lang="en", criterion="", label="", own=0, items=0,
-                                        method="", margins="")
+                                        method="", margins="", survey_id="", year=0, province="", target="",
+                                        gap="", reps=0, measured="", design="")
 
 
 def test_notebook_text_unknown_key():
@@ -148,7 +149,7 @@ def test_efa_displays():
     efa = _efa({("all", "a1"): True, ("all", "a2"): True, ("used_admin", "b1"): False})
     shown = stage_rel.efa_displays(efa)
     assert isinstance(shown, stage_rel.Displays) and len(shown) == 4
-    assert [d.data for d in shown[::2]] == ["### Mọi hộ được khảo sát", "### Hộ đã thực hiện thủ tục hành chính"]
+    assert [d.data for d in shown[::2]] == ["### Mọi người trả lời", "### Hộ đã thực hiện thủ tục hành chính"]
     assert list(shown[1].index.get_level_values("item")) == ["a1", "a2"]
     assert list(shown[3].columns) == ["Nhân tố 1.1", "Nhân tố 2.1"]
 
@@ -199,7 +200,7 @@ def test_margins_section():
 
 #: Modules whose displays the notebooks show: every label a reader sees comes from report_text.yml.
 LABEL_MODULES = [REPO / "sipas" / "stages" / "reliability.py", REPO / "sipas" / "report" / "weight_charts.py",
-                 REPO / "sipas" / "stages" / "weighting.py"]
+                 REPO / "sipas" / "stages" / "weighting.py", REPO / "sipas" / "planning" / "report.py"]
 
 
 def _vietnamese_literals(source: str) -> list[tuple[int, str]]:
@@ -286,13 +287,13 @@ def test_cfa_and_efa_in_english():
     en = stage_rel.cfa_fit_display(fit, lang="en")
     assert list(en.columns) == ["Model (sample)", "Index", "Value", "Cut-off (Hu & Bentler 1999)", "Conclusion"]
     assert list(en["Conclusion"]) == ["Met", "Not met", ""]
-    assert list(en["Model (sample)"]) == ["All surveyed households",
+    assert list(en["Model (sample)"]) == ["All respondents",
                                           "Households that used an administrative procedure and Households with a "
                                           "child at a public primary school", "x"]
     assert stage_rel.model_label("used_health", lang="en") == "Households treated at a public health facility"
     efa = _efa({("all", "a1"): True, ("used_admin", "b1"): False})
     shown = stage_rel.efa_displays(efa, lang="en")
-    assert [d.data for d in shown[::2]] == ["### All surveyed households",
+    assert [d.data for d in shown[::2]] == ["### All respondents",
                                             "### Households that used an administrative procedure"]
     assert list(shown[1].columns) == ["Factor 1.1", "Factor 2.1"]
     assert list(stage_rel.efa_matrix(efa, "all", lang="en").columns) == ["Factor 1.1", "Factor 2.1"]

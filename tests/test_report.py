@@ -249,7 +249,8 @@ def _caption_numbers(ctx: report.ReportContext) -> list[tuple[int, str, int, int
 
     out = []
     pat = re.compile(r"^(Bảng|Hình|Table|Figure) (\d+)\.(\d+)\.")
-    for i, name in enumerate(report.SECTIONS[:10], start=1):  # sections 1-10; appendices have no numbers
+    numbered = [s for s in ctx.cfg.kind.report_sections if s not in ("methodology", "provenance")]
+    for i, name in enumerate(numbered, start=1):  # the kind's sections in order; appendices have no numbers
         for kind, value in report.section(ctx, name):
             caption = None
             if kind == "html":
@@ -376,7 +377,7 @@ def test_no_raw_code_names_in_the_reliability_and_weighting_tables(vi_ctx):
     for raw in ("used_admin", "chi2", "p_value", "commune_type", ">all<"):
         assert raw not in text, raw
     cfa = report.cfa_table(vi_ctx)
-    assert list(cfa.iloc[:, 0]) == ["Mọi hộ được khảo sát", "Hộ đã thực hiện thủ tục hành chính"]
+    assert list(cfa.iloc[:, 0]) == ["Mọi người trả lời", "Hộ đã thực hiện thủ tục hành chính"]
     assert {"χ²", "Bậc tự do", "Giá trị p", "CFI", "TLI", "RMSEA", "SRMR"} <= set(cfa.columns)
 
 

@@ -201,6 +201,14 @@ def weight_summary(weights: pd.Series | np.ndarray | Design) -> WeightSummary:
     return WeightSummary(n, s1, float(w.min()), float(w.max()), mean, cv, deff, s1 * s1 / s2)
 
 
+def weight_summary_by(weights: pd.DataFrame, *, by: str, weight: str = "w_final") -> pd.DataFrame:
+    """:func:`weight_summary` of ``weight`` within each level of ``by`` (columns ``<by>, n, total, min,
+    max, mean, cv, kish_deff, n_eff``)."""
+    parts = [weight_summary(g[weight]).to_frame().assign(**{by: key}) for key, g in weights.groupby(by, sort=True)]
+    out = pd.concat(parts, ignore_index=True)
+    return out[[by] + [c for c in out.columns if c != by]]
+
+
 def kish_deff(weights: pd.Series | np.ndarray | Design) -> float:
     """Kish's design effect due to unequal weights, :math:`n\\sum w^2/(\\sum w)^2`."""
     return weight_summary(weights).kish_deff

@@ -190,7 +190,8 @@ def benchmark(ctx: ReportContext) -> dict[str, Any] | None:
     ``report.benchmark`` of survey.yml, ``{"label": {"vi": ..., "en": ...}, "value": 0.8266}``, gives
     ``{"label": <text in the report language>, "value": 0.8266}``; without it, the verified national
     value of the year before the survey (:func:`sipas.indices.published.national_value`), with its
-    ``url``; None when neither exists.
+    ``url``, when the survey's kind is measured like the national index
+    (:attr:`sipas.kinds.SurveyKind.national_benchmark`); None otherwise.
 
     Raises
     ------
@@ -199,6 +200,8 @@ def benchmark(ctx: ReportContext) -> dict[str, Any] | None:
     """
     b = (ctx.cfg.extra.get("report") or {}).get("benchmark")
     if b is None:
+        if not ctx.cfg.kind.national_benchmark:   # e.g. exit surveys: another method, not comparable
+            return None
         nat = national_value(ctx.cfg.year - 1)
         if nat is None:
             return None

@@ -126,7 +126,8 @@ del _sys
 
 def run_notebooks(survey_id: str, *, root: str | Path | None = None, notebooks: tuple[str, ...] = NOTEBOOKS,
                   progress: bool = True, one_kernel: bool = True,
-                  before: Mapping[str, Callable[[], None]] | None = None) -> list[Path]:
+                  before: Mapping[str, Callable[[], None]] | None = None,
+                  parameters: Mapping[str, object] | None = None) -> list[Path]:
     """Execute the notebook chain into ``reports/<id>/notebooks``.
 
     With ``one_kernel`` (default) every notebook runs in the same ``sipas`` kernel, started once
@@ -151,6 +152,9 @@ def run_notebooks(survey_id: str, *, root: str | Path | None = None, notebooks: 
     before : mapping, optional
         ``{notebook: callable}``: called before that notebook runs (e.g. to wait for the previous
         survey-year's stages, which the indices notebook reads).
+    parameters : mapping, optional
+        Further parameters injected beside ``survey_id`` and ``root`` (e.g. ``sipas plan``'s ``target``,
+        ``reps`` and ``design`` for ``06_planning``).
 
     Raises
     ------
@@ -161,7 +165,7 @@ def run_notebooks(survey_id: str, *, root: str | Path | None = None, notebooks: 
     src = _notebook_dir(root)
     outdir = root / "reports" / survey_id / "notebooks"
     outdir.mkdir(parents=True, exist_ok=True)
-    params = {"survey_id": survey_id, "root": str(root)}
+    params = {"survey_id": survey_id, "root": str(root), **dict(parameters or {})}
     km_class = ipc_kernel_manager_class()
     kernel = {"kernel_manager_class": km_class} if km_class is not None else {}
     before = dict(before or {})

@@ -37,6 +37,7 @@ from sipas.report.tables import (
     reliability_items_table,
     reliability_table,
     response_table,
+    reward_table,
     rule_md,
     sensitivity_table,
     summary_md,
@@ -153,6 +154,15 @@ def section_ranking(ctx: ReportContext) -> list[Block]:
     return out + ([("md", caution)] if caution else [])
 
 
+def section_reward(ctx: ReportContext) -> list[Block]:
+    """Units significantly above or below the area's index (``unit_comparison.csv``), for reward or discipline."""
+    t = reward_table(ctx)
+    out: list[Block] = [("md", f"## {ctx.tr('s_reward')}\n\n{ctx.tr('reward_text')}")]
+    if t is None:
+        return out + [_na(ctx, "na_reward")]
+    return out + [_table(t, ctx.tr("reward_table"))]
+
+
 def section_yoy(ctx: ReportContext) -> list[Block]:
     """8. Change since last year."""
     out: list[Block] = [("md", f"## {ctx.tr('s_yoy')}")]
@@ -201,7 +211,8 @@ def section_provenance(ctx: ReportContext) -> list[Block]:
 
 
 #: The report's sections in order (one notebook cell each).
-SECTIONS = ("summary", "national", "design", "cleaning", "reliability", "weighting", "results", "ranking", "yoy",
+SECTIONS = ("summary", "national", "design", "cleaning", "reliability", "weighting", "results", "ranking", "reward",
+            "yoy",
             "needs", "recommendations", "methodology", "provenance")
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import datetime as _dt
 import os
 import subprocess
@@ -145,6 +147,8 @@ def response_table(ctx: ReportContext) -> pd.DataFrame:
 
 def design_md(ctx: ReportContext) -> str:
     """Section 2 text: the sample."""
+    if ctx.cfg.design.element_psu:
+        return unit_design_md(ctx)
     w = ctx.tables["weights"]
     rr = _response_rates(ctx)
     strata = ctx.cfg.design.strata
@@ -159,6 +163,52 @@ def design_md(ctx: ReportContext) -> str:
         n_strata=w[strata].nunique() if strata in w else 0, n_communes=w["commune"].nunique(),
         n_villages=w[["commune", "village"]].drop_duplicates().shape[0],
         n_sampled=int(rr["distributed"].sum()) if rr is not None else len(w))])
+
+
+def unit_design_md(ctx: ReportContext) -> str:
+    """Section 2 text of a service-user survey: units, window, forms, and -- in exit mode -- what a desk's
+    handing out of forms means for the results."""
+    w = ctx.tables["weights"]
+    cells = ctx.tables.get("weight_cells")
+    samp = ctx.cfg.extra.get("sampling") or {}
+    window = [_day(v) for v in (samp.get("window") or ["—", "—"])]
+    rr = _response_rates(ctx)
+    mode = str(samp.get("mode", "exit"))
+    parts = [f"## {ctx.tr('s_design')}", ctx.tr(
+        "unit_design_text", n_units=w["unit"].nunique(), first=window[0], last=window[1],
+        n_transactions=ctx.num(float(cells["transactions"].sum()), 0) if cells is not None else "—",
+        n_distributed=int(rr["distributed"].sum()) if rr is not None else len(w), n_valid=len(w))]
+    parts.append(ctx.tr(f"unit_mode.{mode}") if ctx.has(f"unit_mode.{mode}") else mode)
+    if mode == "exit":
+        parts.append(f"> ⚠ {ctx.tr('unit_exit_warning')}")
+    return "\n\n".join(parts)
+
+
+def _day(v: object) -> str:
+    """A date as Vietnamese documents write it (dd/mm/yyyy); other values as text."""
+    import datetime as _dt
+
+    try:
+        d = v if isinstance(v, _dt.date) else _dt.date.fromisoformat(str(v))
+    except ValueError:
+        return str(v)
+    return f"{d.day:02d}/{d.month:02d}/{d.year}"
+
+
+def reward_table(ctx: ReportContext) -> pd.DataFrame | None:
+    """Units against the area: difference, its CI, Holm-adjusted p-value and verdict (``unit_comparison``)."""
+    c = ctx.tables.get("unit_comparison")
+    if c is None or not len(c):
+        return None
+    c = c.sort_values("difference", ascending=False, kind="stable")
+    return pd.DataFrame({
+        ctx.tr("col.district"): [str(u) for u in c["domain"]],
+        ctx.tr("col.estimate"): [ctx.num(100 * v) for v in c["estimate"]],
+        ctx.tr("col.difference"): [ctx.num(100 * v) for v in c["difference"]],
+        ctx.tr("col.ci"): [ctx.ci(a, b) for a, b in zip(c["ci_low_difference"], c["ci_high_difference"])],
+        ctx.tr("col.p_adjusted"): [ctx.num(v, 3) for v in c["p_adjusted"]],
+        ctx.tr("col.verdict"): [ctx.tr(f"verdict.{v}") for v in c["verdict"]],
+    })
 
 
 def _count_range(ctx: ReportContext, counts: pd.Series) -> str:
@@ -691,29 +741,44 @@ def distribution_table(ctx: ReportContext) -> pd.DataFrame | None:
     })
 
 
+#: Sections shown as appendices, with their letter (tables A.1, A.2, ...).
+APPENDIX_LETTERS = {"methodology": "A", "provenance": "B"}
+
+
 def report_tables(ctx: ReportContext) -> dict[str, pd.DataFrame]:
-    """Every table of the report, keyed by its number (sheet name of the XLSX export)."""
-    sheets: dict[str, pd.DataFrame | None] = {
-        "1.1": key_figures_table(ctx),
-        "2.1": response_table(ctx) if "response_rates" in ctx.tables else None,
-        "2.2": recheck_table(ctx), "2.3": recheck_failed_table(ctx), "2.4": double_entry_table(ctx),
-        "3.1": cleaning_table(ctx),
-        "4.1": reliability_table(ctx) if "reliability_criteria" in ctx.tables else None,
-        "4.2": reliability_items_table(ctx), "4.3": cfa_table(ctx),
-        "5.1": weight_table(ctx), "5.2": margins_table(ctx),
-        "6.1": aspect_table(ctx), "6.2": district_table(ctx), "6.3": district_criteria_table(ctx),
-        "6.4": group_table(ctx), "6.5": item_table(ctx),
-        "6.6": distribution_table(ctx), "7.1": ranking_table(ctx),
-        "8.1": yoy_table(ctx), "9.1": needs_table(ctx), "10.1": recommendations_table(ctx),
-        "A.1": sensitivity_table(ctx), "A.2": published_table(ctx),
-    }
+    """Every table of the report, keyed by its number (sheet name of the XLSX export).
+
+    Only the sections the survey's kind renders (:attr:`sipas.kinds.SurveyKind.report_sections`) are
+    asked for tables; a section's number is its place in the kind's order (appendices by letter).
+    """
+    specs: list[tuple[str, Any]] = [
+        ("summary", lambda: key_figures_table(ctx)),
+        ("design", lambda: response_table(ctx) if "response_rates" in ctx.tables else None),
+        ("design", lambda: recheck_table(ctx)), ("design", lambda: recheck_failed_table(ctx)),
+        ("design", lambda: double_entry_table(ctx)),
+        ("cleaning", lambda: cleaning_table(ctx)),
+        ("reliability", lambda: reliability_table(ctx) if "reliability_criteria" in ctx.tables else None),
+        ("reliability", lambda: reliability_items_table(ctx)), ("reliability", lambda: cfa_table(ctx)),
+        ("weighting", lambda: weight_table(ctx)), ("weighting", lambda: margins_table(ctx)),
+        ("results", lambda: aspect_table(ctx)), ("results", lambda: district_table(ctx)),
+        ("results", lambda: district_criteria_table(ctx)), ("results", lambda: group_table(ctx)),
+        ("results", lambda: item_table(ctx)), ("results", lambda: distribution_table(ctx)),
+        ("ranking", lambda: ranking_table(ctx)), ("reward", lambda: reward_table(ctx)),
+        ("yoy", lambda: yoy_table(ctx)), ("needs", lambda: needs_table(ctx)),
+        ("recommendations", lambda: recommendations_table(ctx)),
+        ("methodology", lambda: sensitivity_table(ctx)), ("methodology", lambda: published_table(ctx)),
+    ]
+    kind = ctx.cfg.kind
     # numbered as shown: tables with nothing to show are left out and the rest renumbered
     out: dict[str, pd.DataFrame] = {}
     counts: dict[str, int] = {}
-    for key, table in sheets.items():
+    for section, make in specs:
+        if not kind.has_section(section):
+            continue
+        table = make()
         if table is None or not len(table):
             continue
-        sec = key.split(".")[0]
+        sec = APPENDIX_LETTERS.get(section, str(kind.report_sections.index(section) + 1))
         counts[sec] = counts.get(sec, 0) + 1
         out[f"{sec}.{counts[sec]}"] = table
     return out

@@ -4,18 +4,20 @@
 households by the plans' positional rules; :mod:`~sipas.sampling.designs` by PPS/SRS/stratified designs;
 :mod:`~sipas.sampling.probabilities` gives inclusion probabilities; :mod:`~sipas.sampling.allocation` allocates
 forms; :mod:`~sipas.sampling.annexes` writes Phụ lục 01-04; :mod:`~sipas.sampling.draw` runs the whole
-selection of a survey-year; :mod:`~sipas.sampling.fieldwork` holds recheck and double-entry QA.
+selection of a survey-year; :mod:`~sipas.sampling.fieldwork` holds recheck and double-entry QA;
+:mod:`~sipas.sampling.transactions` reads service units and transaction records and draws service users.
 """
 
 from __future__ import annotations
 from sipas.sampling.frames import REQUIRED, INTEGER_COLUMNS, FLAG_COLUMNS, read_table, read_frame, communes_2025  # noqa: F401
 from sipas.sampling.rules import select_communes, VILLAGES_PER_COMMUNE, select_villages, systematic_indices, select_households, RESERVE_STREAM, select_reserve  # noqa: F401
-from sipas.sampling.allocation import allocate_largest_remainder, ALLOCATION_METHODS, allocate_forms  # noqa: F401
+from sipas.sampling.allocation import allocate_largest_remainder, neyman_allocation, ALLOCATION_METHODS, allocate_forms, THUANNAM_2023_RESOURCE, allocation_thuannam_2023  # noqa: F401
 from sipas.sampling.probabilities import stage_probabilities, inclusion_probabilities  # noqa: F401
 from sipas.sampling.designs import pps_systematic, srs_select, stratified_select, select_communes_design, select_villages_design  # noqa: F401
-from sipas.sampling.annexes import REASON_VI, ANNEX_HEADER_ROW, ANNEX_TITLES, PUBLIC_HOUSEHOLD_COLUMNS, annex_01, annex_02, CONTACT_COLUMNS, annex_03, annex_04, annex_xlsx_bytes, read_annex_xlsx, write_annex  # noqa: F401
+from sipas.sampling.annexes import REASON_VI, ANNEX_HEADER_ROW, ANNEX_TITLES, PUBLIC_HOUSEHOLD_COLUMNS, annex_01, annex_02, CONTACT_COLUMNS, annex_03, annex_04, annex_xlsx_bytes, read_annex_xlsx, write_annex, SERVICE_ANNEX_TITLES, SERVICE_ALLOCATION_COLUMNS, service_allocation_annex, INFORMANT_CONTACT_COLUMNS, INFORMANT_COLUMNS, informant_list, service_annex_xlsx_bytes  # noqa: F401
 from sipas.sampling.draw import SampleResult, draw_sample  # noqa: F401
 from sipas.sampling.fieldwork import response_rates, recheck_sample, cohen_kappa, recheck_agreement, double_entry_discrepancies  # noqa: F401
+from sipas.sampling.transactions import UNIT_FRAME_COLUMNS, UNIT_LEVELS, TRANSACTION_COLUMNS, APPLICANT_TYPES, PERSONAL_COLUMN_NAMES, is_personal_column, split_personal_columns, read_unit_frame, parse_date, read_transactions, SELECTION_COLUMNS, SHORTFALL_COLUMNS, unit_stream, reserve_size, select_transactions, transaction_shortfall, OUTCOMES, TRANSACTION_SUBSTITUTION_COLUMNS, transaction_substitutions  # noqa: F401
 from sipas.text import nfc, strip_unit_prefix, vi_sort_key, vi_sorted, UNIT_PREFIXES  # noqa: F401
 
 __all__ = [
@@ -54,6 +56,13 @@ __all__ = [
     "annex_xlsx_bytes",
     "read_annex_xlsx",
     "write_annex",
+    "SERVICE_ANNEX_TITLES",
+    "SERVICE_ALLOCATION_COLUMNS",
+    "service_allocation_annex",
+    "INFORMANT_CONTACT_COLUMNS",
+    "INFORMANT_COLUMNS",
+    "informant_list",
+    "service_annex_xlsx_bytes",
     "SampleResult",
     "draw_sample",
     "response_rates",
@@ -61,6 +70,28 @@ __all__ = [
     "cohen_kappa",
     "recheck_agreement",
     "double_entry_discrepancies",
+    "neyman_allocation",
+    "THUANNAM_2023_RESOURCE",
+    "allocation_thuannam_2023",
+    "UNIT_FRAME_COLUMNS",
+    "UNIT_LEVELS",
+    "TRANSACTION_COLUMNS",
+    "APPLICANT_TYPES",
+    "PERSONAL_COLUMN_NAMES",
+    "is_personal_column",
+    "split_personal_columns",
+    "read_unit_frame",
+    "parse_date",
+    "read_transactions",
+    "SELECTION_COLUMNS",
+    "SHORTFALL_COLUMNS",
+    "unit_stream",
+    "reserve_size",
+    "select_transactions",
+    "transaction_shortfall",
+    "OUTCOMES",
+    "TRANSACTION_SUBSTITUTION_COLUMNS",
+    "transaction_substitutions",
     "nfc",
     "strip_unit_prefix",
     "vi_sort_key",

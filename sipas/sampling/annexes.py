@@ -226,9 +226,9 @@ def annex_xlsx_bytes(table: pd.DataFrame, *, number: str, title: str | None = No
 
     wb = Workbook()
     ws = wb.active
-    ws.title = f"Phu luc {number}"
+    ws.title = f"Phu luc {number}".strip()
     ncol = max(len(table.columns), 1)
-    ws.cell(row=1, column=1, value=f"PHỤ LỤC {number}").font = Font(bold=True)
+    ws.cell(row=1, column=1, value=f"PHỤ LỤC {number}".strip()).font = Font(bold=True)
     ws.cell(row=2, column=1, value=title or ANNEX_TITLES.get(number, "")).font = Font(bold=True)
     if subtitle:
         ws.cell(row=3, column=1, value=subtitle).font = Font(italic=True)
@@ -283,3 +283,120 @@ def write_annex(table: pd.DataFrame, *, number: str, xlsx_path: str | Path, csv_
     x = sio.atomic_write_bytes(xlsx_path, annex_xlsx_bytes(table, number=number, title=title, subtitle=subtitle))
     c = sio.write_csv(table, csv_path)
     return x, c
+
+
+# ------------------------------------------------------------------------------- service-user surveys (seed 002)
+
+#: Titles of the service-user annexes (seed 002's appendix and printable list).
+SERVICE_ANNEX_TITLES = {
+    "allocation": "PHÂN BỐ PHIẾU KHẢO SÁT SỰ HÀI LÒNG CỦA NGƯỜI DÂN",
+    "informants": "DANH SÁCH NGƯỜI CUNG CẤP THÔNG TIN KHẢO SÁT SỰ HÀI LÒNG",
+}
+#: Columns of :func:`service_allocation_annex` (seed 002's appendix).
+SERVICE_ALLOCATION_COLUMNS = ("Stt", "Tên đơn vị", "Số lượng phiếu", "Ghi chú")
+
+
+def service_allocation_annex(allocation: pd.DataFrame, *, unit: str = "unit", note: str = "note",
+                             total_label: str = "Tổng cộng") -> pd.DataFrame:
+    """Forms per service unit as seed 002's appendix ("Phân bố phiếu khảo sát"), with a total row.
+
+    Parameters
+    ----------
+    allocation : DataFrame
+        One row per unit in print order: ``unit`` (the name printed), ``forms``; ``note`` when present.
+        :func:`sipas.sampling.allocation_thuannam_2023` is seed 002's own table.
+    unit, note : str
+        Column names of the unit name and the note.
+    total_label : str, default "Tổng cộng"
+        Label of the total row (seed 002 prints "Tổng:").
+
+    Returns
+    -------
+    DataFrame
+        :data:`SERVICE_ALLOCATION_COLUMNS`: ``Stt`` as printed (``01``, ``02``, ... zero-padded to at least 2
+        digits), ``Tên đơn vị``, ``Số lượng phiếu`` (int), ``Ghi chú``; a last row with ``total_label`` and the
+        sum of forms.
+    """
+    al = allocation.reset_index(drop=True)
+    width = max(2, len(str(len(al))))
+    forms = pd.to_numeric(al["forms"]).astype(int)
+    out = pd.DataFrame({
+        "Stt": [str(i).zfill(width) for i in range(1, len(al) + 1)],
+        "Tên đơn vị": al[unit].map(nfc).to_numpy(),
+        "Số lượng phiếu": forms.to_numpy(),
+        "Ghi chú": al[note].fillna("").astype(str).to_numpy() if note in al else "",
+    })
+    total = pd.DataFrame([{"Stt": "", "Tên đơn vị": total_label, "Số lượng phiếu": int(forms.sum()), "Ghi chú": ""}])
+    return pd.concat([out, total], ignore_index=True)[list(SERVICE_ALLOCATION_COLUMNS)]
+
+
+#: Restricted columns looked for (first present wins) for the printable informant list, by printed label.
+INFORMANT_CONTACT_COLUMNS = {
+    "Họ và tên tổ chức/cá nhân": ("applicant_name", "name", "full_name", "họ và tên", "họ tên"),
+    "Địa chỉ": ("address", "applicant_address", "địa chỉ"),
+    "Số điện thoại": ("phone", "applicant_phone", "phone_number", "mobile", "số điện thoại", "điện thoại"),
+}
+#: Columns of :func:`informant_list`.
+INFORMANT_COLUMNS = ("Stt", "Địa điểm khảo sát", "Danh sách", "Thứ tự trong danh sách", "Mã giao dịch",
+                     "Họ và tên tổ chức/cá nhân", "Địa chỉ", "Số điện thoại", "Ký tên")
+
+
+def informant_list(selection: pd.DataFrame, restricted: pd.DataFrame | None = None, *,
+                   units: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The printable list "Danh sách người cung cấp thông tin" of seed 002, per survey location.
+
+    RESTRICTED: the table holds names, addresses and phone numbers; write it only under
+    ``restricted/<survey-id>/`` (the caller decides where; this function only builds it).
+
+    Parameters
+    ----------
+    selection : DataFrame
+        :func:`sipas.sampling.select_transactions`' result (``unit``, ``transaction_id``, ``list``,
+        ``position``), in its order (official before reserve within a unit).
+    restricted : DataFrame, optional
+        The restricted frame of :func:`sipas.sampling.split_personal_columns`: ``transaction_id`` and the
+        personal columns; the first present of :data:`INFORMANT_CONTACT_COLUMNS` fills each printed column
+        (blank when absent).
+    units : DataFrame, optional
+        The unit frame (``unit_id``, ``unit``), to print unit names instead of ids.
+
+    Returns
+    -------
+    DataFrame
+        :data:`INFORMANT_COLUMNS`: ``Stt`` (1, 2, ... within each location), ``Địa điểm khảo sát`` (unit
+        name), ``Danh sách`` (``Chính thức`` / ``Dự phòng``), ``Thứ tự trong danh sách``, ``Mã giao dịch``,
+        name, address, phone, and an empty ``Ký tên`` (signature) column.
+    """
+    sel = selection.reset_index(drop=True)
+    tid = sel["transaction_id"].astype(str)
+    names = {}
+    if units is not None:
+        names = {nfc(str(i)): nfc(str(n)) for i, n in zip(units["unit_id"], units["unit"])}
+    out = pd.DataFrame({
+        "Stt": (sel.groupby("unit", sort=False).cumcount() + 1).astype(int).to_numpy(),
+        "Địa điểm khảo sát": [names.get(nfc(str(u)), str(u)) for u in sel["unit"]],
+        "Danh sách": np.where(sel["list"] == "reserve", "Dự phòng", "Chính thức"),
+        "Thứ tự trong danh sách": sel["position"].astype(int).to_numpy(),
+        "Mã giao dịch": tid.to_numpy(),
+    })
+    lower = {} if restricted is None else {nfc(str(c)).strip().lower(): c for c in restricted.columns}
+    for label, candidates in INFORMANT_CONTACT_COLUMNS.items():
+        col = next((lower[c] for c in candidates if c in lower), None)
+        if col is None:
+            out[label] = ""
+            continue
+        look = dict(zip(restricted["transaction_id"].astype(str), restricted[col]))
+        out[label] = ["" if _xlsx_value(look.get(t)) is None else str(look.get(t)) for t in tid]
+    out["Ký tên"] = ""
+    return out[list(INFORMANT_COLUMNS)]
+
+
+def service_annex_xlsx_bytes(table: pd.DataFrame, *, kind: str, number: str = "",
+                             year: int | None = None, subtitle: str = "") -> bytes:
+    """XLSX bytes (values, never formulas) of :func:`service_allocation_annex` (``kind="allocation"``) or
+    :func:`informant_list` (``kind="informants"``; restricted), with seed 002's title
+    (:data:`SERVICE_ANNEX_TITLES`, ``NĂM <year>`` appended when given), through :func:`annex_xlsx_bytes`."""
+    if kind not in SERVICE_ANNEX_TITLES:
+        raise ValueError(f"unknown service annex {kind!r}; use one of {', '.join(SERVICE_ANNEX_TITLES)}")
+    title = SERVICE_ANNEX_TITLES[kind] + (f" NĂM {year}" if year is not None else "")
+    return annex_xlsx_bytes(table, number=number, title=title, subtitle=subtitle)

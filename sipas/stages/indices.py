@@ -161,16 +161,18 @@ def run_indices(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
     forms = sio.read_csv(src)
     weights = sio.read_csv(wsrc)
     hier = cfg.design
-    wcols = ["form_id", "w_nr", "w_final", "village"] + [c for c in (*hier.frame_columns, FPC_COLUMN)
-                                                           if c in weights.columns and c not in forms.columns]
-    df = forms.merge(weights[wcols], on="form_id", how="inner",
+    tsrc = out / "poststrata_totals.csv"
+    totals = sio.read_csv(tsrc) if tsrc.is_file() else None
+    # the calibration cell of a row when the weighting stage wrote it (service-user surveys: unit x field)
+    margin = [str(totals.columns[0])] if totals is not None and str(totals.columns[0]) in weights.columns else []
+    wcols = ["form_id", "w_nr", "w_final"] + [c for c in ("village", *hier.frame_columns, FPC_COLUMN, *margin)
+                                              if c in weights.columns and (c == "village" or c not in forms.columns)]
+    df = forms.merge(weights[list(dict.fromkeys(wcols))], on="form_id", how="inner",
                      validate="one_to_one")
     missing = [c for c in dict.fromkeys((hier.strata, hier.psu, hier.report_unit)) if c not in df.columns]
     if missing:
         raise StageInputMissing(f"{wsrc}: design column(s) {', '.join(missing)} missing; rerun the weighting stage")
     inst = load_instrument(cfg.instrument_id, cfg.instrument_version)
-    tsrc = out / "poststrata_totals.csv"
-    totals = sio.read_csv(tsrc) if tsrc.is_file() else None
     try:
         rep = replicate_weights(df, totals=totals, strata=hier.strata, psu=hier.psu)
     except LonelyPSUError as exc:   # a design problem the officer fixes in survey.yml, not a crash
@@ -204,6 +206,15 @@ def run_indices(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
     published = indices.suppress_small_cells(idx, min_n=cfg.min_cell_size)
     overall = idx[(idx["level"] == "overall") & (idx["domain_type"] == unit)]
     ranking = indices.rank_published_units(overall, min_n=cfg.min_cell_size, seed=cfg.seed)
+    comparison = None
+    if unit == hier.strata and len(overall):
+        # units that are strata (districts; a service-user survey's units): each against the whole area
+        area = idx[(idx["level"] == "overall") & (idx["domain_type"] != unit)].iloc[0]
+        shares = (df.groupby(unit)["w_final"].sum() / df["w_final"].sum()).to_dict()
+        shown = overall[overall["n"] >= cfg.min_cell_size]
+        comparison = indices.compare_with_overall(shown, overall={"estimate": area["estimate"], "se": area["se"]},
+                                                  shares={str(k): v for k, v in shares.items()},
+                                                  correction=(cfg.extra.get("report") or {}).get("correction", "holm"))
     groups, frames_read = respondent_groups(df, cfg)
     grp = indices.group_indices(ind, groups, instrument=inst, rep=rep, rule=rule)
     needs = [c for c in inst.criteria.loc[inst.criteria["aspect"] == "needs", "criterion"]]
@@ -220,8 +231,11 @@ def run_indices(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
               "index_sensitivity_summary": rule_sensitivity(sens_pub, used=rule.id, unit=unit),
               "distributions": distributions,
               "distributions_published": indices.suppress_small_cells(distributions, min_n=cfg.min_cell_size),
-              "indices_groups": grp, "indices_groups_published": indices.suppress_small_cells(grp, min_n=cfg.min_cell_size),
-              "needs": pd.concat(need_tabs, ignore_index=True) if need_tabs else pd.DataFrame()}
+              "indices_groups": grp, "indices_groups_published": indices.suppress_small_cells(grp, min_n=cfg.min_cell_size)}
+    if need_tabs:   # an instrument without a needs aspect (service-user form) has no needs table
+        tables["needs"] = pd.concat(need_tabs, ignore_index=True)
+    if comparison is not None:
+        tables["unit_comparison"] = comparison
     read = [src, wsrc] + ([tsrc] if totals is not None else []) + frames_read
 
     prof = []

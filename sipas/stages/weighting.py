@@ -342,7 +342,4 @@ def summary_by(weights: pd.DataFrame, *, by: str = "district", weight: str = "w_
     (columns ``<by>, n, total, min, max, mean, cv, kish_deff, n_eff``)."""
     from sipas.estimation import weighting
 
-    parts = [weighting.weight_summary(g[weight]).to_frame().assign(**{by: key})
-             for key, g in weights.groupby(by, sort=True)]
-    out = pd.concat(parts, ignore_index=True)
-    return out[[by] + [c for c in out.columns if c != by]]
+    return weighting.weight_summary_by(weights, by=by, weight=weight)
