@@ -113,6 +113,13 @@ class SurveyKind:
     previous_mapper: str | None = None
     #: Whether the national SIPAS index (a household survey since 2022) is a fair default benchmark.
     national_benchmark: bool = True
+    #: ``domain_type`` of the whole-area row of the indices tables (the province of a household or service-user
+    #: survey; ``"country"`` in a national survey, whose report units are the provinces).  Every reader asks
+    #: the kind (:attr:`total_domain`), never compares with a literal.
+    total_domain: str = "province"
+    #: ``"module:function"`` writing the kind's own ranking tables from the indices stage (the national kind:
+    #: ``province_ranking`` with rank intervals, P(top k), P(improved)); None: none.
+    ranking_hook: str | None = None
 
     def map_previous(self, previous: object, *, cfg: object, root: object = None) -> tuple[object, list]:
         """Last year's indices table on this year's units, and the files read to put it there."""
@@ -122,6 +129,17 @@ class SurveyKind:
 
         module, _, function = self.previous_mapper.partition(":")
         return getattr(importlib.import_module(module), function)(previous, cfg=cfg, root=root)
+
+    def ranking_tables(self, indices: object, previous: object, *, cfg: object, unit: str,
+                       min_n: int = 0) -> dict:
+        """The kind's own ranking tables (:attr:`ranking_hook`), ``{name: DataFrame}``; empty without a hook."""
+        if self.ranking_hook is None:
+            return {}
+        import importlib
+
+        module, _, function = self.ranking_hook.partition(":")
+        return getattr(importlib.import_module(module), function)(indices, previous, cfg=cfg, unit=unit,
+                                                                   min_n=min_n)
 
 
     def frame(self, name: str) -> FrameSpec:
@@ -261,6 +279,8 @@ NATIONAL = SurveyKind(
     report_sections=("summary", "national", "design", "cleaning", "reliability", "weighting", "results",
                      "methodology", "provenance"),
     previous_mapper="sipas.indices.merger:previous_onto_current",
+    total_domain="country",   # the report units are provinces: the whole area must not share their domain_type
+    ranking_hook="sipas.indices.rank_uncertainty:unit_ranking_tables",
 )
 
 #: Every kind sipas can run, by name (the default kind first: its structures' unit levels win in

@@ -30,7 +30,8 @@ import pandas as pd
 
 from sipas.errors import EstimationError
 
-__all__ = ["simulate_ranks", "RankSummary", "rank_probabilities", "rank_uncertainty_table"]
+__all__ = ["simulate_ranks", "RankSummary", "rank_probabilities", "rank_uncertainty_table", "unit_ranking_tables",
+           "top_k_of"]
 
 
 def _logit_draws(est: np.ndarray, se: np.ndarray, df: np.ndarray | None, *, n_draws: int,
@@ -248,3 +249,78 @@ def rank_uncertainty_table(table: pd.DataFrame, *, top_k: int, previous: pd.Data
     if s.p_improved is not None:
         t["p_improved"] = s.p_improved
     return t
+
+
+#: Default ``k`` of "top k" (seed 004's target: "in the top 20"); ``report.top_k`` in survey.yml overrides it.
+DEFAULT_TOP_K = 20
+#: Draws of the rank simulation written by the indices stage.
+N_DRAWS = 20000
+
+
+def top_k_of(cfg: object, n_units: int) -> int:
+    """``report.top_k`` of survey.yml (default :data:`DEFAULT_TOP_K`), between 1 and the number of units.
+
+    Raises
+    ------
+    ConfigError
+        Naming ``report.top_k`` when it is not a positive whole number.
+    """
+    from sipas.errors import ConfigError
+
+    raw = (getattr(cfg, "extra", {}).get("report") or {}).get("top_k", DEFAULT_TOP_K)
+    if isinstance(raw, bool) or not isinstance(raw, int) or raw < 1:
+        raise ConfigError(f"must be a positive whole number (k of 'top k'), got {raw!r}",
+                          file=getattr(cfg, "path", None), key="report.top_k")
+    return int(min(raw, max(n_units, 1)))
+
+
+def unit_ranking_tables(indices: pd.DataFrame, previous: pd.DataFrame | None, *, cfg: object, unit: str,
+                        min_n: int = 0) -> dict[str, pd.DataFrame]:
+    """The indices stage's hook of a kind that ranks whole areas (:attr:`sipas.kinds.SurveyKind.ranking_hook`):
+    ``<unit>_ranking`` -- every unit's overall index with CI, rank, 95% rank interval, ``p_top_k``, last year's
+    rank and ``p_improved`` (:func:`rank_uncertainty_table`, ``n_draws`` = :data:`N_DRAWS`, seed = the survey's),
+    and the published value of the unit where one is verified.
+
+    Parameters
+    ----------
+    indices : DataFrame
+        The stage's ``indices`` table (one rule); units are the rows with ``domain_type == unit``.
+    previous : DataFrame or None
+        Last year's ``indices`` on this year's units (already mapped through the merger, so each new province
+        has last year's estimate, SE and Satterthwaite df), or None.
+    cfg : SurveyConfig
+        For ``report.top_k``, the seed and the year.
+    unit : str
+        The report unit (``province``).
+    min_n : int
+        Units with fewer respondents are left out (as :func:`sipas.indices.rankings.rank_published_units`).
+
+    Returns
+    -------
+    dict
+        ``{"<unit>_ranking": DataFrame}`` with columns ``domain, estimate, se, ci_low, ci_high, df, n, rank,
+        rank_low, rank_high, p_top_k, top_k`` and, with ``previous``, ``estimate_prev, se_prev, rank_prev,
+        p_improved``; then ``published`` (proportion, NaN where none).  Deterministic for a given seed.
+    """
+    from sipas.indices.published import published_values
+
+    t = indices[(indices["domain_type"] == unit) & (indices["level"] == "overall") & indices["estimate"].notna()
+                & (indices["n"] >= min_n)]
+    cols = [c for c in ("domain", "estimate", "se", "ci_low", "ci_high", "df", "n") if c in t.columns]
+    t = t[cols].reset_index(drop=True)
+    prev = None
+    if previous is not None:
+        p = previous[(previous["domain_type"] == unit) & (previous["level"] == "overall")
+                     & previous["domain"].isin(t["domain"]) & previous["estimate"].notna()]
+        if len(p):
+            prev = p[[c for c in ("domain", "estimate", "se", "df") if c in p.columns]]
+    k = top_k_of(cfg, len(t))
+    r = rank_uncertainty_table(t, top_k=k, previous=prev, n_draws=N_DRAWS, seed=int(getattr(cfg, "seed", 0)))
+    if prev is not None:
+        r.insert(r.columns.get_loc("estimate_prev") + 1, "se_prev",
+                 r["domain"].map(dict(zip(prev["domain"], prev["se"]))).astype(float))
+    pub = published_values(verified_only=True)
+    pub = pub[(pub["scope"] == "province") & (pub["indicator"] == "overall")
+              & (pub["year"] == int(getattr(cfg, "year", 0)))]
+    r["published"] = r["domain"].map(dict(zip(pub["province"], pub["value"]))).astype(float)
+    return {f"{unit}_ranking": r}

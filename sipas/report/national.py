@@ -7,15 +7,12 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
+from sipas.errors import StageInputMissing
+from sipas.indices.rank_uncertainty import N_DRAWS
 from sipas.report.blocks import Block, _table
 from sipas.report.context import ReportContext, _published
-
-#: Simulation size and seed offset of the rank probabilities (deterministic per survey seed).
-N_DRAWS = 20000
-
 
 @lru_cache(maxsize=1)
 def tile_layout() -> pd.DataFrame:
@@ -24,40 +21,18 @@ def tile_layout() -> pd.DataFrame:
         return pd.read_csv(f, keep_default_na=False)
 
 
-def top_k(ctx: ReportContext, n_units: int) -> int:
-    """``report.top_k`` of survey.yml (default 20), at most the number of units."""
-    k = (ctx.cfg.extra.get("report") or {}).get("top_k", 20)
-    return int(min(max(int(k), 1), n_units))
-
-
 def province_ranking(ctx: ReportContext) -> pd.DataFrame:
-    """Provinces' overall index with CI, rank, rank interval, P(top k) and P(improved) (simulated).
+    """``<unit>_ranking.csv`` of the indices stage (:func:`sipas.indices.rank_uncertainty.unit_ranking_tables`):
+    the report only shows it, never simulates.
 
-    Last year's SE per province is recovered from the change's SE, ``se_prev = sqrt(se_change^2 - se^2)``
-    (the change of independent years, :func:`sipas.indices.rankings.year_over_year`), last year's draws are
-    normal (df not kept in the change table).
+    Raises
+    ------
+    StageInputMissing
+        When the indices stage has not written it (rerun ``sipas indices``).
     """
-    from sipas.indices.rank_uncertainty import rank_uncertainty_table
-
-    idx = _published(ctx, "indices")
-    unit = ctx.unit
-    t = idx[(idx["domain_type"] == unit) & (idx["level"] == "overall") & (idx["domain"] != ctx.cfg.province["vi"])
-            & idx["estimate"].notna()].copy()
-    prev = None
-    y = ctx.tables.get("year_over_year")
-    if y is not None and len(y):
-        y = y[(y["level"] == "overall") & y["domain"].isin(t["domain"])]
-        se_now = y["domain"].map(dict(zip(t["domain"], t["se"]))).astype(float)
-        prev = pd.DataFrame({"domain": y["domain"], "estimate": y["estimate_prev"].astype(float),
-                             "se": np.sqrt(np.maximum(y["se_change"].astype(float) ** 2 - se_now ** 2, 0.0))})
-    k = top_k(ctx, len(t))
-    r = rank_uncertainty_table(t[["domain", "estimate", "se", "ci_low", "ci_high", "df", "n"]], top_k=k,
-                               previous=prev, n_draws=N_DRAWS, seed=ctx.cfg.seed)
-    from sipas.indices.published import published_values
-
-    pub = published_values(verified_only=True)
-    pub = pub[(pub["scope"] == "province") & (pub["indicator"] == "overall") & (pub["year"] == ctx.cfg.year)]
-    r["published"] = r["domain"].map(dict(zip(pub["province"], pub["value"])))
+    r = ctx.tables.get(f"{ctx.unit}_ranking")
+    if r is None:
+        raise StageInputMissing(f"{ctx.processed / f'{ctx.unit}_ranking.csv'} is missing; rerun the indices stage")
     return r
 
 
@@ -70,7 +45,7 @@ def ranking_display(ctx: ReportContext, r: pd.DataFrame) -> pd.DataFrame:
         c("index"): [ctx.num(100 * v) for v in r["estimate"]],
         c("ci"): [ctx.ci(lo, hi) for lo, hi in zip(r["ci_low"], r["ci_high"])],
         c("rank_interval"): [f"{int(a)}–{int(b)}" for a, b in zip(r["rank_low"], r["rank_high"])],
-        c("p_top_k").format(k=int(r["top_k"].iat[0])): [ctx.pct(p, 0) for p in r["p_top_k"]],
+        ctx.tr("national.col.p_top_k", k=int(r["top_k"].iat[0])): [ctx.pct(p, 0) for p in r["p_top_k"]],
     })
     if "p_improved" in r.columns:
         out[c("rank_prev")] = [("—" if pd.isna(v) else str(int(v))) for v in r["rank_prev"]]
@@ -86,11 +61,15 @@ def merger_yoy_display(ctx: ReportContext) -> pd.DataFrame | None:
     y = _published(ctx, "year_over_year")
     if y is None or not len(y):
         return None
-    y = y[(y["level"] == "overall")].sort_values("change", ascending=False, kind="stable")
+    y = y[(y["level"] == "overall")]
+    # the whole country first, then the provinces by change
+    y = pd.concat([y[y["domain_type"] == ctx.total],
+                   y[y["domain_type"] == ctx.unit].sort_values("change", ascending=False, kind="stable")])
     members = merger_table().groupby("province")["province_old"].apply(lambda s: ", ".join(s))
     c = lambda k: ctx.tr(f"national.col.{k}")  # noqa: E731
     return pd.DataFrame({
-        c("province"): y["domain"],
+        c("province"): [ctx.tr("legend_province") if t == ctx.total else d
+                        for t, d in zip(y["domain_type"], y["domain"])],
         c("merged_from"): y["domain"].map(members).fillna("—"),
         c("prev"): [ctx.num(100 * v) for v in y["estimate_prev"]],
         c("index"): [ctx.num(100 * v) for v in y["estimate"]],

@@ -84,7 +84,7 @@ def respondent_groups(df: pd.DataFrame, cfg: SurveyConfig) -> tuple[pd.DataFrame
 
 
 def unit_indices(df: pd.DataFrame, ind: pd.DataFrame, *, instrument, rep, totals: pd.DataFrame | None,
-                 unit: str, total_label: str, village: str = "village",
+                 unit: str, total_label: str, total_type: str = "province", village: str = "village",
                  rules: Sequence[IndexRule] | None = None) -> pd.DataFrame:
     """Province indices from the province design, and indices of each sampled PSU (commune).
 
@@ -110,6 +110,8 @@ def unit_indices(df: pd.DataFrame, ind: pd.DataFrame, *, instrument, rep, totals
         The calibration population (``poststrata_totals.csv``).
     unit : str
         The PSU column that is also the report unit (``commune``).
+    total_label, total_type : str
+        ``domain`` and ``domain_type`` of the whole area's rows (:attr:`sipas.kinds.SurveyKind.total_domain`).
 
     rules : sequence of IndexRule, optional
         Rules to evaluate (default: the instrument's default rule).
@@ -123,12 +125,14 @@ def unit_indices(df: pd.DataFrame, ind: pd.DataFrame, *, instrument, rep, totals
     from sipas import indices
 
     rules = list(rules) if rules else [resolve_rule(instrument.raw)]
-    prov = indices.estimate_index_rules(ind, instrument=instrument, rules=rules, rep=rep, total_label=total_label)
+    prov = indices.estimate_index_rules(ind, instrument=instrument, rules=rules, rep=rep, total_label=total_label,
+                                        total_type=total_type)
     within = df.assign(_unit_stratum=df[unit].astype(str),
                        _unit_psu=df[unit].astype(str) + "\x1f" + df[village].astype(str))
     rep_u = replicate_weights(within, totals=totals, strata="_unit_stratum", psu="_unit_psu", fpc=None)
     units = indices.estimate_index_rules(ind, instrument=instrument, rules=rules, rep=rep_u, by=df[unit],
-                                         by_type=unit, total_label=total_label, psu=within["_unit_psu"],
+                                         by_type=unit, total_label=total_label, total_type=total_type,
+                                         psu=within["_unit_psu"],
                                          strata=within["_unit_stratum"])
     units = units[units["domain_type"] == unit]
     return pd.concat([prov, units], ignore_index=True)
@@ -186,12 +190,13 @@ def run_indices(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
     inst_rules, default = instrument_rules(inst.raw)
     rules = [rule] + [r for rid, r in inst_rules.items() if rid != rule.id]
     unit = hier.report_unit
+    total = cfg.kind.total_domain   # domain_type of the whole area's rows ("country" when provinces are units)
     if unit == hier.psu:
         # the sampled village of weights.csv (the forms' own ``village`` makes the merge add suffixes)
         vcol = "village_y" if "village_y" in df.columns else "village"
         try:
             all_rules = unit_indices(df, ind, instrument=inst, rep=rep, totals=totals, unit=unit,
-                                     total_label=cfg.province["vi"], village=vcol, rules=rules)
+                                     total_label=cfg.province["vi"], total_type=total, village=vcol, rules=rules)
         except LonelyPSUError as exc:
             name = str(exc.stratum).split("\x1f")[0]
             raise ConfigError(f"{unit} {name!r} has only one sampled village, so its own index has no variance "
@@ -199,7 +204,8 @@ def run_indices(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
                               file=cfg.path, key="sampling.villages.n") from exc
     else:
         all_rules = indices.estimate_index_rules(ind, instrument=inst, rules=rules, rep=rep, by=df[unit],
-                                                 by_type=unit, total_label=cfg.province["vi"], psu=df[hier.psu],
+                                                 by_type=unit, total_label=cfg.province["vi"], total_type=total,
+                                                 psu=df[hier.psu],
                                                  strata=df[hier.strata])
     idx = all_rules[all_rules["rule"] == rule.id].drop(columns="rule").reset_index(drop=True)
     sensitivity = all_rules[all_rules["level"].isin(["overall", "content"])].reset_index(drop=True)
@@ -209,7 +215,7 @@ def run_indices(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
     comparison = None
     if unit == hier.strata and len(overall):
         # units that are strata (districts; a service-user survey's units): each against the whole area
-        area = idx[(idx["level"] == "overall") & (idx["domain_type"] != unit)].iloc[0]
+        area = idx[(idx["level"] == "overall") & (idx["domain_type"] == total)].iloc[0]
         shares = (df.groupby(unit)["w_final"].sum() / df["w_final"].sum()).to_dict()
         shown = overall[overall["n"] >= cfg.min_cell_size]
         comparison = indices.compare_with_overall(shown, overall={"estimate": area["estimate"], "se": area["se"]},
@@ -228,7 +234,7 @@ def run_indices(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
     tables = {"indices": idx, "indices_published": published, "ranking": ranking,
               "index_rules": rule_table(rule, inst_rules, default, instrument=f"{inst.id}-{inst.version}"), "index_sensitivity": sensitivity,
               "index_sensitivity_published": sens_pub,
-              "index_sensitivity_summary": rule_sensitivity(sens_pub, used=rule.id, unit=unit),
+              "index_sensitivity_summary": rule_sensitivity(sens_pub, used=rule.id, unit=unit, total=total),
               "distributions": distributions,
               "distributions_published": indices.suppress_small_cells(distributions, min_n=cfg.min_cell_size),
               "indices_groups": grp, "indices_groups_published": indices.suppress_small_cells(grp, min_n=cfg.min_cell_size)}
@@ -248,6 +254,7 @@ def run_indices(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
     tables["profile"] = pd.concat(prof, ignore_index=True) if prof else pd.DataFrame()
 
     prev = cfg.extra.get("previous_survey")
+    previous = None
     if prev:
         prev_path = (root or project_root()) / "data" / "processed" / prev / "indices.csv"
         if prev_path.is_file():
@@ -268,6 +275,8 @@ def run_indices(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
             tables["year_over_year_published"] = indices.suppress_small_changes(
                 tables["year_over_year"], min_n=cfg.min_cell_size)
             read.append(prev_path)
+    # the kind's own rankings (national: province_ranking.csv with rank intervals, P(top k), P(improved))
+    tables.update(cfg.kind.ranking_tables(published, previous, cfg=cfg, unit=unit, min_n=cfg.min_cell_size))
     written = write_tables(tables, out)
     written.append(manifest(cfg, "indices", out, read, written, root))
     return StageResult("indices", tables, written)
