@@ -276,7 +276,9 @@ NATIONAL = SurveyKind(
     ),
     sampler="sipas.sampling.draw:draw_sample",
     instrument_family="household",
-    report_sections=("summary", "national", "design", "cleaning", "reliability", "weighting", "results",
+    # the provinces' ranking, map, change through the merger and other indices take section 7 (the household
+    # report's ranking): the sections before it keep their numbers
+    report_sections=("summary", "design", "cleaning", "reliability", "weighting", "results", "national",
                      "methodology", "provenance"),
     previous_mapper="sipas.indices.merger:previous_onto_current",
     total_domain="country",   # the report units are provinces: the whole area must not share their domain_type

@@ -119,6 +119,45 @@ def _counts(pop: pd.DataFrame, instrument, item_ids: list[str]) -> tuple[np.ndar
     return (pos & valid).sum(axis=0).astype(float), valid.sum(axis=0).astype(float)
 
 
+#: The demo's file of other indices, inside the survey folder.
+OTHER_FILE = "other_indices/chi_so_khac_mo_phong.csv"
+#: Source written in the demo's file of other indices: it must never be taken for real values.
+OTHER_SOURCE = "Dữ liệu mô phỏng (sipas synth), không phải số liệu thật / synthetic, not real data"
+#: Indicators of the demo's file of other indices: (name, year offset, intercept, slope on the true index,
+#: noise SD), all on a 0-100 scale.
+OTHER_INDICATORS = (
+    ("PAR INDEX (mô phỏng)", -1, -50.0, 150.0, 3.0),
+    ("Chỉ số phục vụ người dân, doanh nghiệp theo QĐ 766/QĐ-TTg (mô phỏng)", 0, 0.0, 100.0, 4.0),
+    ("PAPI tổng hợp (mô phỏng)", -1, 40.0, 10.0, 4.0),
+)
+
+
+def synthetic_other_indices(truth: pd.DataFrame, *, year: int, seed: int) -> pd.DataFrame:
+    """A file of other indices for the national demo, clearly synthetic (:data:`OTHER_SOURCE`).
+
+    Each indicator of :data:`OTHER_INDICATORS` is ``a + b * theta_p + e_p``, ``theta_p`` the province's true
+    overall index (``truth``), ``e_p ~ N(0, sd^2)``, rounded to 2 decimals: PAR INDEX and the Decision 766 score
+    follow the truth closely, PAPI barely (rank correlations near 0.9, 0.8 and 0.2).  Provinces are named
+    "Tỉnh <name>" where the survey writes "<name>", so that matching names is exercised
+    (:func:`sipas.indices.other_indices.unit_key`).
+
+    Returns
+    -------
+    DataFrame
+        ``unit, year, indicator, value, source`` (the long layout of :mod:`sipas.indices.other_indices`).
+    """
+    rng = np.random.default_rng(seed + 766)
+    t = truth[(truth["level"] == "overall") & (truth["province"] != "")].sort_values("province", kind="stable")
+    names = [p if p.startswith("Thành phố") else f"Tỉnh {p}" for p in t["province"]]
+    theta = t["value"].to_numpy(float)
+    parts = []
+    for name, offset, a, b, sd in OTHER_INDICATORS:
+        v = np.round(np.clip(a + b * theta + rng.normal(0.0, sd, len(theta)), 0.0, 100.0), 2)
+        parts.append(pd.DataFrame({"unit": names, "year": year + offset, "indicator": name, "value": v,
+                                   "source": OTHER_SOURCE}))
+    return pd.concat(parts, ignore_index=True)
+
+
 def synthesize_national(out_dir: str | Path, *, survey_id: str) -> SynthResult:
     """Write the national demo ``survey_id`` (a key of :data:`NATIONAL_DEMOS`) under ``out_dir/<survey_id>``.
 
@@ -231,6 +270,9 @@ def synthesize_national(out_dir: str | Path, *, survey_id: str) -> SynthResult:
              sio.write_csv(forms, base / "responses" / "forms.csv"),
              sio.write_csv(truth, base / "truth" / "true_values.csv"),
              sio.atomic_write_text(base / "restricted" / "salt.txt", f"demo-salt-{survey_id}-not-secret\n")]
+    if which == "new":   # other indices beside SIPAS (synthetic, labelled so in every row)
+        files.append(sio.write_csv(synthetic_other_indices(truth, year=year, seed=seed),
+                                   base / OTHER_FILE))
     n_prov = com["province"].nunique()
     config = {
         "survey_id": survey_id,
@@ -262,6 +304,8 @@ def synthesize_national(out_dir: str | Path, *, survey_id: str) -> SynthResult:
     }
     if previous:
         config["previous_survey"] = previous
+    if which == "new":
+        config["other_indices"] = [OTHER_FILE]
     text = ("# Survey-year configuration (see sipas/config.py). Written by `sipas synth`.\n"
             + yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
     files.append(sio.atomic_write_text(base / "survey.yml", text))

@@ -94,6 +94,43 @@ def national_figures(ctx: ReportContext, r: pd.DataFrame) -> dict[str, Path]:
     return out
 
 
+def other_indices_blocks(ctx: ReportContext) -> list[Block]:
+    """Other indices beside the survey's (``other_indices.csv``, ``other_indices_correlation.csv`` of the indices
+    stage; :mod:`sipas.indices.other_indices`): a text, the rank correlations with their CIs, and the units'
+    values side by side.  Empty when the survey names no file of other indices (any kind's report may call it).
+    """
+    corr = ctx.tables.get("other_indices_correlation")
+    vals = ctx.tables.get("other_indices")
+    if corr is None or vals is None or not len(corr):
+        return []
+    c = lambda k: ctx.tr(f"other_indices.col.{k}")  # noqa: E731
+    level = float(corr["level"].iat[0]) if "level" in corr.columns else 0.95
+    ct = pd.DataFrame({
+        c("indicator"): corr["indicator"].astype(str),
+        c("year"): corr["year"].astype(int).astype(str),
+        c("source"): corr["source"].astype(str),
+        c("n"): corr["n"].astype(int).astype(str),
+        c("r"): ["—" if pd.isna(r) else ctx.num(r, 2) for r in corr["r"]],
+        c("ci"): ["—" if pd.isna(a) else f"{ctx.num(a, 2)} – {ctx.num(b, 2)}"
+                  for a, b in zip(corr["ci_low"], corr["ci_high"])],
+        c("unmatched"): [("—" if not int(k) else f"{int(k)}: {u}") for k, u in
+                         zip(corr["n_unmatched"], corr["unmatched"].fillna(""))],
+    })
+    m = vals[vals["domain"].fillna("").astype(str) != ""]
+    wide = m.assign(col=m["indicator"].astype(str) + " (" + m["year"].astype(int).astype(str) + ")").pivot_table(
+        index="domain", columns="col", values="value", aggfunc="first", sort=True)
+    est = m.drop_duplicates("domain").set_index("domain")["survey_estimate"].astype(float)
+    wide = wide.reindex(est.sort_values(ascending=False, kind="stable").index)
+    side = pd.DataFrame({ctx.tr("col.district"): wide.index.astype(str),
+                         c("survey"): [ctx.num(100 * v) for v in est.reindex(wide.index)]})
+    for col in wide.columns:
+        side[col] = ["—" if pd.isna(v) else ctx.num(v, 2) for v in wide[col]]
+    return [("md", f"### {ctx.tr('other_indices.s_title')}\n\n"
+             + ctx.md("other_indices.text", level=ctx.num(100 * level, 0))),
+            _table(ct, ctx.tr("other_indices.table_corr")),
+            _table(side, ctx.tr("other_indices.table_values"))]
+
+
 def _img(path: Path, caption: str) -> Block:
     return ("img", (path, caption))
 
@@ -114,4 +151,4 @@ def section_national(ctx: ReportContext) -> list[Block]:
     y = merger_yoy_display(ctx)
     out.append(("md", f"### {ctx.tr('national.s_merger')}\n\n{ctx.tr('national.merger_text')}"))
     out.append(("md", ctx.tr("yoy_none")) if y is None else _table(y, ctx.tr("national.table_merger")))
-    return out
+    return out + other_indices_blocks(ctx)

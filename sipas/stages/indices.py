@@ -13,7 +13,12 @@ and the number of units whose rank changes), ``distributions.csv`` (share per an
 reported as distributions: perception and priorities), ``needs.csv``, ``profile.csv`` and, when
 the previous year is processed, ``year_over_year.csv`` (and ``_published``).  Every ``_published``
 table and the ranking blank the cells with fewer than ``min_cell_size`` respondents (a unit too small
-to publish is listed in the ranking without value or rank).
+to publish is listed in the ranking without value or rank).  With ``other_indices:`` in survey.yml,
+``other_indices.csv`` (the files' indicators, tidy, matched to the report units) and
+``other_indices_correlation.csv`` (Spearman's r with the units' overall index and its CI,
+:mod:`sipas.indices.other_indices`); a kind with a ranking hook adds its tables (national:
+``province_ranking.csv``, :func:`sipas.indices.rank_uncertainty.unit_ranking_tables`).  The whole area's
+rows have ``domain_type`` = :attr:`sipas.kinds.SurveyKind.total_domain`.
 
 The units come from the survey's hierarchy (:class:`sipas.config.Hierarchy`): strata and PSUs
 of the replicate design, ``domain_type`` = the report unit (``district`` or ``commune``) in
@@ -275,6 +280,15 @@ def run_indices(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
             tables["year_over_year_published"] = indices.suppress_small_changes(
                 tables["year_over_year"], min_n=cfg.min_cell_size)
             read.append(prev_path)
+    if cfg.other_indices:
+        # other indices beside the survey's (survey.yml other_indices): tidy table and rank correlations
+        from sipas.indices.other_indices import compare_with_survey, load_other_indices
+
+        other = load_other_indices(cfg.other_indices, default_year=cfg.year)
+        mine = published[(published["domain_type"] == unit) & (published["level"] == "overall")
+                         & published["estimate"].notna()]
+        tables["other_indices"], tables["other_indices_correlation"] = compare_with_survey(other, mine)
+        read += list(cfg.other_indices)
     # the kind's own rankings (national: province_ranking.csv with rank intervals, P(top k), P(improved))
     tables.update(cfg.kind.ranking_tables(published, previous, cfg=cfg, unit=unit, min_n=cfg.min_cell_size))
     written = write_tables(tables, out)
