@@ -136,8 +136,9 @@ def synthetic_other_indices(truth: pd.DataFrame, *, year: int, seed: int) -> pd.
     """A file of other indices for the national demo, clearly synthetic (:data:`OTHER_SOURCE`).
 
     Each indicator of :data:`OTHER_INDICATORS` is ``a + b * theta_p + e_p``, ``theta_p`` the province's true
-    overall index (``truth``), ``e_p ~ N(0, sd^2)``, rounded to 2 decimals: PAR INDEX and the Decision 766 score
-    follow the truth closely, PAPI barely (rank correlations near 0.9, 0.8 and 0.2).  Provinces are named
+    overall index (``truth``), ``e_p ~ N(0, sd^2)``, clipped to [0, 100] and rounded to 2 decimals: PAR INDEX and
+    the Decision 766 score follow the truth, PAPI barely (rank correlations with the 2025 demo's estimates about
+    0.8, 0.6 and 0.1).  Provinces are named
     "Tỉnh <name>" where the survey writes "<name>", so that matching names is exercised
     (:func:`sipas.indices.other_indices.unit_key`).
 
