@@ -66,6 +66,7 @@ def _stage(name: str):
 
 def cmd_synth(args: argparse.Namespace) -> int:
     from sipas.synth import synthesize_demo
+    from sipas.synth_national import NATIONAL_DEMOS, synthesize_national
     from sipas.synth_service import SERVICE_DEMOS, synthesize_service
 
     out = _root(args) / "data" / "raw"
@@ -74,7 +75,10 @@ def cmd_synth(args: argparse.Namespace) -> int:
         print(f"{synthesize_service(out, d)}: service-user demo ({d.mode} mode)")
     if service and not args.all:
         return 0
-    for r in synthesize_demo(out, survey_id=None if args.all else args.survey):
+    # the national demos (a few minutes each) are written only when named
+    made = ([synthesize_national(out, survey_id=args.survey)] if not args.all and args.survey in NATIONAL_DEMOS
+            else synthesize_demo(out, survey_id=None if args.all else args.survey))
+    for r in made:
         print(f"{r.survey_dir}: population {r.n_households_population} households, sample {r.n_sampled}, "
               f"{r.n_forms} forms entered")
     return 0

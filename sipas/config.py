@@ -39,13 +39,15 @@ REQUIRED_KEYS = ("survey_id", "province", "year", "instrument", "frames", "respo
 #: Keys a survey.yml may contain.
 OPTIONAL_KEYS = (
     "structure", "min_cell_size", "sampling", "restricted", "truth", "previous_survey", "benchmark",
-    "weighting", "fieldwork", "description", "report", "design", "kind", "index_rule", "planning",
+    "weighting", "fieldwork", "description", "report", "design", "kind", "index_rule", "planning", "other_indices",
 )
 LANGUAGES = ("vi", "en")
 STRUCTURES = KINDS[DEFAULT_KIND].design.structures
 #: Administrative levels above the village, top down, per structure (the columns identifying a commune);
-#: declared by the survey kind (:mod:`sipas.kinds`).
-UNIT_LEVELS = {s: levels for k in KINDS.values() for s, levels in k.design.unit_levels.items()}
+#: declared by the survey kinds (:mod:`sipas.kinds`); where two kinds share a structure's name (the national
+#: kind's ``two_tier`` starts with ``province``) the first kind's (the default's) levels are these, and the
+#: other's are the survey's own (:attr:`Hierarchy.levels`).
+UNIT_LEVELS = {s: levels for k in reversed(list(KINDS.values())) for s, levels in k.design.unit_levels.items()}
 #: Default unit hierarchy per structure of the default kind (``design:`` in survey.yml).
 DEFAULT_DESIGN = KINDS[DEFAULT_KIND].design.defaults
 #: Keys of the ``design:`` section.
@@ -84,11 +86,21 @@ class Hierarchy:
     psu: str
     report_unit: str
     element_psu: bool = False
+    #: Columns identifying a commune as the survey's kind declares them (empty: those of
+    #: :data:`UNIT_LEVELS` for the structure).
+    levels: tuple[str, ...] = ()
 
     @property
     def unit_keys(self) -> tuple[str, ...]:
-        """Columns identifying a commune: ``(district, commune)`` or ``(commune,)``."""
-        return UNIT_LEVELS[self.structure]
+        """Columns identifying a commune: ``(district, commune)`` or ``(commune,)``; a national survey's
+        start with ``province``."""
+        return self.levels or UNIT_LEVELS[self.structure]
+
+    @property
+    def extra_levels(self) -> tuple[str, ...]:
+        """Unit columns beyond the household instrument's (``province`` in a national survey): the forms
+        take them from the sample list."""
+        return tuple(c for c in self.unit_keys if c not in UNIT_LEVELS["three_tier"])
 
     @property
     def absent_levels(self) -> tuple[str, ...]:
@@ -157,6 +169,9 @@ class SurveyConfig:
         structure (:meth:`sipas.kinds.SurveyKind.default_design`).
     kind : SurveyKind
         The survey kind (``kind:``, default ``household``): what its stages and report ask.
+    other_indices : tuple[Path, ...]
+        Files of other indices to show beside the survey's (``other_indices:``, CSV or XLSX inside the survey
+        folder; :mod:`sipas.indices.other_indices`).
     """
 
     survey_id: str
@@ -174,6 +189,7 @@ class SurveyConfig:
     extra: dict[str, Any] = field(default_factory=dict)
     design: Hierarchy = field(default_factory=lambda: Hierarchy("three_tier", **DEFAULT_DESIGN["three_tier"]))
     kind: SurveyKind = field(default_factory=lambda: KINDS[DEFAULT_KIND])
+    other_indices: tuple[Path, ...] = ()
 
     @property
     def path(self) -> Path:
@@ -390,7 +406,8 @@ def _design(raw: Any, structure: str, path: Path, kind: SurveyKind) -> Hierarchy
     if values["strata"] in ("commune", "village"):
         raise _fail(f"strata must group communes (e.g. district, commune_type), got {values['strata']!r}", path,
                     "design.strata")
-    return Hierarchy(structure=structure, element_psu=kind.design.element_sampling, **values)
+    own = tuple(levels) if tuple(levels) != UNIT_LEVELS.get(structure) else ()
+    return Hierarchy(structure=structure, element_psu=kind.design.element_sampling, levels=own, **values)
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -417,7 +434,7 @@ _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
 
 #: File groups :func:`load_config` can check for existence (``needs=``): the frames, the response files and
 #: the other files named in survey.yml (:data:`PATH_KEYS`).
-FILE_GROUPS = ("frames", "responses", *PATH_KEYS)
+FILE_GROUPS = ("frames", "responses", "other_indices", *PATH_KEYS)
 
 
 def load_config(path: str | Path, *, check_files: bool = True,
@@ -519,6 +536,19 @@ def load_config(path: str | Path, *, check_files: bool = True,
         raise _fail("must be a file or a list of files ([] before any form is entered)", p, "responses")
     responses = tuple(inside_survey(v, p.parent, file=p, key=f"responses[{i}]") for i, v in enumerate(resp_raw))
 
+    other_raw = raw.get("other_indices")
+    if isinstance(other_raw, str):
+        other_raw = [other_raw]
+    if other_raw is None:
+        other_raw = []
+    if not isinstance(other_raw, list) or not all(isinstance(v, str) and v.strip() for v in other_raw):
+        raise _fail("must be a file or a list of files (CSV or XLSX of other indices, inside the survey folder)",
+                    p, "other_indices")
+    other = tuple(inside_survey(v, p.parent, file=p, key=f"other_indices[{i}]") for i, v in enumerate(other_raw))
+    for i, f in enumerate(other):
+        if f.suffix.lower() not in (".csv", ".xlsx", ".xlsm"):
+            raise _fail(f"must be a .csv or .xlsx file, got {f.name!r}", p, f"other_indices[{i}]")
+
     wanted = set(FILE_GROUPS if needs is None else needs) if check_files else set()
     unknown_groups = wanted - set(FILE_GROUPS)
     if unknown_groups:
@@ -532,6 +562,10 @@ def load_config(path: str | Path, *, check_files: bool = True,
             if not f.is_file():
                 raise _fail(f"response file not found: {f}", p, f"responses[{i}]")
 
+    if "other_indices" in wanted:
+        for i, f in enumerate(other):
+            if not f.is_file():
+                raise _fail(f"file of other indices not found: {f}", p, f"other_indices[{i}]")
     _optional_paths(raw, p, check_files=tuple(k for k in PATH_KEYS if k in wanted))
     if raw.get("previous_survey") == sid:
         raise _fail("names this survey itself; previous_survey is last year's survey id (or leave it out)",
@@ -543,7 +577,7 @@ def load_config(path: str | Path, *, check_files: bool = True,
         _check_frame_columns(design, frames, p)
 
     extra = {k: raw[k] for k in OPTIONAL_KEYS
-             if k in raw and k not in ("structure", "min_cell_size", "design", "kind")}
+             if k in raw and k not in ("structure", "min_cell_size", "design", "kind", "other_indices")}
     return SurveyConfig(
         survey_id=sid,
         province=_label(raw["province"], p, "province"),
@@ -560,6 +594,7 @@ def load_config(path: str | Path, *, check_files: bool = True,
         extra=extra,
         design=design,
         kind=kind,
+        other_indices=other,
     )
 
 

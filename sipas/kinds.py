@@ -21,7 +21,9 @@ Kinds (seeds in shared/seeds/):
   service units (province centre, district centres, commune desks), the respondent is the sampling unit,
   forms are either handed out at the desk after the result is returned ("exit" mode, seed 002) or sent to
   an official list drawn from the units' transaction records, with a reserve list (seed 001).
-* ``national`` (seed 003) is planned, not yet available.
+* ``national`` -- the Ministry's national survey (seed 003): every province at once, provinces as strata
+  (34 since 1/7/2025, 63 before), communes as PSUs, villages and households within them as in the household
+  design; the report unit is the province (ranks with their uncertainty, the 2025 merger, other indices).
 """
 
 from __future__ import annotations
@@ -116,8 +118,39 @@ class SurveyKind:
     sampler: str
     instrument_family: str
     report_sections: tuple[str, ...]
+    #: ``"module:function"`` putting last year's indices on this year's units before the change is computed
+    #: (the national kind maps the 63 old provinces onto the 34 new ones); None: taken as they are.
+    previous_mapper: str | None = None
     #: Whether the national SIPAS index (a household survey since 2022) is a fair default benchmark.
     national_benchmark: bool = True
+    #: ``domain_type`` of the whole-area row of the indices tables (the province of a household or service-user
+    #: survey; ``"country"`` in a national survey, whose report units are the provinces).  Every reader asks
+    #: the kind (:attr:`total_domain`), never compares with a literal.
+    total_domain: str = "province"
+    #: ``"module:function"`` writing the kind's own ranking tables from the indices stage (the national kind:
+    #: ``province_ranking`` with rank intervals, P(top k), P(improved)); None: none.
+    ranking_hook: str | None = None
+
+    def map_previous(self, previous: object, *, cfg: object, root: object = None) -> tuple[object, list]:
+        """Last year's indices table on this year's units, and the files read to put it there."""
+        if self.previous_mapper is None:
+            return previous, []
+        import importlib
+
+        module, _, function = self.previous_mapper.partition(":")
+        return getattr(importlib.import_module(module), function)(previous, cfg=cfg, root=root)
+
+    def ranking_tables(self, indices: object, previous: object, *, cfg: object, unit: str,
+                       min_n: int = 0) -> dict:
+        """The kind's own ranking tables (:attr:`ranking_hook`), ``{name: DataFrame}``; empty without a hook."""
+        if self.ranking_hook is None:
+            return {}
+        import importlib
+
+        module, _, function = self.ranking_hook.partition(":")
+        return getattr(importlib.import_module(module), function)(indices, previous, cfg=cfg, unit=unit,
+                                                                   min_n=min_n)
+
 
     def frame(self, name: str) -> FrameSpec:
         """The frame called ``name``; ``KeyError`` when the kind reads no such frame."""
@@ -227,10 +260,48 @@ SERVICE_USER = SurveyKind(
     national_benchmark=False,   # the national index is a household survey with another instrument
 )
 
-#: Every kind sipas can run, by name.
-KINDS: dict[str, SurveyKind] = {k.name: k for k in (HOUSEHOLD, SERVICE_USER)}
+NATIONAL = SurveyKind(
+    name="national",
+    label={"vi": "Khảo sát quốc gia (63/34 tỉnh, thành phố)", "en": "National survey (all provinces)"},
+    seeds=("003",),
+    frames=(
+        FrameSpec("communes", {"three_tier": ("province", "district", "commune", "commune_type", "households"),
+                               "two_tier": ("province", "commune", "commune_type", "households")},
+                  label={"vi": "Danh sách xã, phường theo tỉnh", "en": "communes by province"}),
+        FrameSpec("villages", {"three_tier": ("province", "district", "commune", "village", "households"),
+                               "two_tier": ("province", "commune", "village", "households")},
+                  label={"vi": "Danh sách thôn, bản, tổ dân phố", "en": "villages"}),
+        # the Ministry holds no household lists: provinces draw households from their own lists
+        FrameSpec("households", {"three_tier": ("province", "district", "commune", "village", "hamlet",
+                                                "household_id"),
+                                 "two_tier": ("province", "commune", "village", "hamlet", "household_id")},
+                  required=False, label={"vi": "Danh sách hộ gia đình", "en": "households"}),
+    ),
+    design=DesignSpec(
+        structures=("two_tier", "three_tier"),
+        defaults={"two_tier": {"strata": "province", "psu": "commune", "report_unit": "province"},
+                  "three_tier": {"strata": "province", "psu": "commune", "report_unit": "province"}},
+        unit_levels={"three_tier": ("province", "district", "commune"), "two_tier": ("province", "commune")},
+        psu_choices=("commune",),
+        fpc="communes per province in the commune frame",
+        unit_labels={"two_tier": {"commune": {"vi": "Xã/phường/đặc khu", "en": "Commune/ward/special zone"}}},
+    ),
+    sampler="sipas.sampling.draw:draw_sample",
+    instrument_family="household",
+    # the provinces' ranking, map, change through the merger and other indices take section 7 (the household
+    # report's ranking): the sections before it keep their numbers
+    report_sections=("summary", "design", "cleaning", "reliability", "weighting", "results", "national",
+                     "methodology", "provenance"),
+    previous_mapper="sipas.indices.merger:previous_onto_current",
+    total_domain="country",   # the report units are provinces: the whole area must not share their domain_type
+    ranking_hook="sipas.indices.rank_uncertainty:unit_ranking_tables",
+)
+
+#: Every kind sipas can run, by name (the default kind first: its structures' unit levels win in
+#: :data:`sipas.config.UNIT_LEVELS`).
+KINDS: dict[str, SurveyKind] = {k.name: k for k in (HOUSEHOLD, SERVICE_USER, NATIONAL)}
 #: Planned kinds (open issues), named so that a config asking for one gets a clear answer.
-PLANNED = {"national": "seed 003"}
+PLANNED: dict[str, str] = {}
 #: The kind of a survey.yml without ``kind:``.
 DEFAULT_KIND = "household"
 

@@ -40,7 +40,6 @@ def test_explicit_household_kind_is_the_same(tmp_path):
 
 @pytest.mark.parametrize("value, words", [
     ("hospital", "unknown survey kind 'hospital'"),
-    ("national", "not available yet"),
 ])
 def test_unknown_or_planned_kind_names_the_key(tmp_path, value, words):
     d = _copy_demo(tmp_path, lambda t: t + f"kind: {value}\n")

@@ -489,6 +489,7 @@ def read_responses(
     strict: bool = False,
     max_bytes: int = MAX_BYTES,
     absent: Sequence[str] = (),
+    extra: Sequence[str] = (),
 ) -> IngestResult:
     """Read response files into the canonical forms table, splitting off personal data.
 
@@ -509,6 +510,9 @@ def read_responses(
         Context columns of the instrument's record that this survey does not have, e.g.
         ``("district",)`` in a two-tier survey (since 1/7/2025): neither required nor written
         (a column of that name in a file is treated as unknown and moved to ``restricted``).
+    extra : sequence of str
+        Unit columns the survey has beyond the instrument's record, e.g. ``("province",)`` in a national
+        survey: read as optional text columns (the cleaning stage takes them from the sample list).
 
     Returns
     -------
@@ -537,6 +541,12 @@ def read_responses(
         from dataclasses import replace
 
         spec = replace(spec, context=tuple(c for c in spec.context if c.id not in set(absent)))
+    if extra:
+        from dataclasses import replace
+
+        have = {c.id for c in spec.context}
+        spec = replace(spec, context=tuple(ColumnSpec(id=c, type="string", required=False)
+                                           for c in extra if c not in have) + spec.context)
     items = item_ids(instrument)
     item_labels = _item_labels(instrument)
     forms_parts, restricted_parts, logs, files, personal = [], [], [], [], []

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sipas.indices.scoring import positive_indicators, estimate_indices, choice_indicators, estimate_shares, estimate_index_rules, estimate_distribution, logit_ci, AGE_GROUPS, age_group, urban_rural, group_indices  # noqa: F401
 from sipas.indices.comparisons import CORRECTIONS, compare_with_overall, holm_adjust  # noqa: F401
 from sipas.indices.rankings import imprecise, suppress_small_cells, suppress_small_changes, rank_published_units, rank_units, rank_intervals, year_over_year  # noqa: F401
+from sipas.indices.rank_uncertainty import rank_probabilities, rank_uncertainty_table, simulate_ranks  # noqa: F401
 
 __all__ = [
     "CORRECTIONS",
@@ -28,4 +29,7 @@ __all__ = [
     "suppress_small_changes",
     "rank_intervals",
     "year_over_year",
+    "rank_probabilities",
+    "rank_uncertainty_table",
+    "simulate_ranks",
 ]

@@ -100,8 +100,9 @@ def _respondent_counts(R: np.ndarray, keys: list[tuple[str, ...]], pos: dict[str
 
 def estimate_index_rules(indicators: pd.DataFrame, *, instrument, rules: Sequence[IndexRule],
                          rep: ReplicateWeights | CellReplicateWeights, by: pd.Series | None = None,
-                         by_type: str = "district", total_label: str = "", psu: pd.Series | None = None,
-                         strata: pd.Series | None = None, level: float = 0.95) -> pd.DataFrame:
+                         by_type: str = "district", total_label: str = "", total_type: str = "province",
+                         psu: pd.Series | None = None, strata: pd.Series | None = None,
+                         level: float = 0.95) -> pd.DataFrame:
     """Item, criterion, content and overall indices under each of ``rules``, with replicate SEs and logit CIs.
 
     The weighted totals of every item are computed for all domains and weight columns in one
@@ -126,12 +127,15 @@ def estimate_index_rules(indicators: pd.DataFrame, *, instrument, rules: Sequenc
     by : Series, optional
         Domain of each row (e.g. district, or a respondent group such as an age group);
         rows whose domain is missing belong to no domain.  The whole population is always included
-        (``domain_type`` "province", ``domain`` = ``total_label``).  Domains use the full
+        (``domain_type`` = ``total_type``, ``domain`` = ``total_label``).  Domains use the full
         design (weights zeroed outside the domain), never a filtered copy.
     by_type : str
         Written in ``domain_type`` for the ``by`` domains.
     total_label : str
         Name of the whole population (e.g. the province's name).
+    total_type : str
+        ``domain_type`` of the whole population's rows: ``"province"``, or ``"country"`` when the ``by``
+        domains are provinces (:attr:`sipas.kinds.SurveyKind.total_domain`); must differ from ``by_type``.
     psu, strata : Series, optional
         PSU and stratum of each row.  When given, a domain's CI uses its own degrees
         of freedom, ``#PSUs - #strata`` among the domain's rows (at least 1), instead
@@ -148,6 +152,8 @@ def estimate_index_rules(indicators: pd.DataFrame, *, instrument, rules: Sequenc
         answer among the items the row rests on), ``note`` (why a value is missing or rests on fewer
         children: ``no_valid_answer``, ``skipped:<ids>``, ``not_computable:<ids>``, ``pooled_without:<ids>``).
     """
+    if by is not None and total_type == by_type:
+        raise ValueError(f"the whole population's domain_type {total_type!r} equals the domains' (by_type)")
     cr = as_cells(rep)
     item_ids = _index_items(instrument)
     Yraw = indicators[item_ids].to_numpy(dtype=float)
@@ -170,11 +176,11 @@ def estimate_index_rules(indicators: pd.DataFrame, *, instrument, rules: Sequenc
     if present:
         tot.append(domain_totals(Y, R, base=cr.base, cell=cr.cell, factors=cr.factors, domain=codes,
                                  n_domains=len(present)))
-    domains = [("province", total_label, tot[0], 0, rep.df, n_all)]
+    domains = [(total_type, total_label, tot[0], 0, rep.df, n_all)]
     domains += [(by_type, d, tot[1], j, float(df_dom[j]), n_dom[j]) for j, d in enumerate(present)]
     out = []
-    for dtype, dname, dt, j, df, counts in domains:
-        cols = cr.local_replicates(dt.domain_cells(j)) if dtype != "province" else None
+    for k, (dtype, dname, dt, j, df, counts) in enumerate(domains):
+        cols = cr.local_replicates(dt.domain_cells(j)) if k else None   # the whole population: every replicate
         num, den = dt.totals(j, replicates=cols)
         for rule in rules:
             rv = evaluate_rule(rule, num, den, item_ids)
@@ -190,6 +196,7 @@ def estimate_index_rules(indicators: pd.DataFrame, *, instrument, rules: Sequenc
 
 def estimate_indices(indicators: pd.DataFrame, *, instrument, rep: ReplicateWeights | CellReplicateWeights, rule: IndexRule | None = None,
                      by: pd.Series | None = None, by_type: str = "district", total_label: str = "",
+                     total_type: str = "province",
                      psu: pd.Series | None = None, strata: pd.Series | None = None,
                      level: float = 0.95) -> pd.DataFrame:
     """Item, criterion, content and overall indices under one rule, with replicate SEs and logit CIs.
@@ -205,7 +212,7 @@ def estimate_indices(indicators: pd.DataFrame, *, instrument, rep: ReplicateWeig
     """
     rule = rule or resolve_rule(instrument.raw)
     t = estimate_index_rules(indicators, instrument=instrument, rules=[rule], rep=rep, by=by, by_type=by_type,
-                             total_label=total_label, psu=psu, strata=strata, level=level)
+                             total_label=total_label, total_type=total_type, psu=psu, strata=strata, level=level)
     return t.drop(columns="rule")
 
 
@@ -355,7 +362,7 @@ def group_indices(indicators: pd.DataFrame, groups: pd.DataFrame, *, instrument,
         g = g.where(g.isna(), g.astype(str).str.replace(r"\.0$", "", regex=True))
         t = estimate_indices(indicators, instrument=instrument, rep=rep, rule=rule, by=g, by_type=str(var),
                              psu=psu, strata=strata, level=level)
-        out.append(t[(t["domain_type"] != "province") & t["level"].isin(levels)])
+        out.append(t[(t["domain_type"] == str(var)) & t["level"].isin(levels)])
     if not out:
         return pd.DataFrame(columns=["domain_type", "domain", "level", "id", "estimate", "se", "ci_low", "ci_high",
                                      "df", "n", "note"])

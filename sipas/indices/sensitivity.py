@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 
 
-def rule_sensitivity(table: pd.DataFrame, *, used: str, unit: str) -> pd.DataFrame:
-    """The province's overall index under each rule and what changes for the report units.
+def rule_sensitivity(table: pd.DataFrame, *, used: str, unit: str, total: str = "province") -> pd.DataFrame:
+    """The whole area's overall index under each rule and what changes for the report units.
 
     For each rule ``r`` with province index ``I_r`` and unit indices ``I_{r,u}``::
 
@@ -27,7 +27,10 @@ def rule_sensitivity(table: pd.DataFrame, *, used: str, unit: str) -> pd.DataFra
     used : str
         Id of the rule the survey used.
     unit : str
-        The report unit's ``domain_type`` (``district`` or ``commune``).
+        The report unit's ``domain_type`` (``district``, ``commune``; ``province`` in a national survey).
+    total : str
+        The whole area's ``domain_type`` (:attr:`sipas.kinds.SurveyKind.total_domain`: ``province``, or
+        ``country`` in a national survey).
 
     Returns
     -------
@@ -36,7 +39,7 @@ def rule_sensitivity(table: pd.DataFrame, *, used: str, unit: str) -> pd.DataFra
         ``ci_high``, ``diff``, ``max_unit_diff``, ``max_unit``, ``rank_changes``, ``units``.
     """
     o = table[table["level"] == "overall"]
-    prov = o[o["domain_type"] == "province"].set_index("rule")
+    prov = o[o["domain_type"] == total].set_index("rule")
     units = o[o["domain_type"] == unit].pivot(index="domain", columns="rule", values="estimate")
     rules = [used] + [r for r in dict.fromkeys(o["rule"]) if r != used]
     rows = []

@@ -202,3 +202,65 @@ def group_breakdown(table: pd.DataFrame, *, title: str, xlabel: str,
         _title(fig, title)
         fig.tight_layout()
     return fig
+
+
+def rank_intervals_chart(table: pd.DataFrame, *, title: str, xlabel: str, top_k: int | None = None,
+                         unit: str = "domain") -> matplotlib.figure.Figure:
+    """Each unit's rank (dot) and 95% rank interval (line), best first; a dashed line after rank ``top_k``.
+
+    ``table`` has ``unit``, ``rank``, ``rank_low``, ``rank_high`` (and optionally ``p_top_k``, written at
+    the right).  Ranks run left (1) to right, units top to bottom.
+    """
+    t = table.sort_values("rank", kind="stable").reset_index(drop=True)
+    n = len(t)
+    fig, ax = plt.subplots(figsize=(8, max(3.0, 0.26 * n + 1.2)))
+    y = np.arange(n)
+    ax.hlines(y, t["rank_low"], t["rank_high"], color="#1f5f8b", linewidth=2.2)
+    ax.plot(t["rank"], y, "o", color="#0b2e4a", markersize=4)
+    if top_k is not None:
+        ax.axvline(top_k + 0.5, color="#b03a2e", linestyle="--", linewidth=1)
+    ax.set_yticks(y)
+    ax.set_yticklabels(t[unit].astype(str), fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlim(0.5, n + 0.5)
+    ax.set_xlabel(xlabel)
+    if "p_top_k" in t.columns:
+        for yi, p in zip(y, t["p_top_k"]):
+            ax.text(n + 0.7, yi, f"{100 * p:.0f}%", va="center", fontsize=7, clip_on=False)
+    _title(fig, title)
+    fig.tight_layout()
+    return fig
+
+
+def tile_map(table: pd.DataFrame, layout: pd.DataFrame, *, title: str, cbar_label: str,
+             unit: str = "domain") -> matplotlib.figure.Figure:
+    """A tile-grid map: one square per province at ``layout``'s ``row``/``col``, coloured by ``estimate``
+    (in %), labelled with the province (without "Thành phố") and its value; provinces without a value grey."""
+    import matplotlib.cm
+    import matplotlib.colors
+    import matplotlib.patches
+
+    val = dict(zip(table[unit], 100 * table["estimate"].astype(float)))
+    nr, nc = int(layout["row"].max()) + 1, int(layout["col"].max()) + 1
+    fig, ax = plt.subplots(figsize=(1.25 * nc + 1.2, 0.62 * nr + 1.0))
+    vals = [v for v in val.values() if np.isfinite(v)]
+    norm = matplotlib.colors.Normalize(vmin=min(vals) if vals else 0, vmax=max(vals) if vals else 100)
+    cmap = plt.get_cmap("viridis")
+    for name, r, c in zip(layout["province"], layout["row"], layout["col"]):
+        v = val.get(name, np.nan)
+        colour = cmap(norm(v)) if np.isfinite(v) else "#cccccc"
+        ax.add_patch(matplotlib.patches.Rectangle((c, -r), 0.95, 0.9, color=colour))
+        short = str(name).replace("Thành phố ", "TP ")
+        light = np.isfinite(v) and norm(v) < 0.55
+        ax.text(c + 0.475, -r + 0.58, short, ha="center", va="center", fontsize=6.5,
+                color="white" if light else "black")
+        ax.text(c + 0.475, -r + 0.25, "—" if not np.isfinite(v) else f"{v:.1f}".replace(".", ","), ha="center",
+                va="center", fontsize=7, fontweight="bold", color="white" if light else "black")
+    ax.set_xlim(-0.1, nc + 0.05)
+    ax.set_ylim(-nr + 0.85, 1.0)
+    ax.set_aspect("auto")
+    ax.axis("off")
+    sm = matplotlib.cm.ScalarMappable(norm=norm, cmap=cmap)
+    fig.colorbar(sm, ax=ax, fraction=0.04, pad=0.02, label=cbar_label)
+    _title(fig, title)
+    return fig

@@ -36,6 +36,12 @@ class ReportContext:
     root: Path | None = None
 
     @property
+    def total(self) -> str:
+        """``domain_type`` of the whole area's rows (``province``; ``country`` in a national survey):
+        :attr:`sipas.kinds.SurveyKind.total_domain`."""
+        return self.cfg.kind.total_domain
+
+    @property
     def unit(self) -> str:
         """The report unit (``district``, or ``commune`` in a two-tier survey): ``cfg.design.report_unit``."""
         return self.cfg.design.report_unit
@@ -150,9 +156,9 @@ def group_label(ctx: ReportContext, var: str, level: Any) -> str:
 
 
 def overall(ctx: ReportContext) -> pd.Series:
-    """The province's overall index row."""
+    """The whole area's overall index row (the province's; the country's in a national survey)."""
     t = _idx(ctx)
-    return t[(t["domain_type"] == "province") & (t["level"] == "overall")].iloc[0]
+    return t[(t["domain_type"] == ctx.total) & (t["level"] == "overall")].iloc[0]
 
 
 #: Defaults of ``report.precision`` in survey.yml: a unit is shown with a caution when its 95% CI is wider

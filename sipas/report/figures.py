@@ -44,7 +44,7 @@ def make_figures(ctx: ReportContext) -> dict[str, Path]:
     out["districts"] = charts.save(fig, figdir / f"index_by_{ctx.unit}")[0]
     plt.close(fig)
 
-    c = t[(t["domain_type"] == "province") & (t["level"] == "criterion")].copy()
+    c = t[(t["domain_type"] == ctx.total) & (t["level"] == "criterion")].copy()
     c["label"] = [lab.get(str(i), str(i)) for i in c["id"]]
     fig = charts.criteria_profile(c, title=ctx.tr("fig_criteria"), xlabel=ctx.tr("axis_index"))
     out["criteria"] = charts.save(fig, figdir / "criteria_profile")[0]
@@ -66,7 +66,7 @@ def make_figures(ctx: ReportContext) -> dict[str, Path]:
     if y is not None:
         yy = y[(y["level"] == "overall") & y["change"].notna()].rename(columns={"domain": "unit", "ci_low_change": "ci_low",
                                                           "ci_high_change": "ci_high"})
-        yy["unit"] = [ctx.tr("legend_province") if dt == "province" else u for dt, u in zip(yy["domain_type"], yy["unit"])]
+        yy["unit"] = [ctx.tr("legend_province") if dt == ctx.total else u for dt, u in zip(yy["domain_type"], yy["unit"])]
         fig = charts.change_since_last_year(yy, title=ctx.tr("fig_change"), xlabel=ctx.tr("axis_change"))
         out["change"] = charts.save(fig, figdir / "change_since_last_year")[0]
         plt.close(fig)

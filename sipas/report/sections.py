@@ -9,6 +9,7 @@ from sipas.errors import ReportError
 from sipas.report.blocks import Block, _table, html_table, md_escape
 from sipas.report.context import ReportContext, _na, _published
 from sipas.report.figures import _fig
+from sipas.report.national import other_indices_blocks, section_national  # noqa: F401 (found by section())
 from sipas.report.tables import (
     aspect_table,
     cfa_table,
@@ -150,7 +151,7 @@ def section_ranking(ctx: ReportContext) -> list[Block]:
     out: list[Block] = [("md", f"## {ctx.tr('s_ranking')}\n\n{ctx.tr('ranking_text')} {ctx.tr('ranking_ci_text')}"),
                         _table(ranking_table(ctx), ctx.tr("ranking_table"))]
     caution = precision_md(ctx)
-    return out + ([("md", caution)] if caution else [])
+    return out + ([("md", caution)] if caution else []) + other_indices_blocks(ctx)
 
 
 def section_reward(ctx: ReportContext) -> list[Block]:
@@ -210,7 +211,8 @@ def section_provenance(ctx: ReportContext) -> list[Block]:
 
 
 #: The report's sections in order (one notebook cell each).
-SECTIONS = ("summary", "design", "cleaning", "reliability", "weighting", "results", "ranking", "reward", "yoy",
+SECTIONS = ("summary", "design", "cleaning", "reliability", "weighting", "results", "national", "ranking", "reward",
+            "yoy",
             "needs", "recommendations", "methodology", "provenance")
 
 

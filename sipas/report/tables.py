@@ -57,7 +57,7 @@ def summary_md(ctx: ReportContext) -> str:
                             hi=ctx.num(100 * bd["hi"]), sig=ctx.tr("sig_yes" if bd["significant"] else "sig_no")))
     yoy = _published(ctx, "year_over_year")
     if yoy is not None:
-        r = yoy[(yoy["domain_type"] == "province") & (yoy["level"] == "overall")].iloc[0]
+        r = yoy[(yoy["domain_type"] == ctx.total) & (yoy["level"] == "overall")].iloc[0]
         parts.append(ctx.tr("summary_change", prev_year=ctx.cfg.year - 1, change=ctx.num(100 * r["change"]),
                             lo=ctx.num(100 * r["ci_low_change"]), hi=ctx.num(100 * r["ci_high_change"]),
                             sig=ctx.tr("sig_yes" if r["significant"] else "sig_no")))
@@ -69,7 +69,7 @@ def summary_md(ctx: ReportContext) -> str:
         parts.append(ctx.md("summary_contents", contents="; ".join(f"{n} {v}" for n, v in contents)))
     parts.append(rule_md(ctx))
     sat = set(rule.criteria_below())
-    c = t[(t["domain_type"] == "province") & (t["level"] == "criterion") & t["id"].astype(str).isin(sat)]
+    c = t[(t["domain_type"] == ctx.total) & (t["level"] == "criterion") & t["id"].astype(str).isin(sat)]
     if len(c):
         c = c.sort_values("estimate", kind="stable")
         parts.append(ctx.md("summary_criteria", best=lab.get(str(c.iloc[-1]["id"]), c.iloc[-1]["id"]),
@@ -83,7 +83,7 @@ def summary_md(ctx: ReportContext) -> str:
 def _content_values(ctx: ReportContext, rule) -> list[tuple[str, str]]:
     """``(label, "81,4% (78,1 – 84,4)")`` of each content of the rule, for the province, in the rule's order."""
     t = _idx(ctx)
-    t = t[(t["domain_type"] == "province") & (t["level"] != "criterion")].drop_duplicates("id").set_index("id")
+    t = t[(t["domain_type"] == ctx.total) & (t["level"] != "criterion")].drop_duplicates("id").set_index("id")
     lab = _labels(ctx)
     return [(lab.get(c, c), f"{ctx.pct(t.at[c, 'estimate'])} ({ctx.ci(t.at[c, 'ci_low'], t.at[c, 'ci_high'])})")
             for c in rule.contents if c in t.index]
@@ -102,7 +102,7 @@ def key_figures_table(ctx: ReportContext) -> pd.DataFrame:
         rows.append((ctx.tr("key.benchmark"), f"{b['label']}: {ctx.pct(b['value'], 2)}"))
     yoy = _published(ctx, "year_over_year")
     if yoy is not None:
-        r = yoy[(yoy["domain_type"] == "province") & (yoy["level"] == "overall")].iloc[0]
+        r = yoy[(yoy["domain_type"] == ctx.total) & (yoy["level"] == "overall")].iloc[0]
         rows.append((ctx.tr("key.change"), f"{ctx.num(100 * r['change'])} "
                                            f"({ctx.ci(r['ci_low_change'], r['ci_high_change'])})"))
     rows.append((ctx.tr("key.n_valid"), str(len(ctx.tables["forms_clean"]))))
@@ -398,7 +398,7 @@ def aspect_table(ctx: ReportContext) -> pd.DataFrame:
     """Table 6.1: overall, contents (or aspects) and criteria for the province, in the rule's order;
     a value missing or resting on fewer parts carries the reason (``note`` of the indices table)."""
     t = _idx(ctx)
-    t = t[(t["domain_type"] == "province") & (t["level"] != "item")]
+    t = t[(t["domain_type"] == ctx.total) & (t["level"] != "item")]
     lab = _labels(ctx)
     order = {"overall": 0, "criterion": 2}
     t = t.assign(_o=t["level"].map(order).fillna(1)).sort_values(["_o"], kind="stable")
@@ -432,7 +432,7 @@ def rule_md(ctx: ReportContext) -> str:
 def item_table(ctx: ReportContext) -> pd.DataFrame:
     """Table 6.2: item indices for the province."""
     t = _idx(ctx)
-    t = t[(t["domain_type"] == "province") & (t["level"] == "item")]
+    t = t[(t["domain_type"] == ctx.total) & (t["level"] == "item")]
     lab = _labels(ctx)
     return _fmt_index_rows(ctx, t, ctx.tr("col.item"), pd.Series([f"{i} — {lab.get(i, i)}" for i in t["id"]]))
 
@@ -473,7 +473,7 @@ def district_criteria_table(ctx: ReportContext) -> pd.DataFrame:
     t = _idx(ctx)
     lab = _labels(ctx)
     parts = []
-    for dtype in ("province", ctx.unit):
+    for dtype in (ctx.total, ctx.unit):
         parts.append(t[(t["domain_type"] == dtype) & (t["level"] != "item")])
     t = pd.concat(parts)
     t = t.assign(_o=t["level"].map({"criterion": 0, "overall": 2}).fillna(1).astype(int))
@@ -546,7 +546,7 @@ def yoy_table(ctx: ReportContext) -> pd.DataFrame | None:
         return None
     y = y[y["level"].isin(["overall"])].copy()
     return pd.DataFrame({
-        ctx.tr("col.unit"): [ctx.tr("legend_province") if d == "province" else u
+        ctx.tr("col.unit"): [ctx.tr("legend_province") if d == ctx.total else u
                              for d, u in zip(y["domain_type"], y["domain"])],
         ctx.tr("col.previous"): [ctx.num(100 * v) for v in y["estimate_prev"]],
         ctx.tr("col.estimate"): [ctx.num(100 * v) for v in y["estimate"]],
@@ -583,7 +583,7 @@ def recommendations_table(ctx: ReportContext, *, k: int = 3) -> pd.DataFrame:
     """Table 10.1: the ``k`` lowest satisfaction criteria, with empty columns for the Department."""
     t = _idx(ctx)
     sat = set(index_rule(ctx).criteria_below())
-    c = t[(t["domain_type"] == "province") & (t["level"] == "criterion") & t["id"].astype(str).isin(sat)]
+    c = t[(t["domain_type"] == ctx.total) & (t["level"] == "criterion") & t["id"].astype(str).isin(sat)]
     c = c.sort_values("estimate", kind="stable").head(k)
     lab = _labels(ctx)
     rows = [{ctx.tr("recommend_cols.issue"): lab.get(str(i), str(i)),
@@ -690,7 +690,7 @@ def sensitivity_table(ctx: ReportContext) -> pd.DataFrame | None:
                ctx.tr("col.estimate"): ctx.num(100 * r["estimate"]),
                ctx.tr("col.ci"): ctx.ci(r["ci_low"], r["ci_high"])}
         for cid in contents:
-            v = sens[(sens["rule"] == r["rule"]) & (sens["domain_type"] == "province") & (sens["id"] == cid)]
+            v = sens[(sens["rule"] == r["rule"]) & (sens["domain_type"] == ctx.total) & (sens["id"] == cid)]
             row[f"{lab.get(cid, cid)} (%)"] = ctx.num(100 * v["estimate"].iloc[0]) if len(v) else "—"
         row[ctx.tr("col.diff_points")] = ctx.num(100 * r["diff"], 2)
         row[ctx.tr("col.max_unit_diff")] = "—" if pd.isna(r["max_unit_diff"]) else \

@@ -187,25 +187,38 @@ def systematic_indices(n: int, k: int, *, rng: np.random.Generator) -> np.ndarra
     return np.floor(start + step * np.arange(k)).astype(int)
 
 
-def _village_mask(hh: pd.DataFrame, key: tuple[str, str, str]) -> pd.Series:
-    return (hh["district"] == key[0]) & (hh["commune"] == key[1]) & (hh["village"] == key[2])
-
-
 def _draw_households(hh: pd.DataFrame, villages: pd.DataFrame, *, per_village: int, rng: np.random.Generator,
                      neighbours: pd.DataFrame | None, exclude: set | None = None,
                      roles: tuple[str, str, str] = ("selected", "all_households", "top_up_from_neighbour"),
                      ) -> list[pd.DataFrame]:
-    """The household draw shared by the official and the reserve list (see :func:`select_households`)."""
+    """The household draw shared by the official and the reserve list (see :func:`select_households`).
+
+    The frame is split by village once (positions per ``(district, commune, village)``, frame order kept), so
+    each village's pool costs its own size, not the frame's: ``O(N + V m)`` for ``N`` households, ``V`` selected
+    villages of ``m`` households, instead of ``O(V N)`` (a national frame of 426,000 households and 1,200
+    villages took minutes).
+    """
     used: set = set(exclude or ())
     selected_keys = {(nfc(v["district"]), nfc(v["commune"]), nfc(v["village"])) for _, v in villages.iterrows()}
+    positions = hh.groupby(["district", "commune", "village"], sort=False, dropna=False).indices
+    empty = hh.iloc[0:0]
+
+    def village_pool(key: tuple[str, str, str]) -> pd.DataFrame:
+        pos = positions.get(key)
+        p = empty if pos is None else hh.iloc[pos]
+        # set membership per pool row (Series.isin(set) re-reads the whole set on every call)
+        return p[np.fromiter((h not in used for h in p["household_id"]), bool, len(p))] if used and len(p) else p
+
+    if neighbours is not None:
+        nb_district, nb_commune = neighbours["district"].map(nfc), neighbours["commune"].map(nfc)
     out = []
     for _, v in villages.iterrows():
         key = (nfc(v["district"]), nfc(v["commune"]), nfc(v["village"]))
-        pool = hh[_village_mask(hh, key) & ~hh["household_id"].isin(used)]
+        pool = village_pool(key)
         if len(pool) < per_village:
             take = pool.assign(hh_sampling_prob=1.0, role=roles[1])
             if neighbours is not None:
-                nb = neighbours[(neighbours["district"].map(nfc) == key[0]) & (neighbours["commune"].map(nfc) == key[1])]
+                nb = neighbours[(nb_district == key[0]) & (nb_commune == key[1])]
                 nb = nb.sort_values("neighbour_order", kind="stable")
                 names = list(nb["village"].map(nfc))
                 if key[2] in names:
@@ -216,7 +229,7 @@ def _draw_households(hh: pd.DataFrame, villages: pd.DataFrame, *, per_village: i
                             break
                         if (key[0], key[1], other) in selected_keys:
                             continue  # a selected village's households stand for their own village
-                        op = hh[_village_mask(hh, (key[0], key[1], other)) & ~hh["household_id"].isin(used)]
+                        op = village_pool((key[0], key[1], other))
                         if op.empty:
                             continue
                         idx = systematic_indices(len(op), min(need, len(op)), rng=rng)

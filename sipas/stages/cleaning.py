@@ -402,7 +402,7 @@ def run_cleaning(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
     inst = load_instrument(cfg.instrument_id, cfg.instrument_version)
     key_salt = salt(cfg, root=root)
     res = ingest.read_responses(list(cfg.responses), instrument=inst, salt=key_salt,
-                                absent=cfg.design.absent_levels)
+                                absent=cfg.design.absent_levels, extra=cfg.design.extra_levels)
     restricted_dir = (root or project_root()) / "restricted" / cfg.survey_id
     ingest.write_restricted(res, restricted_dir=restricted_dir)
     read = list(cfg.responses)

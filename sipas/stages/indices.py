@@ -13,7 +13,12 @@ and the number of units whose rank changes), ``distributions.csv`` (share per an
 reported as distributions: perception and priorities), ``needs.csv``, ``profile.csv`` and, when
 the previous year is processed, ``year_over_year.csv`` (and ``_published``).  Every ``_published``
 table and the ranking blank the cells with fewer than ``min_cell_size`` respondents (a unit too small
-to publish is listed in the ranking without value or rank).
+to publish is listed in the ranking without value or rank).  With ``other_indices:`` in survey.yml,
+``other_indices.csv`` (the files' indicators, tidy, matched to the report units) and
+``other_indices_correlation.csv`` (Spearman's r with the units' overall index and its CI,
+:mod:`sipas.indices.other_indices`); a kind with a ranking hook adds its tables (national:
+``province_ranking.csv``, :func:`sipas.indices.rank_uncertainty.unit_ranking_tables`).  The whole area's
+rows have ``domain_type`` = :attr:`sipas.kinds.SurveyKind.total_domain`.
 
 The units come from the survey's hierarchy (:class:`sipas.config.Hierarchy`): strata and PSUs
 of the replicate design, ``domain_type`` = the report unit (``district`` or ``commune``) in
@@ -84,7 +89,7 @@ def respondent_groups(df: pd.DataFrame, cfg: SurveyConfig) -> tuple[pd.DataFrame
 
 
 def unit_indices(df: pd.DataFrame, ind: pd.DataFrame, *, instrument, rep, totals: pd.DataFrame | None,
-                 unit: str, total_label: str, village: str = "village",
+                 unit: str, total_label: str, total_type: str = "province", village: str = "village",
                  rules: Sequence[IndexRule] | None = None) -> pd.DataFrame:
     """Province indices from the province design, and indices of each sampled PSU (commune).
 
@@ -110,6 +115,8 @@ def unit_indices(df: pd.DataFrame, ind: pd.DataFrame, *, instrument, rep, totals
         The calibration population (``poststrata_totals.csv``).
     unit : str
         The PSU column that is also the report unit (``commune``).
+    total_label, total_type : str
+        ``domain`` and ``domain_type`` of the whole area's rows (:attr:`sipas.kinds.SurveyKind.total_domain`).
 
     rules : sequence of IndexRule, optional
         Rules to evaluate (default: the instrument's default rule).
@@ -123,12 +130,14 @@ def unit_indices(df: pd.DataFrame, ind: pd.DataFrame, *, instrument, rep, totals
     from sipas import indices
 
     rules = list(rules) if rules else [resolve_rule(instrument.raw)]
-    prov = indices.estimate_index_rules(ind, instrument=instrument, rules=rules, rep=rep, total_label=total_label)
+    prov = indices.estimate_index_rules(ind, instrument=instrument, rules=rules, rep=rep, total_label=total_label,
+                                        total_type=total_type)
     within = df.assign(_unit_stratum=df[unit].astype(str),
                        _unit_psu=df[unit].astype(str) + "\x1f" + df[village].astype(str))
     rep_u = replicate_weights(within, totals=totals, strata="_unit_stratum", psu="_unit_psu", fpc=None)
     units = indices.estimate_index_rules(ind, instrument=instrument, rules=rules, rep=rep_u, by=df[unit],
-                                         by_type=unit, total_label=total_label, psu=within["_unit_psu"],
+                                         by_type=unit, total_label=total_label, total_type=total_type,
+                                         psu=within["_unit_psu"],
                                          strata=within["_unit_stratum"])
     units = units[units["domain_type"] == unit]
     return pd.concat([prov, units], ignore_index=True)
@@ -186,12 +195,13 @@ def run_indices(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
     inst_rules, default = instrument_rules(inst.raw)
     rules = [rule] + [r for rid, r in inst_rules.items() if rid != rule.id]
     unit = hier.report_unit
+    total = cfg.kind.total_domain   # domain_type of the whole area's rows ("country" when provinces are units)
     if unit == hier.psu:
         # the sampled village of weights.csv (the forms' own ``village`` makes the merge add suffixes)
         vcol = "village_y" if "village_y" in df.columns else "village"
         try:
             all_rules = unit_indices(df, ind, instrument=inst, rep=rep, totals=totals, unit=unit,
-                                     total_label=cfg.province["vi"], village=vcol, rules=rules)
+                                     total_label=cfg.province["vi"], total_type=total, village=vcol, rules=rules)
         except LonelyPSUError as exc:
             name = str(exc.stratum).split("\x1f")[0]
             raise ConfigError(f"{unit} {name!r} has only one sampled village, so its own index has no variance "
@@ -199,7 +209,8 @@ def run_indices(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
                               file=cfg.path, key="sampling.villages.n") from exc
     else:
         all_rules = indices.estimate_index_rules(ind, instrument=inst, rules=rules, rep=rep, by=df[unit],
-                                                 by_type=unit, total_label=cfg.province["vi"], psu=df[hier.psu],
+                                                 by_type=unit, total_label=cfg.province["vi"], total_type=total,
+                                                 psu=df[hier.psu],
                                                  strata=df[hier.strata])
     idx = all_rules[all_rules["rule"] == rule.id].drop(columns="rule").reset_index(drop=True)
     sensitivity = all_rules[all_rules["level"].isin(["overall", "content"])].reset_index(drop=True)
@@ -209,7 +220,7 @@ def run_indices(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
     comparison = None
     if unit == hier.strata and len(overall):
         # units that are strata (districts; a service-user survey's units): each against the whole area
-        area = idx[(idx["level"] == "overall") & (idx["domain_type"] != unit)].iloc[0]
+        area = idx[(idx["level"] == "overall") & (idx["domain_type"] == total)].iloc[0]
         shares = (df.groupby(unit)["w_final"].sum() / df["w_final"].sum()).to_dict()
         shown = overall[overall["n"] >= cfg.min_cell_size]
         comparison = indices.compare_with_overall(shown, overall={"estimate": area["estimate"], "se": area["se"]},
@@ -228,7 +239,7 @@ def run_indices(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
     tables = {"indices": idx, "indices_published": published, "ranking": ranking,
               "index_rules": rule_table(rule, inst_rules, default, instrument=f"{inst.id}-{inst.version}"), "index_sensitivity": sensitivity,
               "index_sensitivity_published": sens_pub,
-              "index_sensitivity_summary": rule_sensitivity(sens_pub, used=rule.id, unit=unit),
+              "index_sensitivity_summary": rule_sensitivity(sens_pub, used=rule.id, unit=unit, total=total),
               "distributions": distributions,
               "distributions_published": indices.suppress_small_cells(distributions, min_n=cfg.min_cell_size),
               "indices_groups": grp, "indices_groups_published": indices.suppress_small_cells(grp, min_n=cfg.min_cell_size)}
@@ -248,10 +259,12 @@ def run_indices(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
     tables["profile"] = pd.concat(prof, ignore_index=True) if prof else pd.DataFrame()
 
     prev = cfg.extra.get("previous_survey")
+    previous = None
     if prev:
         prev_path = (root or project_root()) / "data" / "processed" / prev / "indices.csv"
         if prev_path.is_file():
-            previous = sio.read_csv(prev_path)
+            previous, mapped_from = cfg.kind.map_previous(sio.read_csv(prev_path), cfg=cfg, root=root)
+            read += mapped_from
             yoy = indices.year_over_year(idx, previous)
             # a change is only a change when both years used the same instrument and index rule
             prev_rules = prev_path.parent / "index_rules.csv"
@@ -267,6 +280,17 @@ def run_indices(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
             tables["year_over_year_published"] = indices.suppress_small_changes(
                 tables["year_over_year"], min_n=cfg.min_cell_size)
             read.append(prev_path)
+    if cfg.other_indices:
+        # other indices beside the survey's (survey.yml other_indices): tidy table and rank correlations
+        from sipas.indices.other_indices import compare_with_survey, load_other_indices
+
+        other = load_other_indices(cfg.other_indices, default_year=cfg.year)
+        mine = published[(published["domain_type"] == unit) & (published["level"] == "overall")
+                         & published["estimate"].notna()]
+        tables["other_indices"], tables["other_indices_correlation"] = compare_with_survey(other, mine)
+        read += list(cfg.other_indices)
+    # the kind's own rankings (national: province_ranking.csv with rank intervals, P(top k), P(improved))
+    tables.update(cfg.kind.ranking_tables(published, previous, cfg=cfg, unit=unit, min_n=cfg.min_cell_size))
     written = write_tables(tables, out)
     written.append(manifest(cfg, "indices", out, read, written, root))
     return StageResult("indices", tables, written)
