@@ -104,11 +104,14 @@ def test_notebook_text_in_both_languages():
     assert report.notebook_text("cleaning.no_recheck", lang="en") == "No recheck is configured (fieldwork.recheck)."
     assert (report.notebook_text("reliability.criterion_heading", lang="vi", criterion="1.1", label="Quan tâm")
             == "Tiêu chí 1.1 · Quan tâm")
+    import string
+
     for notebook, keys in report.texts()["notebooks"].items():
-        for key in keys:
-            assert report.notebook_text(f"{notebook}.{key}", lang="en", criterion="", label="", own=0, items=0,
-                                        method="", margins="", survey_id="", year=0, province="", target="",
-                                        gap="", reps=0, measured="", design="")
+        for key, text in keys.items():
+            # every placeholder the text has (in either language), filled with a dummy value
+            names = {f for lang_text in (text.values() if isinstance(text, dict) else [text])
+                     for _, f, _, _ in string.Formatter().parse(str(lang_text)) if f}
+            assert report.notebook_text(f"{notebook}.{key}", lang="en", **{n: 0 for n in names})
 
 
 def test_notebook_text_unknown_key():
