@@ -46,6 +46,11 @@ class TwoStageComponents:
     k: float
     delta: float
 
+    @classmethod
+    def from_components(cls, B2: float, W2: float, unit_relvar: float) -> TwoStageComponents:
+        """The derived values ``k = (B2 + W2)/V`` and ``delta = B2/(B2 + W2)`` from the components."""
+        return cls(B2, W2, unit_relvar, (B2 + W2) / unit_relvar, B2 / (B2 + W2))
+
 
 @dataclass(frozen=True)
 class ThreeStageComponents:
@@ -61,6 +66,13 @@ class ThreeStageComponents:
     k2: float
     delta1: float
     delta2: float
+
+    @classmethod
+    def from_components(cls, B: float, W: float, W2: float, W3: float, unit_relvar: float) -> ThreeStageComponents:
+        """The derived values ``k1 = (B + W)/V``, ``k2 = (W2 + W3)/V``, ``delta1 = B/(B + W)`` and
+        ``delta2 = W2/(W2 + W3)`` from the components."""
+        V = unit_relvar
+        return cls(B, W, W2, W3, V, (B + W) / V, (W2 + W3) / V, B / (B + W), W2 / (W2 + W3))
 
 
 def bw2stage_pps(y, *, pp: pd.Series, psu) -> TwoStageComponents:
@@ -88,7 +100,7 @@ def bw2stage_pps(y, *, pp: pd.Series, psu) -> TwoStageComponents:
     B2 = float((p * (tot / p - tU) ** 2).sum() / tU ** 2)
     W2 = float((Ni ** 2 * var / p).sum() / tU ** 2)
     V = float(np.var(y, ddof=1) / y.mean() ** 2)
-    return TwoStageComponents(B2, W2, V, (B2 + W2) / V, B2 / (B2 + W2))
+    return TwoStageComponents.from_components(B2, W2, V)
 
 
 def bw3stage_pps(y, *, pp: pd.Series, psu, ssu) -> ThreeStageComponents:
@@ -121,4 +133,4 @@ def bw3stage_pps(y, *, pp: pd.Series, psu, ssu) -> ThreeStageComponents:
     W3 = float((Ni.reindex(psu_of).to_numpy() / p.reindex(psu_of).to_numpy()
                 * ssu_tab["size"].to_numpy() ** 2 * S2U3ij.to_numpy()).sum() / tU ** 2)
     V = float(np.var(y, ddof=1) / y.mean() ** 2)
-    return ThreeStageComponents(B, W, W2, W3, V, (B + W) / V, (W2 + W3) / V, B / (B + W), W2 / (W2 + W3))
+    return ThreeStageComponents.from_components(B, W, W2, W3, V)
