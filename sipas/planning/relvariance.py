@@ -12,7 +12,9 @@ Estimation in Multistage Sampling" of PracTools; PracTools' GPL source is cited,
   ``delta_1 = B^2/(B^2 + W^2)``, ``delta_2 = W_2^2/(W_2^2 + W_3^2)``;
 
 with ``V = S^2_U / ybar_U^2`` the unit relvariance.  A PSU with one SSU (an SSU with one element) gets the
-mean of the other variances (PracTools' default ``lonely.SSU = "mean"``).
+mean of the other variances (PracTools' default ``lonely.SSU = "mean"``).  The derived values (``k``, ``delta``;
+``k1``, ``k2``, ``delta1``, ``delta2``) equal those the PracTools vignette prints for MDarea.popA; the components
+themselves are checked against base-R evaluations of the formulas (the vignette's population is binary .RData).
 """
 
 from __future__ import annotations

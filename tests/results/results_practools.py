@@ -1,7 +1,12 @@
-"""Numbers PracTools itself published (vignette output), with the R command beside each.
+"""Numbers PracTools printed (vignette output; one third-party script's printed output), with the R command beside each.
 
-Source: cran/PracTools inst/doc/Singlestage-samsize.html (vignette "Sample Size Calculation in Single-stage
-Sampling", knitr output, 2024-06-24) — https://cran.r-project.org/package=PracTools/vignettes/Singlestage-samsize.html
+Each block names its source.  Not covered, for want of a published number computable here: the components B2, W2,
+W3 themselves (their population MDarea.popA is binary .RData), clusOpt2 with a budget, clusOpt3, deffK (the
+Design-effects vignette's deffK(wgt) = 6.263141 is on a random sample of the binary smho.N874) and nProp2sam.
+
+Source of nCont, nPropMoe, strAlloc: cran/PracTools inst/doc/Singlestage-samsize.html (vignette "Sample Size
+Calculation in Single-stage Sampling", knitr output, 2024-06-24) —
+https://cran.r-project.org/package=PracTools/vignettes/Singlestage-samsize.html
 """
 
 # nCont(CV0 = 0.05, CVpop = 2)  -> "The resulting sample size is 1,600."
@@ -25,7 +30,8 @@ STRALLOC_TOTCOST_SE = 1636053.0
 
 # ---------------------------------------------------------------- BW2stagePPS / BW3stagePPS (derived columns)
 # Source: cran/PracTools inst/doc/Varcomps-multistage.html (vignette "Variance Component Estimation in Multistage
-# Sampling", knitr output, 2024-06-24) — https://cran.r-project.org/package=PracTools/vignettes/Varcomps-multistage.html
+# Sampling", knitr output, 2024-06-24) —
+# https://cran.r-project.org/package=PracTools/vignettes/Varcomps-multistage.html
 # The population MDarea.popA ships only as binary .RData, so the components B2, W2, W3 cannot be recomputed here;
 # these rows check the columns PracTools derives from them (k, delta; k1, k2, delta1, delta2).  R prints each
 # vector to 7 significant digits of its smallest element.
