@@ -145,7 +145,8 @@ def clus_opt2(*, c1: float, c2: float, delta: float, unit_rv: float, k: float = 
 
     Cost ``C = c1 m + c2 m n``; relvariance ``unit_rv k (1 + delta (n - 1)) / (m n)``.
     ``n_opt = sqrt(c1/c2 (1 - delta)/delta)``; for a budget ``m = C / (c1 + c2 n)``, for a CV target
-    ``m = unit_rv k (1 + delta (n - 1)) / (n CV0^2)``.
+    ``m = unit_rv k (1 + delta (n - 1)) / (n CV0^2)``.  The CV-target case reproduces clusOpt2 output printed
+    in barcaroli/R2BEAT_examples (PractTools.R) at its printed precision (tests/results/results_practools.py).
     """
     for nm, v in (("c1", c1), ("c2", c2), ("unit_rv", unit_rv), ("k", k)):
         _positive(nm, v)

@@ -12,7 +12,9 @@ Estimation in Multistage Sampling" of PracTools; PracTools' GPL source is cited,
   ``delta_1 = B^2/(B^2 + W^2)``, ``delta_2 = W_2^2/(W_2^2 + W_3^2)``;
 
 with ``V = S^2_U / ybar_U^2`` the unit relvariance.  A PSU with one SSU (an SSU with one element) gets the
-mean of the other variances (PracTools' default ``lonely.SSU = "mean"``).
+mean of the other variances (PracTools' default ``lonely.SSU = "mean"``).  The derived values (``k``, ``delta``;
+``k1``, ``k2``, ``delta1``, ``delta2``) equal those the PracTools vignette prints for MDarea.popA; the components
+themselves are checked against base-R evaluations of the formulas (the vignette's population is binary .RData).
 """
 
 from __future__ import annotations
@@ -46,6 +48,11 @@ class TwoStageComponents:
     k: float
     delta: float
 
+    @classmethod
+    def from_components(cls, B2: float, W2: float, unit_relvar: float) -> TwoStageComponents:
+        """The derived values ``k = (B2 + W2)/V`` and ``delta = B2/(B2 + W2)`` from the components."""
+        return cls(B2, W2, unit_relvar, (B2 + W2) / unit_relvar, B2 / (B2 + W2))
+
 
 @dataclass(frozen=True)
 class ThreeStageComponents:
@@ -61,6 +68,13 @@ class ThreeStageComponents:
     k2: float
     delta1: float
     delta2: float
+
+    @classmethod
+    def from_components(cls, B: float, W: float, W2: float, W3: float, unit_relvar: float) -> ThreeStageComponents:
+        """The derived values ``k1 = (B + W)/V``, ``k2 = (W2 + W3)/V``, ``delta1 = B/(B + W)`` and
+        ``delta2 = W2/(W2 + W3)`` from the components."""
+        V = unit_relvar
+        return cls(B, W, W2, W3, V, (B + W) / V, (W2 + W3) / V, B / (B + W), W2 / (W2 + W3))
 
 
 def bw2stage_pps(y, *, pp: pd.Series, psu) -> TwoStageComponents:
@@ -88,7 +102,7 @@ def bw2stage_pps(y, *, pp: pd.Series, psu) -> TwoStageComponents:
     B2 = float((p * (tot / p - tU) ** 2).sum() / tU ** 2)
     W2 = float((Ni ** 2 * var / p).sum() / tU ** 2)
     V = float(np.var(y, ddof=1) / y.mean() ** 2)
-    return TwoStageComponents(B2, W2, V, (B2 + W2) / V, B2 / (B2 + W2))
+    return TwoStageComponents.from_components(B2, W2, V)
 
 
 def bw3stage_pps(y, *, pp: pd.Series, psu, ssu) -> ThreeStageComponents:
@@ -121,4 +135,4 @@ def bw3stage_pps(y, *, pp: pd.Series, psu, ssu) -> ThreeStageComponents:
     W3 = float((Ni.reindex(psu_of).to_numpy() / p.reindex(psu_of).to_numpy()
                 * ssu_tab["size"].to_numpy() ** 2 * S2U3ij.to_numpy()).sum() / tU ** 2)
     V = float(np.var(y, ddof=1) / y.mean() ** 2)
-    return ThreeStageComponents(B, W, W2, W3, V, (B + W) / V, (W2 + W3) / V, B / (B + W), W2 / (W2 + W3))
+    return ThreeStageComponents.from_components(B, W, W2, W3, V)
