@@ -16,7 +16,7 @@ help:
 	@echo "make test                   set up .venv, run the test suite"
 	@echo "make lab                    JupyterLab on notebooks/"
 	@echo "make synth                  regenerate the embedded demo surveys under data/raw/"
-	@echo "make benchmark              speed ratios against peer libraries; every stage at 2.5k-150k forms"
+	@echo "make benchmark              speed ratios against peer libraries; every stage at 2.5k-150k forms (household and national)"
 
 all: report
 
@@ -48,6 +48,7 @@ synth: $(STAMP)
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/estimation.py
 	$(BIN)/python benchmarks/pipeline.py
+	$(BIN)/python benchmarks/national.py
 
 lock: $(STAMP)
 	$(BIN)/python -m sipas.envpins write

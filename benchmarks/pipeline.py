@@ -46,13 +46,15 @@ def grow(demo: str, root: Path, *, copies: int, survey: str) -> None:
                     str(copies), survey], check=True, env=_env())
 
 
-def run_step(root: Path, survey: str, command: str) -> tuple[float, float]:
-    """Wall time (s) and peak resident memory (MB) of ``sipas <command> --survey <survey>`` in a new process.
+def run_step(root: Path, survey: str, command: str, *extra: str) -> tuple[float, float]:
+    """Wall time (s) and peak resident memory (MB) of ``sipas <command> --survey <survey> [extra]`` in a new
+    process.
 
     The peak is the process's and its reaped children's (the report's kernel and the previous year's
     stages), as ``wait4`` reports it."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "sipas.cli", "--root", str(root), command, "--survey", survey],
+    proc = subprocess.Popen([sys.executable, "-m", "sipas.cli", "--root", str(root), command, "--survey", survey,
+                             *extra],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=_env(), cwd=str(root))
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0

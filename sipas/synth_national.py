@@ -51,8 +51,13 @@ NATIONAL_DEMOS = {
 }
 
 
-def build_country(rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def build_country(rng: np.random.Generator, *, communes_per_old_province: int = COMMUNES_PER_OLD_PROVINCE,
+                  ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Communes, villages and households of the synthetic country, and the province effects.
+
+    ``communes_per_old_province`` (default :data:`COMMUNES_PER_OLD_PROVINCE`) sizes the country: the
+    pipeline benchmark (``benchmarks/national.py``) takes more to draw ~150k households with the same
+    provinces.
 
     Returns
     -------
@@ -74,7 +79,7 @@ def build_country(rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame,
     taken: dict[str, set[str]] = {}
     for old, new in zip(mt["province_old"], mt["province"]):
         names = taken.setdefault(new, set())
-        for k in range(COMMUNES_PER_OLD_PROVINCE):
+        for k in range(communes_per_old_province):
             while True:
                 base = f"{rng.choice(_SYL1)} {rng.choice(_SYL2)}"
                 if base not in names:
@@ -159,7 +164,9 @@ def synthetic_other_indices(truth: pd.DataFrame, *, year: int, seed: int) -> pd.
     return pd.concat(parts, ignore_index=True)
 
 
-def synthesize_national(out_dir: str | Path, *, survey_id: str) -> SynthResult:
+def synthesize_national(out_dir: str | Path, *, survey_id: str,
+                        communes_per_old_province: int = COMMUNES_PER_OLD_PROVINCE,
+                        sample: tuple[int, int, int] | None = None) -> SynthResult:
     """Write the national demo ``survey_id`` (a key of :data:`NATIONAL_DEMOS`) under ``out_dir/<survey_id>``.
 
     Parameters
@@ -168,6 +175,11 @@ def synthesize_national(out_dir: str | Path, *, survey_id: str) -> SynthResult:
         Usually ``data/raw``.
     survey_id : str
         ``demo-national-2024`` (63 provinces) or ``demo-national-2025`` (34 provinces).
+    communes_per_old_province : int
+        Size of the synthetic country (:func:`build_country`); the demos take the default.
+    sample : (communes per province, villages per commune, households per village), optional
+        In place of the demo's (:data:`NATIONAL_DEMOS`): the benchmark's sizes (``benchmarks/national.py``).
+        Provinces, years, seeds and the previous survey stay the demo's.
 
     Returns
     -------
@@ -177,8 +189,11 @@ def synthesize_national(out_dir: str | Path, *, survey_id: str) -> SynthResult:
     from sipas.indices.aggregation import evaluate_rule
 
     year, seed, which, n_com, n_vil, per_village, previous = NATIONAL_DEMOS[survey_id]
+    if sample is not None:
+        n_com, n_vil, per_village = sample
     instrument = load_instrument(*DEMO_INSTRUMENT)
-    communes, villages, households, effects = build_country(np.random.default_rng(FRAME_SEED))
+    communes, villages, households, effects = build_country(np.random.default_rng(FRAME_SEED),
+                                                            communes_per_old_province=communes_per_old_province)
     unit = "province_old" if which == "old" else "province"
     # the frames as the survey sees them: `province` is this year's province
     com = communes.drop(columns="province").rename(columns={"province_old": "province"}) if which == "old" \
