@@ -60,7 +60,8 @@ def bench(sizes: list[str], repeat: int, repeat_large: int, report: bool, work: 
     for size in sizes:
         root = work / size
         synth(root, size)
-        forms = sum(1 for _ in open(root / "data" / "raw" / SURVEY / "responses" / "forms.csv", "rb")) - 1
+        forms = sum(sum(1 for _ in open(f, "rb")) - 1
+                    for f in (root / "data" / "raw" / SURVEY / "responses").glob("forms_*.csv"))
         for _, command in STAGES:  # last year's stages, untimed: the indices read them
             run_step(root, PREVIOUS, command)
         steps = STAGES + ((REPORT,) if report else ())

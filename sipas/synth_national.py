@@ -164,6 +164,17 @@ def synthetic_other_indices(truth: pd.DataFrame, *, year: int, seed: int) -> pd.
     return pd.concat(parts, ignore_index=True)
 
 
+#: Forms per response file: a national survey's forms are entered centrally in batches, and one file per
+#: batch keeps every file of the demo small enough to keep in the repository (< 5 MiB).
+FORMS_PER_FILE = 15_000
+
+
+def response_batches(forms: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """``(responses/forms_NN.csv, forms of that batch)`` in form order, :data:`FORMS_PER_FILE` per file."""
+    return [(f"responses/forms_{k + 1:02d}.csv", forms.iloc[start:start + FORMS_PER_FILE])
+            for k, start in enumerate(range(0, max(len(forms), 1), FORMS_PER_FILE))]
+
+
 def synthesize_national(out_dir: str | Path, *, survey_id: str,
                         communes_per_old_province: int = COMMUNES_PER_OLD_PROVINCE,
                         sample: tuple[int, int, int] | None = None) -> SynthResult:
@@ -283,7 +294,7 @@ def synthesize_national(out_dir: str | Path, *, survey_id: str,
     files = [sio.write_csv(com, base / "frames" / "communes.csv"),
              sio.write_csv(vil, base / "frames" / "villages.csv"),
              sio.write_csv(sample, base / "sample" / "households_selected.csv"),
-             sio.write_csv(forms, base / "responses" / "forms.csv"),
+             *[sio.write_csv(part, base / name) for name, part in response_batches(forms)],
              sio.write_csv(truth, base / "truth" / "true_values.csv"),
              sio.atomic_write_text(base / "restricted" / "salt.txt", f"demo-salt-{survey_id}-not-secret\n")]
     if which == "new":   # other indices beside SIPAS (synthetic, labelled so in every row)
@@ -305,7 +316,7 @@ def synthesize_national(out_dir: str | Path, *, survey_id: str,
         "instrument": {"id": DEMO_INSTRUMENT[0], "version": DEMO_INSTRUMENT[1]},
         "structure": "two_tier",
         "frames": {"communes": "frames/communes.csv", "villages": "frames/villages.csv"},
-        "responses": ["responses/forms.csv"],
+        "responses": [name for name, _ in response_batches(forms)],
         "seed": seed,
         "language": "vi",
         "min_cell_size": 30,
