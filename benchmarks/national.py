@@ -27,13 +27,12 @@ Run: ``.venv/bin/python benchmarks/national.py [--sizes 2.5k,37k,150k] [--repeat
 from __future__ import annotations
 
 import argparse
-import statistics
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from pipeline import _env, run_step  # benchmarks/pipeline.py, beside this file
+from pipeline import _env, report_results, run_step  # benchmarks/pipeline.py, beside this file
 
 #: size -> (communes per old province of the country, 2025 sample: communes per province, villages per
 #: commune, households per village)
@@ -108,16 +107,7 @@ def main() -> None:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="sipas-natbench-") as tmp:
         rows = bench(args.sizes.split(","), args.repeat, args.repeat_large, not args.no_report, Path(tmp))
-    import pandas as pd  # only now: the measured processes are forked from a small parent
-
-    res = pd.DataFrame(rows)
-    md = table(res)
-    print()
-    print(md)
-    if args.markdown:
-        Path(args.markdown).write_text(md + "\n", encoding="utf-8")
-    if args.csv:
-        res.to_csv(args.csv, index=False)
+    report_results(rows, table, markdown=args.markdown, csv=args.csv)
 
 
 if __name__ == "__main__":

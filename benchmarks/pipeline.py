@@ -108,6 +108,20 @@ def table(res) -> str:
     return "\n".join(lines)
 
 
+def report_results(rows: list[dict], make_table, *, markdown: str | None, csv: str | None) -> None:
+    """Print the table ``make_table(rows)`` builds; also write it (``markdown``) and the raw rows (``csv``)."""
+    import pandas as pd  # only now: the measured processes are forked from a small parent
+
+    res = pd.DataFrame(rows)
+    md = make_table(res)
+    print()
+    print(md)
+    if markdown:
+        Path(markdown).write_text(md + "\n", encoding="utf-8")
+    if csv:
+        res.to_csv(csv, index=False)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--copies", default="1,4,16,64", help="copies of the demo (default 1,4,16,64)")
@@ -122,16 +136,7 @@ def main() -> None:
                                                      else (int(x) for x in args.report_copies.split(",")))
     with tempfile.TemporaryDirectory(prefix="sipas-bench-") as tmp:
         rows = bench(args.structures.split(","), copies, report_copies, Path(tmp))
-    import pandas as pd  # only now: the measured processes are forked from a small parent
-
-    res = pd.DataFrame(rows)
-    md = table(res)
-    print()
-    print(md)
-    if args.markdown:
-        Path(args.markdown).write_text(md + "\n", encoding="utf-8")
-    if args.csv:
-        res.to_csv(args.csv, index=False)
+    report_results(rows, table, markdown=args.markdown, csv=args.csv)
 
 
 if __name__ == "__main__":

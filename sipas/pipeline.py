@@ -37,7 +37,7 @@ the files the earlier stages read have not changed since they ran (``check_fresh
 
 from __future__ import annotations
 
-from sipas.stages import cleaning, indices, reliability, weighting
+from sipas.stages import cleaning, indices, reliability
 from sipas.stages._common import StageResult, check_fresh, sample_list
 from sipas.stages.reliability import reliability_groups, scored_items
 from sipas.stages.weighting import poststrata_totals

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import draw_within_communes
 from sipas import indices, sampling, synth
 from sipas.estimation.survey_design import FPC_COLUMN, replicate_weights
 from sipas.forms.instrument import load_instrument
@@ -89,14 +90,8 @@ class DemoPopulation:
         rows, pis = [], []
         for frame, n_d in self.commune_frames:
             sel = sampling.pps_systematic(frame, size="households", n=n_d, rng=rng)
-            for ci, p_c in zip(sel["ci"].to_numpy(), sel["pi"].to_numpy()):
-                vils = self.villages_of_commune[ci]
-                m = min(VILLAGES_PER_COMMUNE, len(vils))
-                for v in rng.choice(vils, size=m, replace=False):
-                    hh = self.hh_of_village[v]
-                    k = min(HOUSEHOLDS_PER_VILLAGE, len(hh))
-                    rows.append(rng.choice(hh, size=k, replace=False))
-                    pis.append(np.full(k, p_c * (m / len(vils)) * (k / len(hh))))
+            draw_within_communes(sel, self.villages_of_commune, self.hh_of_village, rng,
+                                 villages=VILLAGES_PER_COMMUNE, households=HOUSEHOLDS_PER_VILLAGE, rows=rows, pis=pis)
         return np.concatenate(rows), np.concatenate(pis)
 
     def estimate(self, rows: np.ndarray, pi: np.ndarray, *, poststratify: bool = True,

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import REPO
+from conftest import need_tool, raw_copy_root, visible_text
 from sipas import io as sio
 from sipas import report
 from sipas.indices.merger import merger_table, new_provinces
@@ -30,10 +30,7 @@ pytestmark = pytest.mark.slow
 def national_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from sipas.cli import main
 
-    root = tmp_path_factory.mktemp("sipas-national")
-    for sid in (NATIONAL_PREV, NATIONAL):
-        shutil.copytree(REPO / "data" / "raw" / sid, root / "data" / "raw" / sid)
-    (root / "pyproject.toml").write_text("# marker for sipas.config.project_root\n")
+    root = raw_copy_root(tmp_path_factory, "sipas-national", (NATIONAL_PREV, NATIONAL))
     assert main(["--root", str(root), "report", "--survey", NATIONAL]) == 0
     return root
 
@@ -107,19 +104,8 @@ def test_other_indices_are_read_and_correlated(national_root: Path):
 
 # --------------------------------------------------------------------------- the report as a reader gets it
 
-def _need(tool: str | None, name: str) -> str:
-    import os
-
-    if tool:
-        return tool
-    if os.environ.get("CI"):
-        pytest.fail(f"{name} is required in CI (environment variable CI is set) but was not found")
-    pytest.skip(f"{name} not installed")
 
 
-def _visible(html: str) -> str:
-    html = re.sub(r"<(style|script)[^>]*>.*?</\1>", "", html, flags=re.S)
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
 
 
 NATIONAL_TEXT = ("1. Tóm tắt dành cho Hội đồng", "6. Kết quả chỉ số hài lòng",
@@ -133,13 +119,13 @@ NATIONAL_FIGURES = ("rank_intervals", "province_map", "index_by_province", "crit
 def test_national_report_renders_in_chromium_with_its_figures(national_root: Path, tmp_path: Path):
     import subprocess
 
-    chromium = _need(report.find_chromium(), "headless Chromium")
+    chromium = need_tool(report.find_chromium(), "headless Chromium")
     html = national_root / "reports" / NATIONAL / "report.html"
     res = subprocess.run(report.chromium_args(chromium, tmp_path / "profile") + ["--dump-dom", html.resolve().as_uri()],
                          capture_output=True, text=True, timeout=180, check=False)
     assert res.returncode == 0, res.stderr[-2000:]
     dom = res.stdout
-    text = _visible(dom)
+    text = visible_text(dom)
     for needle in NATIONAL_TEXT:
         assert needle in text, needle
     for stem in NATIONAL_FIGURES:
@@ -154,7 +140,7 @@ def test_national_report_renders_in_chromium_with_its_figures(national_root: Pat
 def test_national_pdf_holds_the_ranking_and_the_figures(national_root: Path, tmp_path: Path):
     import subprocess
 
-    tools = {n: _need(shutil.which(n), n) for n in ("pdftoppm", "pdftotext", "pdfimages")}
+    tools = {n: need_tool(shutil.which(n), n) for n in ("pdftoppm", "pdftotext", "pdfimages")}
     pdf = national_root / "reports" / NATIONAL / "report.pdf"
     assert pdf.is_file() and pdf.read_bytes()[:5] == b"%PDF-"
     txt = subprocess.run([tools["pdftotext"], "-layout", str(pdf), "-"], capture_output=True, text=True,

@@ -7,7 +7,6 @@ Uses the session fixture ``demo_root`` (one ``sipas report`` run), never renders
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -16,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import DEMO, REPO
+from conftest import DEMO, REPO, need_tool, visible_text
 from sipas import report
 
 pytestmark = pytest.mark.browser
@@ -29,22 +28,16 @@ FIGURES = ("index_by_district", "criteria_profile", "criteria_by_district", "cha
            "respondent_profile", "index_by_group")
 
 
-def _need(tool: str | None, name: str) -> str:
-    if tool:
-        return tool
-    if os.environ.get("CI"):
-        pytest.fail(f"{name} is required in CI (environment variable CI is set) but was not found")
-    pytest.skip(f"{name} not installed")
 
 
 @pytest.fixture(scope="module")
 def chromium() -> str:
-    return _need(report.find_chromium(), "headless Chromium")
+    return need_tool(report.find_chromium(), "headless Chromium")
 
 
 @pytest.fixture(scope="module")
 def poppler() -> dict[str, str]:
-    return {n: _need(shutil.which(n), n) for n in ("pdftoppm", "pdftotext")}
+    return {n: need_tool(shutil.which(n), n) for n in ("pdftoppm", "pdftotext")}
 
 
 @pytest.fixture(scope="module")
@@ -56,9 +49,6 @@ def needles() -> set[str]:
     return {n for n in found if isinstance(n, str) and len(n) >= 7}
 
 
-def _visible(html: str) -> str:
-    html = re.sub(r"<(style|script)[^>]*>.*?</\1>", "", html, flags=re.S)
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
 
 
 def _run(cmd: list[str], timeout: float = 180) -> subprocess.CompletedProcess:
@@ -75,7 +65,7 @@ def dom(chromium: str, demo_root: Path, tmp_path_factory: pytest.TempPathFactory
 
 
 def test_dom_shows_vietnamese_headings_figures_and_no_errors(dom: str):
-    text = _visible(dom)
+    text = visible_text(dom)
     for h in HEADINGS_VI:
         assert h in text, h
     for stem in FIGURES:
@@ -88,7 +78,7 @@ def test_dom_shows_vietnamese_headings_figures_and_no_errors(dom: str):
 
 
 def test_dom_shows_the_contents_the_index_rule_and_its_sensitivity(dom: str):
-    text = _visible(dom)
+    text = visible_text(dom)
     for needle in ("Theo hai nội dung:", "Việc ban hành, tổ chức thực hiện chính sách",
                    "Việc cung ứng dịch vụ hành chính công", "Quy tắc tổng hợp chỉ số:",
                    "CHƯA được xác nhận với văn bản chính thức", "Bảng A.1. Chỉ số chung theo từng quy tắc tổng hợp",
@@ -198,7 +188,7 @@ def test_names_from_data_show_as_typed_and_never_run(chromium: str, hostile_repo
     assert "data-pwned" not in body                                   # neither the script nor onerror ran
     import html
 
-    text = html.unescape(_visible(res.stdout))
+    text = html.unescape(visible_text(res.stdout))
     assert "<script>document.body.setAttribute('data-pwned','script')</script>Huyện *X* $a$" in text
     assert "Tỉnh [Y](http://e)" in text and '<img src=x onerror=' in text
     raw = hostile_report.read_text(encoding="utf-8")

@@ -6,8 +6,6 @@ and PDF).  Without Chromium/poppler the tests are skipped locally and FAIL in CI
 
 from __future__ import annotations
 
-import os
-import re
 import shutil
 import subprocess
 import time
@@ -16,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from conftest import need_tool, visible_text
 from sipas import report
 from sipas.cli import main
 
@@ -26,18 +25,12 @@ HEADINGS_VI = ("1. Tóm tắt dành cho Hội đồng", "2. Thiết kế mẫu v
                "7. Xếp hạng các đơn vị", "8. Đơn vị cao hơn, thấp hơn mức chung", "Phụ lục A. Phương pháp tính")
 
 
-def _need(tool: str | None, name: str) -> str:
-    if tool:
-        return tool
-    if os.environ.get("CI"):
-        pytest.fail(f"{name} is required in CI (environment variable CI is set) but was not found")
-    pytest.skip(f"{name} not installed")
 
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory) -> dict[str, Path]:
-    chromium = _need(report.find_chromium(), "headless Chromium")
-    _need(shutil.which("pdftotext"), "pdftotext")
+    chromium = need_tool(report.find_chromium(), "headless Chromium")
+    need_tool(shutil.which("pdftotext"), "pdftotext")
     root = tmp_path_factory.mktemp("service-report")
     (root / "data" / "raw").mkdir(parents=True)
     (root / "pyproject.toml").write_text("[project]\nname='x'\n")
@@ -50,9 +43,6 @@ def rendered(tmp_path_factory) -> dict[str, Path]:
     return out
 
 
-def _visible(html: str) -> str:
-    html = re.sub(r"<(style|script)[^>]*>.*?</\1>", "", html, flags=re.S)
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
 
 
 @pytest.mark.parametrize("sid", SURVEYS)
@@ -62,7 +52,7 @@ def test_report_renders_in_chromium_with_figures_and_no_personal_data(rendered, 
     res = subprocess.run(report.chromium_args(str(rendered["chromium"]), tmp_path / "profile")
                          + ["--dump-dom", html.resolve().as_uri()], capture_output=True, text=True, timeout=180)
     assert res.returncode == 0, res.stderr[-2000:]
-    text = _visible(res.stdout)
+    text = visible_text(res.stdout)
     for h in HEADINGS_VI:
         assert h in text, h
     assert "Traceback" not in text and "Error" not in text

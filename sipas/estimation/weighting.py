@@ -201,6 +201,17 @@ def weight_summary(weights: pd.Series | np.ndarray | Design) -> WeightSummary:
     return WeightSummary(n, s1, float(w.min()), float(w.max()), mean, cv, deff, s1 * s1 / s2)
 
 
+#: The weighting steps of ``weights.csv``: (label in ``weight_summary.csv``, column).
+WEIGHT_STEPS = (("design", "w_design"), ("nonresponse", "w_nr"), ("final", "w_final"))
+
+
+def weight_steps_summary(weights: pd.DataFrame) -> pd.DataFrame:
+    """:func:`weight_summary` of each weighting step's column (:data:`WEIGHT_STEPS`), one row per step with
+    ``weights`` = the step's label (``weight_summary.csv``)."""
+    return pd.concat([weight_summary(weights[col]).to_frame().assign(weights=label) for label, col in WEIGHT_STEPS],
+                     ignore_index=True)
+
+
 def weight_summary_by(weights: pd.DataFrame, *, by: str, weight: str = "w_final") -> pd.DataFrame:
     """:func:`weight_summary` of ``weight`` within each level of ``by`` (columns ``<by>, n, total, min,
     max, mean, cv, kish_deff, n_eff``)."""

@@ -205,6 +205,15 @@ def parse_date(value: object, *, excel_serial: bool = False) -> dt.date | None:
     return None
 
 
+def unit_name_lookup(units: pd.DataFrame) -> dict[str, str]:
+    """``{unit id or unit name (NFC, stripped): unit name}`` of a unit frame (:func:`read_unit_frame`): how
+    forms, logs and exports that name a unit either way are brought to the frame's names (an id wins over a
+    name that happens to equal another unit's id)."""
+    out = {nfc(str(name).strip()): str(name).strip() for name in units["unit"]}
+    out.update({nfc(str(uid).strip()): str(name).strip() for uid, name in zip(units["unit_id"], units["unit"])})
+    return out
+
+
 def read_service_frame(path: str | Path, *, kind: str, structure: str = "units") -> pd.DataFrame:
     """A service-user survey's frame ``kind`` (``units`` or ``transactions``), with the signature of
     :func:`sipas.sampling.frames.read_frame` (the reader :class:`sipas.kinds.FrameSpec` names)."""

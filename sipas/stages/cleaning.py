@@ -59,6 +59,7 @@ from sipas.config import SurveyConfig, project_root
 from sipas.errors import ConfigError, InputError
 from sipas.forms.instrument import load_instrument
 from sipas.forms.pii import pseudonyms, redact
+from sipas.text import nfc
 from sipas.stages._common import (
     StageResult,
     manifest,
@@ -349,10 +350,14 @@ def _transaction_substitutions(cfg: SurveyConfig, fw: dict[str, Any], *, log: pd
     if log is None or "transaction_id" not in log.columns:
         raise ConfigError("fieldwork.substitutions needs fieldwork.distribution_log with a transaction_id column "
                           "(which transaction each form was given to)", file=cfg.path, key="fieldwork.substitutions")
-    names, _ = _unit_names(cfg)
+    names: dict[str, str] = {}
+    if cfg.frames.get("units") is not None:
+        from sipas.sampling.transactions import read_unit_frame, unit_name_lookup
+
+        names = unit_name_lookup(read_unit_frame(cfg.frames["units"]))
     ids = pd.concat([subs["replaces_id"], subs["substitute_id"]]).astype(str)
     keys = dict(zip(ids, pseudonyms(ids, salt=key_salt)))
-    out = pd.DataFrame({"unit": [names.get(u, u) for u in subs["unit"]],
+    out = pd.DataFrame({"unit": [names.get(nfc(u.strip()), u) for u in subs["unit"]],
                         "replaces_key": subs["replaces_id"].map(keys),
                         "substitute_key": [keys[v] if v else "" for v in subs["substitute_id"]],
                         "reason": subs["reason"], "_substitute_id": subs["substitute_id"]})
@@ -360,17 +365,6 @@ def _transaction_substitutions(cfg: SurveyConfig, fw: dict[str, Any], *, log: pd
         out.insert(4, "reserve_position", subs["reserve_position"])
     read.append(path)
     return out
-
-
-def _unit_names(cfg: SurveyConfig) -> tuple[dict[str, str], Path | None]:
-    """``{unit id: unit name}`` of a service-user survey's unit frame (empty without one)."""
-    path = cfg.frames.get("units")
-    if path is None:
-        return {}, None
-    from sipas.sampling.transactions import read_unit_frame
-
-    u = read_unit_frame(path)
-    return dict(zip(u["unit_id"], u["unit"])), Path(path)
 
 
 @transactional

@@ -25,43 +25,31 @@ from sipas.stages._common import StageResult, manifest, need, transactional, wri
 from sipas.text import nfc
 
 
-def unit_names(cfg: SurveyConfig) -> tuple[dict[str, str], Path]:
-    """``{unit id or name (NFC): unit name}`` from the unit frame (:func:`sipas.sampling.read_unit_frame`),
-    and its path."""
+def unit_frame(cfg: SurveyConfig) -> tuple[pd.DataFrame, Path]:
+    """The unit frame (``frames.units``, :func:`sipas.sampling.read_unit_frame`) and its path."""
     from sipas.sampling.transactions import read_unit_frame
 
     path = cfg.frames.get("units")
     if path is None:
         raise ConfigError("a service-user survey needs frames.units (unit_id, unit, level, parent_unit)",
                           file=cfg.path, key="frames.units")
-    units = read_unit_frame(path)
-    out: dict[str, str] = {}
-    for uid, name in zip(units["unit_id"], units["unit"]):
-        out[nfc(str(name).strip())] = str(name).strip()
-    for uid, name in zip(units["unit_id"], units["unit"]):
-        out[nfc(str(uid).strip())] = str(name).strip()
-    return out, Path(path)
+    return read_unit_frame(path), Path(path)
 
 
-def window_counts(cfg: SurveyConfig) -> tuple[pd.DataFrame, list[Path]]:
+def window_counts(cfg: SurveyConfig, units: pd.DataFrame) -> tuple[pd.DataFrame, Path]:
     """Transactions returned inside ``sampling.window`` per unit (by name) and procedure field, read with
     :func:`sipas.sampling.read_transactions` (dates as ISO, dd/mm/yyyy or Excel dates; errors name file, row
-    and column)."""
-    from sipas.sampling.transactions import read_transactions, read_unit_frame
+    and column); and the transaction file's path."""
+    from sipas.sampling.transactions import read_transactions
 
     path = cfg.frames.get("transactions")
     if path is None:
         raise ConfigError("a service-user survey needs frames.transactions (the one-stop system's records of "
                           "returned results) to weight its forms", file=cfg.path, key="frames.transactions")
-    upath = cfg.frames.get("units")
-    if upath is None:
-        raise ConfigError("a service-user survey needs frames.units (unit_id, unit, level, parent_unit)",
-                          file=cfg.path, key="frames.units")
-    units = read_unit_frame(upath)
     tr = read_transactions(path, units=units)
     names = dict(zip(units["unit_id"], units["unit"]))
     tr = tr.assign(unit=tr["unit"].map(names), procedure_field=tr["procedure_field"].astype(str).str.strip())
-    return transaction_counts(tr, window=sampling_window(cfg)), [Path(path), Path(upath)]
+    return transaction_counts(tr, window=sampling_window(cfg)), Path(path)
 
 
 @transactional
@@ -81,16 +69,16 @@ def run_unit_weighting(cfg: SurveyConfig, *, root: Path | None = None) -> StageR
     out = cfg.processed_dir(root)
     src = need(out / "forms_clean.csv", "cleaning")
     forms = sio.read_csv(src)
-    counts, read = window_counts(cfg)
-    names, _ = unit_names(cfg)
+    from sipas.sampling.transactions import unit_name_lookup
+
+    units, upath = unit_frame(cfg)
+    counts, tpath = window_counts(cfg, units)
+    read = [tpath, upath]
+    names = unit_name_lookup(units)
     forms = forms.assign(unit=forms["unit"].astype(str).str.strip().map(lambda v: names.get(nfc(v), v)))
     res = unit_weights(forms, counts, source=str(cfg.frames["transactions"]))
     w = res.weights
-    summary = pd.concat([
-        weighting.weight_summary(w["w_design"]).to_frame().assign(weights="design"),
-        weighting.weight_summary(w["w_nr"]).to_frame().assign(weights="nonresponse"),
-        weighting.weight_summary(w["w_final"]).to_frame().assign(weights="final"),
-    ], ignore_index=True)
+    summary = weighting.weight_steps_summary(w)
     tables = {"weights": w, "weight_summary": summary,
               "weight_diagnostics": weighting.weight_summary_by(w, by="unit", weight="w_final"),
               "weight_cells": res.cells, "poststrata_totals": res.totals}

@@ -275,11 +275,7 @@ def run_weighting(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult
     else:
         data = w
         w["w_final"] = w["w_nr"]
-    summary = pd.concat([
-        weighting.weight_summary(w["w_design"]).to_frame().assign(weights="design"),
-        weighting.weight_summary(w["w_nr"]).to_frame().assign(weights="nonresponse"),
-        weighting.weight_summary(w["w_final"]).to_frame().assign(weights="final"),
-    ], ignore_index=True)
+    summary = weighting.weight_steps_summary(w)
     tables = {"weights": w, "weight_summary": summary,
               "weight_diagnostics": summary_by(w, by=hier.strata, weight="w_final")}
     if totals is not None:
