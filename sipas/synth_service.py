@@ -278,9 +278,8 @@ def _list_fieldwork(demo: ServiceDemo, pop: pd.DataFrame, export: pd.DataFrame, 
     the substitution log."""
     from sipas.sampling import select_transactions, transaction_substitutions
 
-    names = dict(zip(pop["unit_id"], pop["unit"]))
-    a = pd.DataFrame({"unit": [k for k, v in names.items() for u in alloc["unit"] if v == u],
-                      "forms": alloc["forms"].to_numpy()})
+    ids = dict(zip(pop["unit"], pop["unit_id"]))
+    a = pd.DataFrame({"unit": alloc["unit"].map(ids).to_numpy(), "forms": alloc["forms"].to_numpy()})
     tx = export.assign(returned_on=pd.to_datetime(export["returned_on"]))
     sel = select_transactions(tx, allocation=a, window=demo.window, reserve_ratio=1.0, seed=demo.seed)
     off = sel[sel["list"] == "official"]
@@ -290,9 +289,7 @@ def _list_fieldwork(demo: ServiceDemo, pop: pd.DataFrame, export: pd.DataFrame, 
     outcomes = pd.DataFrame({"transaction_id": off["transaction_id"].to_numpy(), "outcome": outcome})
     subs = transaction_substitutions(sel, outcomes=outcomes)
     ok = set(off.loc[outcome == "responded", "transaction_id"]) | set(subs["substitute_id"][subs["substitute_id"] != ""])
-    by_id = pop.set_index("transaction_id")
     handed = pop[pop["transaction_id"].isin(ok)].sort_values(["unit_id", "returned_on"], kind="stable")
-    del by_id
     returned = rng.random(len(handed)) >= 0.02
     return handed, returned, subs
 
