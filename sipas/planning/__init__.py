@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 from sipas.planning.formulas import n_cont, n_prop_moe, StratumAllocation, stratum_allocation, ClusterOptimum, clus_opt2, clus_opt3, t_half_width, n_two_sample, n_prop_2sam  # noqa: F401
-from sipas.planning.relvariance import TwoStageComponents, ThreeStageComponents, bw2stage_pps, bw3stage_pps  # noqa: F401
+from sipas.planning.relvariance import TwoStageComponents, ThreeStageComponents, bw2stage_pps, bw2stage_srs, bw3stage_pps  # noqa: F401
 from sipas.planning.variance_components import VarianceComponents, nested_components, household_scores, components_table  # noqa: F401
 from sipas.planning.design_effects import DesignEffect, clustering_deff, design_effect  # noqa: F401
 from sipas.planning.cost import COST_KEYS, DEFAULT_COSTS, CostModel  # noqa: F401

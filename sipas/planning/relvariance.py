@@ -12,9 +12,11 @@ Estimation in Multistage Sampling" of PracTools; PracTools' GPL source is cited,
   ``delta_1 = B^2/(B^2 + W^2)``, ``delta_2 = W_2^2/(W_2^2 + W_3^2)``;
 
 with ``V = S^2_U / ybar_U^2`` the unit relvariance.  A PSU with one SSU (an SSU with one element) gets the
-mean of the other variances (PracTools' default ``lonely.SSU = "mean"``).  The derived values (``k``, ``delta``;
-``k1``, ``k2``, ``delta1``, ``delta2``) equal those the PracTools vignette prints for MDarea.popA; the components
-themselves are checked against base-R evaluations of the formulas (the vignette's population is binary .RData).
+mean of the other variances (PracTools' default ``lonely.SSU = "mean"``).  The components and derived values
+equal those PracTools' own ``BW2stagePPS``, ``BW2stageSRS`` and ``BW3stagePPS`` return on R survey's ``apipop``
+population (counties, county x district, schools; tests/results/r/planning_practools.R, rel 1e-10), and the
+derived values equal those the PracTools vignette prints for MDarea.popA (whose components cannot be recomputed
+here: that population ships only as binary .RData).
 """
 
 from __future__ import annotations
@@ -101,6 +103,38 @@ def bw2stage_pps(y, *, pp: pd.Series, psu) -> TwoStageComponents:
     tU = tot.sum()
     B2 = float((p * (tot / p - tU) ** 2).sum() / tU ** 2)
     W2 = float((Ni ** 2 * var / p).sum() / tU ** 2)
+    V = float(np.var(y, ddof=1) / y.mean() ** 2)
+    return TwoStageComponents.from_components(B2, W2, V)
+
+
+def bw2stage_srs(y, *, psu) -> TwoStageComponents:
+    """Between/within relvariance components of a two-stage design with *srs* at both stages (PracTools
+    ``BW2stageSRS``; VDK 2018 §9.2.1, eqs. 9.3-9.5).
+
+    ``B^2 = S^2_{U1} / tbar_U^2`` with ``S^2_{U1}`` the variance (denominator ``M - 1``) of the ``M`` PSU totals
+    and ``tbar_U`` their mean; ``W^2 = M sum_i N_i^2 S^2_{U2i} / t_U^2``; ``k`` and ``delta`` as in
+    :func:`bw2stage_pps`.  A PSU with one element gets the mean of the other variances (``lonely.SSU = "mean"``).
+    Equal to PracTools' own ``BW2stageSRS`` at 1e-10 (tests/results/r/planning_practools.R).
+
+    Parameters
+    ----------
+    y : array-like
+        Analysis variable of every population element.
+    psu : array-like
+        PSU id of every element.
+    """
+    y = np.asarray(y, dtype=float)
+    psu = np.asarray(psu)
+    if len(y) == 0 or len(psu) != len(y):
+        raise DesignError("y and psu must be non-empty and of the same length")
+    g = pd.Series(y).groupby(psu)
+    tot, var, Ni = g.sum(), _var_fill(g.var()), g.size()
+    M = len(tot)
+    if M < 2:
+        raise DesignError("BW2stageSRS needs at least two PSUs")
+    tU = float(tot.sum())
+    B2 = float(tot.var(ddof=1) / (tU / M) ** 2)
+    W2 = float(M * (Ni ** 2 * var).sum() / tU ** 2)
     V = float(np.var(y, ddof=1) / y.mean() ** 2)
     return TwoStageComponents.from_components(B2, W2, V)
 

@@ -1,8 +1,10 @@
 """Numbers PracTools printed (vignette output; one third-party script's printed output), with the R command beside each.
 
-Each block names its source.  Not covered, for want of a published number computable here: the components B2, W2,
-W3 themselves (their population MDarea.popA is binary .RData), clusOpt2 with a budget, clusOpt3, deffK (the
-Design-effects vignette's deffK(wgt) = 6.263141 is on a random sample of the binary smho.N874) and nProp2sam.
+Each block names its source.  Not covered here, for want of a published number computable here: the components
+B2, W2, W3 themselves (their population MDarea.popA is binary .RData), clusOpt2 with a budget, clusOpt3, deffK (the
+Design-effects vignette's deffK(wgt) = 6.263141 is on a random sample of the binary smho.N874) and nProp2sam.  Those
+are checked instead against PracTools' own functions run on public data (R survey's apipop) and on the help pages'
+inputs: tests/results/r/planning_practools.R, tests/test_planning_practools.py.
 
 Source of nCont, nPropMoe, strAlloc: cran/PracTools inst/doc/Singlestage-samsize.html (vignette "Sample Size
 Calculation in Single-stage Sampling", knitr output, 2024-06-24) —

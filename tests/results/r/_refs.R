@@ -13,6 +13,13 @@ options(digits = 15, warn = 1)
 .ref_env <- new.env()
 .ref_env$refs <- list()
 .ref_env$setup <- character(0)
+.ref_env$extra_packages <- character(0)
+
+# Record the version of a package the script used but did not load as a namespace (e.g. sourced R files).
+extra_packages <- function(name, version) {
+  .ref_env$extra_packages[[name]] <- as.character(version)
+  invisible(NULL)
+}
 
 # Data folder: R survey's `api` data and `scd`, as shipped in ../shared/reference-data/api.
 API_DIR <- Sys.getenv("SIPAS_API_DIR", "/work/shared/reference-data/api")
@@ -48,11 +55,15 @@ write_refs <- function(script) {
   out_dir <- if (length(args) >= 1) args[[1]] else dirname(script)
   pk <- c("survey", "psych", "lavaan", "GPArotation")
   pk <- pk[vapply(pk, function(p) p %in% loadedNamespaces(), logical(1))]
+  versions <- vapply(pk, function(p) as.character(packageVersion(p)), "")
+  extra <- .ref_env$extra_packages
+  pk <- c(pk, names(extra))
+  versions <- c(versions, unname(extra))
   lines <- c("{",
     paste0("  \"generator\": ", .json_str(paste0("tests/results/r/", basename(script))), ","),
     paste0("  \"R\": ", .json_str(paste(R.version$major, R.version$minor, sep = ".")), ","),
     paste0("  \"packages\": {", paste(sprintf("%s: %s", vapply(pk, .json_str, ""),
-      vapply(pk, function(p) .json_str(as.character(packageVersion(p))), "")), collapse = ", "), "},"),
+      vapply(versions, .json_str, "")), collapse = ", "), "},"),
     "  \"setup\": [",
     paste0("    ", vapply(.ref_env$setup, .json_str, ""), c(rep(",", length(.ref_env$setup) - 1), "")),
     "  ],",

@@ -11,7 +11,8 @@
 #    (cran/PracTools inst/doc/Varcomps-multistage.Rmd) for BW2stagePPS, BW3stagePPS, clusOpt2, clusOpt3
 #    and deffK, written independently here (PracTools' GPL code is not copied).  They check sipas's
 #    transcription of the formulas, not PracTools' own code; the numbers PracTools itself published
-#    (vignette output) are in tests/results/results_practools.py.
+#    (vignette output) are in tests/results/results_practools.py, and PracTools' own functions are run on
+#    public data in planning_practools.R.
 #
 # Run:  Rscript --vanilla tests/results/r/planning_formulas.R
 source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE))), "_refs.R"))
