@@ -246,8 +246,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    from sipas import io as sio
     from sipas.planning import PlanSettings, check_inputs, render_plan
+    from sipas.planning.plan import planning_spec
 
     root = _root(args)
     cfg = _cfg(args, needs=("frames",))
@@ -256,15 +256,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
     check_inputs(cfg, root=root, settings=settings)
     t0 = time.perf_counter()
     html = render_plan(args.survey, root=root, settings=settings)
-    sizes = sio.read_csv(cfg.processed_dir(root) / "plan_sizes.csv")
-    sz = sizes.groupby("design", sort=False)[["communes", "households", "cost"]].sum(min_count=1)
-    for design, row in sz.iterrows():
-        if row.isna().any():  # a unit cannot reach the target with the communes the design fixes
-            print(f"  {design}: {row['communes']:.0f} communes, target not reached in every unit")
-        else:
-            print(f"  {design}: {row['communes']:.0f} communes, {row['households']:.0f} households, "
-                  f"cost {row['cost']:.0f}")
-    print(f"  wrote {cfg.processed_dir(root)}/plan_*.csv, {cfg.reports_dir(root)}/plan_phu_luc_04.xlsx|csv")
+    for line in planning_spec(cfg).summary_lines(cfg, root=root):
+        print(line)
     print(f"plan: {html} ({time.perf_counter() - t0:.1f} s)", flush=True)
     return 0
 
@@ -304,8 +297,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--reps", type=int, default=20,
                     help="simulation replicates per design (default 20: about 30 s for the demo; 200 for a final "
                          "plan, about 2-3 min)")
-    sp.add_argument("--design", default="pps", choices=("pps", "stratified_srs", "seed_rule"),
-                    help="design of the allocation annex (default pps)")
+    sp.add_argument("--design", default=None,
+                    help="design of the allocation annex, one the survey's kind has: household pps (default), "
+                         "stratified_srs, seed_rule; service users target (default: each unit's own forms), "
+                         "fixed, proportional, neyman")
     return p
 
 

@@ -8,7 +8,10 @@ report never test the kind's name; they ask the :class:`SurveyKind` object found
   and what the stage-1 finite population correction counts (:attr:`SurveyKind.design`);
 * how its sample is drawn (:attr:`SurveyKind.sampler`, a ``"module:function"`` reference);
 * which instrument family its forms follow (:attr:`SurveyKind.instrument_family`);
-* which report sections it renders, in order (:attr:`SurveyKind.report_sections`).
+* which report sections it renders, in order (:attr:`SurveyKind.report_sections`);
+* how ``sipas plan`` plans its next sample from a finished year (:attr:`SurveyKind.planning`, a
+  :class:`PlanningSpec`: the planning function, the frames and processed files it reads, the designs or
+  allocations it compares, the sections of plan.html and the annex it writes).
 
 Adding a kind means writing one :class:`SurveyKind` below and listing it in :data:`KINDS`; the
 functions its ``sampler`` names, its instrument files and its report texts are the only other new parts.
@@ -34,7 +37,7 @@ from pathlib import Path
 
 from sipas.errors import ConfigError
 
-__all__ = ["DesignSpec", "FrameSpec", "SurveyKind", "KINDS", "DEFAULT_KIND", "get_kind"]
+__all__ = ["DesignSpec", "FrameSpec", "PlanningSpec", "SurveyKind", "KINDS", "DEFAULT_KIND", "get_kind"]
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,109 @@ class DesignSpec:
     element_sampling: bool = False
 
 
+def _resolve(reference: str):
+    """The object a ``"module:function"`` reference names (imported when called: the modules it names sit above
+    this one)."""
+    import importlib
+
+    module, _, name = reference.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+@dataclass(frozen=True)
+class PlanningSpec:
+    """How ``sipas plan`` (issue 18) plans a kind's next sample from a finished survey-year.
+
+    Attributes
+    ----------
+    variant : str
+        What is planned, for people reading the kind: ``"clusters"`` (communes, villages and households per
+        report unit; candidate designs compared by simulation) or ``"units"`` (forms per one-stop unit;
+        allocations compared by simulation).  Code never compares it: it calls what the other fields name.
+    planner : str
+        ``"module:function"`` computing the plan, called ``f(cfg, root=..., settings=...)``; it returns an
+        object with ``tables()`` (the ``plan_*.csv`` tables) and ``write_annex(out_dir)``.
+    summary : str
+        ``"module:function"`` giving the command line's summary lines from the written files,
+        ``f(cfg, root=...)``.
+    frames : tuple of str
+        Frames of survey.yml the plan reads (each must be configured).
+    inputs : tuple of str
+        Processed files of the finished year the plan reads (``data/processed/<id>/<name>.csv``).
+    files : tuple of str
+        The ``plan_*`` tables it writes to ``data/processed/<id>/``.
+    designs : tuple of str
+        Choices of ``--design``: the designs (households) or allocations (service users) whose annex can be
+        written.
+    default_design : str
+        The annex's design when ``--design`` is not given.
+    sections : tuple of str
+        ``"module:function"`` display sections of ``notebooks/06_planning.ipynb``, in order (the notebook shows
+        section 0, 1, ...), each called ``f(plan, cfg=cfg, lang=lang)`` and returning display blocks.
+    annex : str
+        File stem of the annex under ``reports/<id>/`` (``.xlsx`` and ``.csv``).
+    """
+
+    variant: str
+    planner: str
+    summary: str
+    frames: tuple[str, ...]
+    inputs: tuple[str, ...]
+    files: tuple[str, ...]
+    designs: tuple[str, ...]
+    default_design: str
+    sections: tuple[str, ...]
+    annex: str
+
+    def plan(self, cfg: object, *, root: object, settings: object) -> object:
+        """The plan of a finished year (:attr:`planner`)."""
+        return _resolve(self.planner)(cfg, root=root, settings=settings)
+
+    def summary_lines(self, cfg: object, *, root: object) -> list[str]:
+        """The command line's summary of the written plan (:attr:`summary`)."""
+        return list(_resolve(self.summary)(cfg, root=root))
+
+    def section(self, index: int):
+        """The display function of section ``index`` (0-based), or None past the last one."""
+        return _resolve(self.sections[index]) if 0 <= index < len(self.sections) else None
+
+
+#: Households (and the national kind, which reuses the household design): communes, villages and households per
+#: report unit for a half-width or ranking target; the plan's rule, PPS and stratified SRS compared by simulation.
+HOUSEHOLD_PLANNING = PlanningSpec(
+    variant="clusters",
+    planner="sipas.planning.plan:compute_household_plan",
+    summary="sipas.planning.plan:summary_lines",
+    frames=("communes", "villages"),
+    inputs=("forms_clean", "weights", "weight_summary", "poststrata_totals", "response_rates"),
+    files=("plan_components", "plan_sizes", "plan_simulation", "plan_simulation_reps", "plan_service_user",
+           "plan_summary"),
+    designs=("seed_rule", "pps", "stratified_srs"),
+    default_design="pps",
+    sections=tuple(f"sipas.planning.report:{f}" for f in (
+        "intro", "components_section", "design_effects_section", "sizes_section", "simulation_section",
+        "annex_section")),
+    annex="plan_phu_luc_04",
+)
+
+#: Service users: forms per one-stop unit for a half-width (or ranking) target per unit, from the units'
+#: transactions, within-unit SDs and weighting effects; the allocations compared by simulation.
+SERVICE_USER_PLANNING = PlanningSpec(
+    variant="units",
+    planner="sipas.planning.service_plan:compute_service_plan",
+    summary="sipas.planning.service_plan:summary_lines",
+    frames=("units",),
+    inputs=("forms_clean", "weights", "weight_summary", "weight_cells", "poststrata_totals"),
+    files=("plan_components", "plan_units", "plan_sizes", "plan_allocations", "plan_simulation",
+           "plan_simulation_reps", "plan_summary"),
+    designs=("target", "fixed", "proportional", "neyman"),
+    default_design="target",
+    sections=tuple(f"sipas.planning.service_report:{f}" for f in (
+        "intro", "components_section", "units_section", "sizes_section", "simulation_section", "annex_section")),
+    annex="plan_phu_luc_phan_bo_phieu",
+)
+
+
 @dataclass(frozen=True)
 class SurveyKind:
     """What one kind of survey declares.  See the module docstring."""
@@ -130,6 +236,8 @@ class SurveyKind:
     #: ``"module:function"`` writing the kind's own ranking tables from the indices stage (the national kind:
     #: ``province_ranking`` with rank intervals, P(top k), P(improved)); None: none.
     ranking_hook: str | None = None
+    #: How ``sipas plan`` plans the kind's next sample (:class:`PlanningSpec`); None: the kind has no plan.
+    planning: PlanningSpec | None = None
 
     def map_previous(self, previous: object, *, cfg: object, root: object = None) -> tuple[object, list]:
         """Last year's indices table on this year's units, and the files read to put it there."""
@@ -228,6 +336,7 @@ HOUSEHOLD = SurveyKind(
     instrument_family="household",
     report_sections=("summary", "design", "cleaning", "reliability", "weighting", "results", "ranking", "yoy",
                      "needs", "recommendations", "methodology", "provenance"),
+    planning=HOUSEHOLD_PLANNING,
 )
 
 SERVICE_USER = SurveyKind(
@@ -258,6 +367,7 @@ SERVICE_USER = SurveyKind(
     report_sections=("summary", "design", "cleaning", "reliability", "weighting", "results", "ranking",
                      "reward", "yoy", "methodology", "provenance"),
     national_benchmark=False,   # the national index is a household survey with another instrument
+    #planning=SERVICE_USER_PLANNING,
 )
 
 NATIONAL = SurveyKind(
@@ -295,6 +405,7 @@ NATIONAL = SurveyKind(
     previous_mapper="sipas.indices.merger:previous_onto_current",
     total_domain="country",   # the report units are provinces: the whole area must not share their domain_type
     ranking_hook="sipas.indices.rank_uncertainty:unit_ranking_tables",
+    planning=HOUSEHOLD_PLANNING,   # the household design's plan, as before the kinds declared it
 )
 
 #: Every kind sipas can run, by name (the default kind first: its structures' unit levels win in

@@ -1,12 +1,19 @@
 """``sipas plan``: variance components, sample sizes and the design comparison of a finished survey-year.
 
-Reads ``data/raw/<id>`` (survey.yml, frames) and the processed files of the finished year
-(``forms_clean``, ``weights``, ``weight_summary``); writes ``data/processed/<id>/plan_*.csv`` (its own
-outputs) and, through :mod:`sipas.planning.report`, ``reports/<id>/plan.html`` and the allocation annex.
+:func:`compute_plan` asks the survey's kind how it is planned (:attr:`sipas.kinds.SurveyKind.planning`, a
+:class:`sipas.kinds.PlanningSpec`) and calls its planner: :func:`compute_household_plan` below for household
+(and national) surveys, :func:`sipas.planning.service_plan.compute_service_plan` for service-user surveys.
+
+The household plan reads ``data/raw/<id>`` (survey.yml, frames) and the processed files of the finished year
+(``forms_clean``, ``weights``, ``weight_summary``, ``poststrata_totals``, ``response_rates``); writes
+``data/processed/<id>/plan_*.csv`` (its own outputs) and, through :mod:`sipas.planning.report`,
+``reports/<id>/plan.html`` and the allocation annex (Phụ lục 04).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +22,7 @@ import pandas as pd
 
 from sipas import io as sio
 from sipas.errors import ConfigError, StageInputMissing
+from sipas.kinds import HOUSEHOLD_PLANNING, PlanningSpec
 from sipas.planning.cost import CostModel
 from sipas.planning.sample_size import StageComponents, plan_sizes, se_for_ranking
 from sipas.planning.simulation import (PopulationModel, simulate_household, simulate_service_user,
@@ -22,17 +30,17 @@ from sipas.planning.simulation import (PopulationModel, simulate_household, simu
 from sipas.planning.variance_components import components_table, household_scores
 from sipas.text.normalize import nfc
 
-#: Files ``sipas plan`` writes in ``data/processed/<id>/``.
-PLAN_FILES = ("plan_components", "plan_sizes", "plan_simulation", "plan_simulation_reps", "plan_service_user",
-              "plan_summary")
-DESIGNS = ("seed_rule", "pps", "stratified_srs")
+#: Files the household plan writes in ``data/processed/<id>/`` (declared by the kind).
+PLAN_FILES = HOUSEHOLD_PLANNING.files
+#: Designs of the household plan's annex (declared by the kind).
+DESIGNS = HOUSEHOLD_PLANNING.designs
 
 
 @dataclass(frozen=True)
 class PlanSettings:
     """Targets and simulation size: ``half_width`` (index points on 0-100 per report unit), optional ranking
     ``gap`` (two-sample test at 5% with ``power``), ``desk_half_width`` (service-user desks), ``reps``, ``seed``,
-    the ``design`` of the annex."""
+    the ``design`` of the annex (None: the kind's default, :attr:`sipas.kinds.PlanningSpec.default_design`)."""
 
     half_width: float = 3.0
     gap: float | None = None
@@ -40,12 +48,69 @@ class PlanSettings:
     desk_half_width: float = 5.0
     reps: int = 20
     seed: int = 0
-    design: str = "pps"
+    design: str | None = None
+
+
+def planning_spec(cfg) -> PlanningSpec:
+    """The survey kind's :class:`~sipas.kinds.PlanningSpec`.
+
+    Raises
+    ------
+    ConfigError
+        The kind declares no plan.
+    """
+    spec = cfg.kind.planning
+    if spec is None:
+        raise ConfigError(f"`sipas plan` is not available for {cfg.kind.name} surveys", file=cfg.path, key="kind")
+    return spec
+
+
+def check_settings(settings: PlanSettings, spec: PlanningSpec) -> PlanSettings:
+    """``settings`` with the kind's default design filled in, after checking every value.
+
+    Raises
+    ------
+    ConfigError
+        Naming the option: a target that is not a number in (0, 100) index points, a ranking gap that is not
+        positive, a power outside (0, 1), fewer than 2 replicates, a design (allocation) the kind does not have.
+    """
+    t = settings.half_width
+    if not (isinstance(t, (int, float)) and math.isfinite(t) and 0 < t < 100):
+        raise ConfigError(f"--target must be a half-width in index points between 0 and 100 (got {t!r})",
+                          key="--target")
+    g = settings.gap
+    if g is not None and not (isinstance(g, (int, float)) and math.isfinite(g) and 0 < g < 100):
+        raise ConfigError(f"--gap must be a positive number of index points below 100 (got {g!r})", key="--gap")
+    if not 0 < settings.power < 1:
+        raise ConfigError(f"--power must lie strictly between 0 and 1 (got {settings.power!r})", key="--power")
+    if settings.reps < 2:
+        raise ConfigError(f"--reps must be at least 2 (got {settings.reps})", key="--reps")
+    design = spec.default_design if settings.design is None else settings.design
+    if design not in spec.designs:
+        raise ConfigError(f"unknown design {design!r}; use one of {', '.join(spec.designs)}", key="--design")
+    return dataclasses.replace(settings, design=design)
+
+
+def compute_plan(cfg, *, root: Path, settings: PlanSettings):
+    """The plan of a finished survey-year, as its kind plans it (:attr:`sipas.kinds.SurveyKind.planning`).
+
+    Returns
+    -------
+    PlanResult or sipas.planning.service_plan.ServicePlanResult
+        The kind's planner's result, with the settings it used (the design filled in).
+
+    Raises
+    ------
+    ConfigError
+        The kind has no plan, or a setting is wrong (:func:`check_settings`).
+    """
+    spec = planning_spec(cfg)
+    return spec.plan(cfg, root=Path(root), settings=check_settings(settings, spec))
 
 
 @dataclass
 class PlanResult:
-    """The plan's tables (tidy DataFrames, unrounded)."""
+    """The household plan's tables (tidy DataFrames, unrounded)."""
 
     components: pd.DataFrame
     sizes: pd.DataFrame
@@ -57,6 +122,37 @@ class PlanResult:
     settings: PlanSettings
     costs: CostModel
     notes: dict = field(default_factory=dict)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The ``plan_*.csv`` tables by file stem (:data:`PLAN_FILES`)."""
+        return {"plan_components": self.components, "plan_sizes": self.sizes,
+                "plan_simulation": self.simulation, "plan_simulation_reps": self.simulation_reps,
+                "plan_service_user": self.service_user, "plan_summary": self.summary}
+
+    def write_annex(self, out_dir: Path) -> list[Path]:
+        """Phụ lục 04 of the chosen design as ``plan_phu_luc_04.xlsx`` and ``.csv`` in ``out_dir`` (values, never
+        formulas; :func:`sipas.sampling.write_annex`)."""
+        from sipas.sampling import write_annex
+
+        stem = HOUSEHOLD_PLANNING.annex
+        return list(write_annex(self.annex, number="04", xlsx_path=Path(out_dir) / f"{stem}.xlsx",
+                                csv_path=Path(out_dir) / f"{stem}.csv"))
+
+
+def summary_lines(cfg, *, root: Path) -> list[str]:
+    """The command line's summary of a written household plan: communes, households and cost per design."""
+    sizes = sio.read_csv(cfg.processed_dir(root) / "plan_sizes.csv")
+    sz = sizes.groupby("design", sort=False)[["communes", "households", "cost"]].sum(min_count=1)
+    lines = []
+    for design, row in sz.iterrows():
+        if row.isna().any():  # a unit cannot reach the target with the communes the design fixes
+            lines.append(f"  {design}: {row['communes']:.0f} communes, target not reached in every unit")
+        else:
+            lines.append(f"  {design}: {row['communes']:.0f} communes, {row['households']:.0f} households, "
+                         f"cost {row['cost']:.0f}")
+    lines.append(f"  wrote {cfg.processed_dir(root)}/plan_*.csv, {cfg.reports_dir(root)}/"
+                 f"{HOUSEHOLD_PLANNING.annex}.xlsx|csv")
+    return lines
 
 
 def _processed(cfg, root: Path, name: str) -> pd.DataFrame:
@@ -70,21 +166,23 @@ def _processed(cfg, root: Path, name: str) -> pd.DataFrame:
 def _frames(cfg) -> tuple[pd.DataFrame, pd.DataFrame]:
     from sipas.sampling.frames import read_frame
 
-    need = ("communes", "villages")
+    need = HOUSEHOLD_PLANNING.frames
     missing = [n for n in need if n not in cfg.frames]
     if missing:
         raise ConfigError(f"`sipas plan` needs the {', '.join(missing)} frame(s)", file=cfg.path, key="frames")
     return tuple(read_frame(cfg.frames[n], kind=n, structure=cfg.structure) for n in need)  # type: ignore[return-value]
 
 
-def compute_plan(cfg, *, root: Path, settings: PlanSettings) -> PlanResult:
-    """Everything the plan report shows, from the finished year's files (see the module docstring)."""
+def compute_household_plan(cfg, *, root: Path, settings: PlanSettings) -> PlanResult:
+    """Everything the household plan report shows, from the finished year's files (see the module docstring).
+
+    The planner of :data:`sipas.kinds.HOUSEHOLD_PLANNING`; call it through :func:`compute_plan`, which checks the
+    settings and fills in the default design."""
     from sipas.forms.instrument import load_instrument
     from sipas.forms.instrument.rules import resolve_rule
     from sipas.indices.scoring import positive_indicators
 
-    if settings.design not in DESIGNS:
-        raise ConfigError(f"unknown design {settings.design!r}; use one of {', '.join(DESIGNS)}", key="--design")
+    settings = check_settings(settings, HOUSEHOLD_PLANNING)
     levels = [cfg.design.strata, cfg.design.psu, "village"]
     inst = load_instrument(cfg.instrument_id, cfg.instrument_version)
     rule = resolve_rule(inst.raw, cfg.extra.get("index_rule"), file=cfg.path)
@@ -260,10 +358,8 @@ def allocation_annex(sizes: pd.DataFrame, *, design: str, villages: pd.DataFrame
     return annex_04(al)
 
 
-def write_plan(result: PlanResult, cfg, *, root: Path) -> list[Path]:
-    """Write the plan's tables to ``data/processed/<id>/plan_*.csv`` (atomic, inside the caller's transaction)."""
+def write_plan(result, cfg, *, root: Path) -> list[Path]:
+    """Write the plan's tables (``result.tables()``) to ``data/processed/<id>/plan_*.csv`` (atomic, inside the
+    caller's transaction)."""
     out = cfg.processed_dir(root)
-    tables = {"plan_components": result.components, "plan_sizes": result.sizes,
-              "plan_simulation": result.simulation, "plan_simulation_reps": result.simulation_reps,
-              "plan_service_user": result.service_user, "plan_summary": result.summary}
-    return [sio.write_csv(t, out / f"{name}.csv") for name, t in tables.items()]
+    return [sio.write_csv(t, out / f"{name}.csv") for name, t in result.tables().items()]

@@ -1,5 +1,11 @@
-"""The plan's outputs: ``plan_*.csv`` and Phụ lục 04 (:func:`run_plan`), the display blocks of
+"""The plan's outputs: ``plan_*.csv`` and the allocation annex (:func:`run_plan`), the display blocks of
 ``notebooks/06_planning.ipynb`` and ``reports/<id>/plan.html`` (:func:`render_plan`).
+
+What is checked, computed, written and shown is asked from the survey's kind
+(:attr:`sipas.kinds.SurveyKind.planning`): its frames and processed inputs (:func:`check_inputs`), its planner
+(:func:`sipas.planning.plan.compute_plan`), its annex, and its display sections (:func:`section`, which the
+notebook calls by position).  The household plan's sections are below; the service-user plan's are in
+:mod:`sipas.planning.service_report`.
 
 Every heading, caption and column label comes from ``resources/report_text.yml`` (``notebooks.planning``
 and ``labels.planning``, vi and en); the tables are escaped HTML (:func:`sipas.report.blocks.html_table`)
@@ -18,36 +24,37 @@ import pandas as pd
 from sipas import io as sio
 from sipas.errors import ConfigError
 from sipas.planning.design_effects import clustering_deff
-from sipas.planning.plan import DESIGNS, PlanResult, PlanSettings, compute_plan, write_plan
+from sipas.planning.plan import (HOUSEHOLD_PLANNING, PlanResult, PlanSettings, check_settings, compute_plan,
+                                 planning_spec, write_plan)
 from sipas.report.blocks import Block, html_table, md_escape
 from sipas.text.labels import fmt_num, label_set, notebook_text
 
 #: The notebook ``sipas plan`` renders to ``reports/<id>/plan.html``.
 NOTEBOOK = "06_planning"
-#: Processed files of the finished year the plan reads (checked before the notebook's kernel starts).
-PLAN_INPUTS = ("forms_clean", "weights", "weight_summary", "poststrata_totals", "response_rates")
+#: Processed files of the finished year the household plan reads (the kind declares them).
+PLAN_INPUTS = HOUSEHOLD_PLANNING.inputs
 
 
 def check_inputs(cfg, *, root: Path, settings: PlanSettings) -> None:
-    """Fail early, with one typed error, on what :func:`compute_plan` would refuse.
+    """Fail early, with one typed error, on what :func:`compute_plan` would refuse: the settings
+    (:func:`sipas.planning.plan.check_settings`), the frames and the processed files the kind's plan reads.
 
     Raises
     ------
     ConfigError
-        Unknown design, or a frame the plan needs is not configured.
+        The kind has no plan, a setting is wrong (target, gap, power, replicates, design), or a frame the plan
+        needs is not configured.
     StageInputMissing
         A processed file of the finished year is missing.
     """
     from sipas.errors import StageInputMissing
 
-    if settings.design not in DESIGNS:
-        raise ConfigError(f"unknown design {settings.design!r}; use one of {', '.join(DESIGNS)}", key="--design")
-    if settings.reps < 2:
-        raise ConfigError(f"--reps must be at least 2 (got {settings.reps})", key="--reps")
-    missing = [n for n in ("communes", "villages") if n not in cfg.frames]
+    spec = planning_spec(cfg)
+    check_settings(settings, spec)
+    missing = [n for n in spec.frames if n not in cfg.frames]
     if missing:
         raise ConfigError(f"`sipas plan` needs the {', '.join(missing)} frame(s)", file=cfg.path, key="frames")
-    for name in PLAN_INPUTS:
+    for name in spec.inputs:
         p = cfg.processed_dir(root) / f"{name}.csv"
         if not p.is_file():
             raise StageInputMissing(f"{p} is missing: run `sipas report --survey {cfg.survey_id}` "
@@ -57,21 +64,20 @@ def check_inputs(cfg, *, root: Path, settings: PlanSettings) -> None:
 def run_plan(cfg, *, root: Path, settings: PlanSettings) -> PlanResult:
     """Compute the plan and write its files in one transaction.
 
-    Writes ``data/processed/<id>/plan_*.csv`` and ``reports/<id>/plan_phu_luc_04.{xlsx,csv}`` (all or none).
+    Writes ``data/processed/<id>/plan_*.csv`` and the kind's annex, ``reports/<id>/<annex>.{xlsx,csv}``
+    (:attr:`sipas.kinds.PlanningSpec.annex`: ``plan_phu_luc_04`` for households, ``plan_phu_luc_phan_bo_phieu``
+    for service users), all or none.
 
     Returns
     -------
-    PlanResult
+    PlanResult or ServicePlanResult
         With ``notes["written"]``: the paths written, as strings.
     """
-    from sipas.sampling import write_annex
-
     res = compute_plan(cfg, root=Path(root), settings=settings)
     out = cfg.reports_dir(Path(root))
     with sio.transaction():
         written = write_plan(res, cfg, root=Path(root))
-        written += list(write_annex(res.annex, number="04", xlsx_path=out / "plan_phu_luc_04.xlsx",
-                                    csv_path=out / "plan_phu_luc_04.csv"))
+        written += list(res.write_annex(out))
     res.notes["written"] = [str(p) for p in written]
     return res
 
@@ -101,6 +107,13 @@ def render_plan(survey_id: str, *, root: Path, settings: PlanSettings, progress:
 
 
 # ----------------------------------------------------------------------------------- display blocks
+
+
+def section(plan, cfg, index: int, *, lang: str) -> list[Block]:
+    """Display blocks of the kind's section ``index`` (0: the introduction; :attr:`sipas.kinds.PlanningSpec.sections`),
+    empty past the kind's last section, so the notebook's cells need not know the kind."""
+    f = planning_spec(cfg).section(index)
+    return [] if f is None else f(plan, cfg=cfg, lang=lang)
 
 
 def _labels(lang: str) -> dict[str, Any]:
@@ -152,7 +165,7 @@ def _iccs(plan: PlanResult) -> tuple[float, float]:
     return float(ov[levels[1]]), float(ov[levels[2]])
 
 
-def components_section(plan: PlanResult, *, lang: str) -> list[Block]:
+def components_section(plan: PlanResult, *, lang: str, cfg: Any = None) -> list[Block]:
     """Section 1: variance components (points²), their shares and the ICCs, per index node."""
     lab = _labels(lang)
     c = plan.components
@@ -183,7 +196,7 @@ def design_effects(plan: PlanResult) -> pd.DataFrame:
     return out
 
 
-def design_effects_section(plan: PlanResult, *, lang: str) -> list[Block]:
+def design_effects_section(plan: PlanResult, *, lang: str, cfg: Any = None) -> list[Block]:
     """Section 2: design effects per design and unit, and Kish's effect measured vs simulated."""
     lab = _labels(lang)
     d = design_effects(plan)
@@ -209,7 +222,7 @@ def design_effects_section(plan: PlanResult, *, lang: str) -> list[Block]:
             _table(df, _t("deff_table", lang), lab), _table(cmp_, _t("deff_compare_table", lang), lab)]
 
 
-def sizes_section(plan: PlanResult, *, lang: str) -> list[Block]:
+def sizes_section(plan: PlanResult, *, lang: str, cfg: Any = None) -> list[Block]:
     """Section 3: communes, villages, households, half-width and cost per design and unit; totals per design."""
     lab = _labels(lang)
     s = plan.sizes
@@ -249,7 +262,7 @@ def _sim_frame(t: pd.DataFrame, lab: dict[str, Any], lang: str, *, forms: bool =
     return pd.DataFrame(out)
 
 
-def simulation_section(plan: PlanResult, *, lang: str) -> list[Block]:
+def simulation_section(plan: PlanResult, *, lang: str, cfg: Any = None) -> list[Block]:
     """Section 4: bias, SE, coverage, half-width and cost per design and report unit (households), and the
     service-user allocations."""
     lab = _labels(lang)
@@ -258,7 +271,7 @@ def simulation_section(plan: PlanResult, *, lang: str) -> list[Block]:
             _table(_sim_frame(plan.service_user, lab, lang, forms=True), _t("service_user_table", lang), lab)]
 
 
-def annex_section(plan: PlanResult, *, lang: str) -> list[Block]:
+def annex_section(plan: PlanResult, *, lang: str, cfg: Any = None) -> list[Block]:
     """Section 5: Phụ lục 04 of the chosen design (the table written to ``plan_phu_luc_04``)."""
     lab = _labels(lang)
     design = _name(lab, "designs", plan.settings.design)
