@@ -367,7 +367,7 @@ SERVICE_USER = SurveyKind(
     report_sections=("summary", "design", "cleaning", "reliability", "weighting", "results", "ranking",
                      "reward", "yoy", "methodology", "provenance"),
     national_benchmark=False,   # the national index is a household survey with another instrument
-    #planning=SERVICE_USER_PLANNING,
+    planning=SERVICE_USER_PLANNING,
 )
 
 NATIONAL = SurveyKind(

@@ -173,3 +173,120 @@ def plan_sizes(components: StageComponents, *, target: float, units: pd.DataFram
                      "cost": costs.commune * m + costs.village * m * b + costs.household * hh if ok else np.nan,
                      "reachable": ok})
     return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------- service users: forms per unit
+
+
+def unit_variance(*, n: float, N: float, s2: float, deff_w: float = 1.0) -> float:
+    """Variance of a one-stop unit's mean from ``n`` forms out of ``N`` transactions.
+
+    ``V = deff_w (1 - n / N) S^2 / n``: the stratified SRS variance of a stratum mean (Cochran 1977, eq. 5.2;
+    VDK 2018 §3.1) times Kish's weighting effect ``deff_w`` of the unit's final weights (the post-stratification
+    to procedure fields; Kish 1965 §11.7), so that ``V`` is 0 at a census (``n = N``).
+    """
+    if n <= 0 or N <= 0:
+        raise DesignError(f"forms and transactions must be positive (n={n!r}, N={N!r})")
+    return float(deff_w * max(1.0 - n / N, 0.0) * s2 / n)
+
+
+def unit_half_width(*, n: int, N: float, s2: float, deff_w: float = 1.0, level: float = 0.95) -> float:
+    """Expected half-width ``t_{n-1} sqrt(V)`` of a unit's interval (:func:`unit_variance`; the indices stage
+    gives a unit ``forms - 1`` degrees of freedom); 0 at a census (``n >= N``), infinite below 2 forms."""
+    if n >= N:
+        return 0.0
+    if n < 2:
+        return float("inf")
+    return float(stats.t.ppf(1 - (1 - level) / 2, n - 1) * math.sqrt(unit_variance(n=n, N=N, s2=s2, deff_w=deff_w)))
+
+
+@dataclass(frozen=True)
+class FormsNeeded:
+    """Result of :func:`forms_needed` (one unit).
+
+    Attributes
+    ----------
+    forms : int
+        The smallest whole number of forms meeting the target (at most ``N``: a census always meets it).
+    n_cont : float
+        PracTools ``nCont(V0 = v0, S2 = deff_w S2, N = N)`` at the ``t`` of ``forms - 1`` degrees of freedom
+        (unrounded; ``forms`` is the smallest whole number whose own ``t`` makes it at least this).
+    v0 : float
+        The variance target used: ``min((e / t_{forms-1})^2, max_se^2)``.
+    half_width, se : float
+        The expected half-width and standard error at ``forms``.
+    """
+
+    forms: int
+    n_cont: float
+    v0: float
+    half_width: float
+    se: float
+
+
+def forms_needed(*, s2: float, N: float, target: float, deff_w: float = 1.0, level: float = 0.95,
+                 max_se: float | None = None) -> FormsNeeded:
+    """Forms a one-stop unit needs for a half-width ``target`` (and, for a ranking goal, an SE at most ``max_se``).
+
+    With ``V(n) = deff_w (1 - n/N) S^2 / n`` (:func:`unit_variance`), ``V(n) <= V0`` is
+    ``n >= deff_w S^2 / (V0 + deff_w S^2 / N)``, PracTools ``nCont(V0 = V0, S2 = deff_w S^2, N = N)``
+    (VDK 2018 §3.1, eq. 3.4; :func:`~sipas.planning.formulas.n_cont`).  The target is the half-width of the
+    unit's 95% interval with the ``t`` quantile of ``n - 1`` degrees of freedom, as the indices stage computes it
+    (and as the household plan solves its communes, :func:`communes_needed`): ``V0 = (e / t_{n-1})^2``, which
+    depends on ``n``.  The answer is the smallest whole ``n >= 2`` with ``t_{n-1} sqrt(V(n)) <= e`` (and
+    ``sqrt(V(n)) <= max_se``), found upwards from ``ceil(nCont)`` at the normal quantile (a lower bound, since
+    ``t > z``), at most ``N``.  ``S^2 = 0`` needs 2 forms (a variance).
+
+    Parameters
+    ----------
+    s2 : float
+        ``S^2``, the unit's within-unit variance of the planning variable (same units as ``target`` squared).
+    N : float
+        Transactions returned in the survey window at the unit.
+    target : float
+        Half-width ``e``.
+    deff_w : float
+        Kish's weighting effect of the unit's weights.
+    max_se : float, optional
+        A ranking goal's bound on the unit's SE (:func:`se_for_ranking`).
+
+    Returns
+    -------
+    FormsNeeded
+
+    Raises
+    ------
+    DesignError
+        A target, ``N`` or ``deff_w`` that is not positive, or a negative ``s2``.
+    """
+    from sipas.planning.formulas import n_cont
+
+    for name, v in (("target", target), ("N", N), ("deff_w", deff_w)):
+        if not (np.isfinite(v) and v > 0):
+            raise DesignError(f"{name} must be a positive number, got {v!r}")
+    if not (np.isfinite(s2) and s2 >= 0):
+        raise DesignError(f"s2 must be a number >= 0, got {s2!r}")
+    if max_se is not None and not (np.isfinite(max_se) and max_se > 0):
+        raise DesignError(f"max_se must be a positive number, got {max_se!r}")
+    q = 1 - (1 - level) / 2
+    cap = max(int(math.floor(N)), 1)
+
+    def v0_at(n: int) -> float:
+        v = (target / float(stats.t.ppf(q, n - 1))) ** 2
+        return v if max_se is None else min(v, max_se ** 2)
+
+    def meets(n: int) -> bool:
+        return n >= cap or unit_variance(n=n, N=N, s2=s2, deff_w=deff_w) <= v0_at(n)
+
+    if s2 == 0:
+        n = min(2, cap)
+        return FormsNeeded(n, 0.0, v0_at(2), 0.0, 0.0)
+    vz = (target / float(stats.norm.ppf(q))) ** 2
+    lower = n_cont(v0=vz if max_se is None else min(vz, max_se ** 2), s2=deff_w * s2, N=N)
+    n = min(max(2, int(math.ceil(lower))), cap)
+    while not meets(n):
+        n += 1
+    v0 = v0_at(max(n, 2))
+    se = math.sqrt(unit_variance(n=n, N=N, s2=s2, deff_w=deff_w))
+    return FormsNeeded(n, n_cont(v0=v0, s2=deff_w * s2, N=N), v0,
+                       unit_half_width(n=n, N=N, s2=s2, deff_w=deff_w, level=level), se)

@@ -26,10 +26,29 @@ rule's Kish effect of the final weights is like for like with ``weight_summary.c
 Then district and province means; variance by ultimate clusters (communes) within districts with the stage-1
 fpc; t intervals with ``#communes - 1`` degrees of freedom per district, ``sum(m_h - 1)`` for the province.
 
-Service-user designs (:func:`simulate_service_user`): every commune desk is a report unit; forms are an SRS
-of the desk's users; allocations ``fixed``, ``proportional``, ``minimum_plus_proportional``
-(:func:`sipas.sampling.allocate_forms`) and ``neyman`` (implemented here, largest remainder on
-``N_h S_h``: the sampling module has no Neyman allocation yet).
+Service-user designs on a household survey's communes (:func:`simulate_service_user`, the household plan's
+Table 4.2): every commune desk is a report unit; forms are an SRS of the desk's users; allocations ``fixed``,
+``proportional``, ``minimum_plus_proportional`` (:func:`sipas.sampling.allocate_forms`) and ``neyman``
+(largest remainder on ``N_h S_h``).
+
+A finished service-user survey's allocations (:func:`bootstrap_population`, :func:`simulate_unit_allocations`;
+the service-user plan, :mod:`sipas.planning.service_plan`): the population is each unit's transactions of the
+window, every one given the planning score of a form of its own unit and procedure field drawn at random with
+replacement from this year's forms (a bootstrap population, Booth, Butler & Hall 1994, *JASA* 89, 1282-1289),
+so it keeps the scores' real shape (bounded, piled at 1, skewed) that a normal model calibrated to the units'
+means and SDs would lose, and the units' field mix of transactions.  Each allocation's forms are an SRS of the
+unit's transactions (what list mode draws, seed 001), weighted and estimated as the pipeline does for this kind
+(:func:`estimate_unit_mean`): ``w = N_h / n_h`` post-stratified to unit x field where every field has at least 2
+forms (:func:`sipas.estimation.unit_weights.unit_weights`, the weighting stage's function), the unit's mean with
+its JKn variance, every replicate re-calibrated to the fields, fpc ``N_h``
+(:func:`sipas.estimation.survey_design.replicate_weights`, the indices stage's function; R ``postStratify`` on
+``as.svrepdesign(type = "JKn")``), ``t`` intervals with ``n_h - 1`` degrees of freedom.  (The Taylor variance of
+the post-stratified mean divides the within-field residuals' ``n_h - C`` degrees of freedom by ``n_h - 1`` and
+so understates the variance of a unit of 30 forms in 8 fields by about a quarter; the jackknife, the pipeline's
+choice, does not.)  The whole area's mean is ``sum_h W_h ybar_h`` (``W_h = N_h / N``) with variance
+``sum_h W_h^2 v_h`` (units are independent strata and the fields are nested in units) and ``n - H`` degrees of
+freedom.  One unit at a time: the work is linear in the number of units, and in the forms of a unit the
+jackknife's is quadratic (each form is a replicate; units hold tens to hundreds of forms).
 """
 
 from __future__ import annotations
@@ -42,7 +61,8 @@ import pandas as pd
 from scipy import stats
 
 from sipas.errors import DesignError
-from sipas.estimation.survey_design import final_weights
+from sipas.estimation.survey_design import final_weights, replicate_weights
+from sipas.estimation.unit_weights import unit_weights
 from sipas.estimation.weighting import design_weights, kish_deff, nonresponse_adjust
 from sipas.planning.cost import CostModel
 from sipas.sampling import (allocate_forms, allocate_largest_remainder, pps_systematic, select_communes,
@@ -350,3 +370,176 @@ def simulate_service_user(desks: pd.DataFrame, *, model: PopulationModel, reps: 
                          "truth": float(np.sum(W * truth)), "covered": float(abs(pest - np.sum(W * truth)) <= phw),
                          "half_width": phw, "kish_deff": float("nan"), "cost": cost, "forms": int(n.sum())})
     return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------- a finished service-user survey's allocations
+
+
+def bootstrap_population(forms: pd.DataFrame, *, totals: pd.DataFrame, seed: int, value: str = "y",
+                         unit: str = "unit", field: str = "procedure_field", cell: str = "cell") -> pd.DataFrame:
+    """Every transaction of the window with a planning score drawn from this year's forms (module docstring).
+
+    Parameters
+    ----------
+    forms : DataFrame
+        This year's valid forms: ``unit``, ``cell`` (the weighting stage's calibration cell, ``weights.csv``),
+        ``field`` (blank where the unit's cell is the unit itself) and ``value``; rows with a missing value are
+        left out.
+    totals : DataFrame
+        The weighting stage's ``poststrata_totals.csv``: ``cell``, ``households`` (transactions in the cell).
+    seed : int
+        Seed of the draws (the population is the same for the same seed).
+
+    Returns
+    -------
+    DataFrame
+        ``unit``, ``field``, ``y``: ``N_c`` rows per cell, each the value of a form of the cell drawn with
+        replacement (of the unit's forms when no form of the cell has a value), cells in ``totals``' order.
+
+    Raises
+    ------
+    DesignError
+        A cell of ``totals`` whose unit has no form with a value.
+    """
+    rng = np.random.default_rng(seed)
+    f = forms[forms[value].notna()]
+    by_cell = {k: g for k, g in f.groupby(cell, sort=False)}
+    unit_of_cell = forms.drop_duplicates(cell).set_index(cell)[unit]
+    fld = forms.drop_duplicates(cell).set_index(cell)[field]
+    by_unit = {k: g[value].to_numpy(dtype=float) for k, g in f.groupby(unit, sort=False)}
+    parts = []
+    for c, n in zip(totals[cell], totals["households"]):
+        if c not in unit_of_cell.index:
+            raise DesignError(f"calibration cell {c!r} has no form")
+        u = unit_of_cell[c]
+        g = by_cell.get(c)
+        ys = g[value].to_numpy(dtype=float) if g is not None and len(g) else by_unit.get(u)
+        if ys is None or len(ys) == 0:
+            raise DesignError(f"unit {u!r} has no form with a value of the planning variable")
+        k = int(round(float(n)))
+        f_c = fld[c] if c != u else None    # a unit weighted as one cell: its transactions' fields are not used
+        parts.append(pd.DataFrame({"unit": u, "field": f_c, "y": ys[rng.integers(0, len(ys), size=k)]}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def estimate_unit_mean(*, y: np.ndarray, fields: np.ndarray, counts: pd.DataFrame,
+                       unit: str) -> tuple[float, float, np.ndarray]:
+    """A unit's mean and SE from an SRS of its forms, weighted and estimated as the pipeline does.
+
+    Weights ``w = N_h / n_h`` post-stratified to the unit's procedure fields when every field has at least 2
+    forms (:func:`sipas.estimation.unit_weights.unit_weights`, the weighting stage's function); the mean
+    ``sum w y / sum w`` and its JKn variance with every replicate re-calibrated to the fields and the fpc
+    ``N_h`` (:func:`sipas.estimation.survey_design.replicate_weights`, the indices stage's function;
+    ``v = (1 - n_h/N_h) (n_h - 1)/n_h sum_r (ybar_r - ybar_.)^2``).  R survey::
+
+        d <- svydesign(ids = ~1, strata = ~unit, fpc = ~N, data = forms)
+        svymean(~y, postStratify(as.svrepdesign(d, type = "JKn"), ~field, totals))
+
+    (``tests/results/r/planning_service_user.R``, ``UNIT_JKN_POSTSTRAT``).
+
+    Parameters
+    ----------
+    y : array
+        The forms' values of the planning variable.
+    fields : array
+        Each form's procedure field (None where the unit is weighted as one cell).
+    counts : DataFrame
+        The unit's transactions per field: ``unit``, ``procedure_field``, ``transactions``.
+    unit : str
+        The unit's name.
+
+    Returns
+    -------
+    (float, float, ndarray)
+        The mean, its standard error and the final weights.
+    """
+    n = len(y)
+    sample = pd.DataFrame({"form_id": np.arange(n), "respondent_key": np.arange(n), "unit": unit,
+                           "procedure_field": fields})
+    uw = unit_weights(sample, counts)
+    rep = replicate_weights(uw.weights, totals=uw.totals, strata="unit", psu="respondent_key").dense()
+    y = np.asarray(y, dtype=float)
+    full = np.array([np.sum(rep.weights * y) / np.sum(rep.weights)])
+    reps = (y @ rep.replicates) / rep.replicates.sum(axis=0)
+    var = float(rep.variance(full, reps[None, :])[0])
+    return float(full[0]), float(np.sqrt(max(var, 0.0))), np.asarray(rep.weights, dtype=float)
+
+
+def simulate_unit_allocations(pop: pd.DataFrame, *, allocations: Mapping[str, Mapping[str, int]], reps: int,
+                              seed: int, costs: CostModel, level: float = 0.95) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Repeated SRS of each allocation's forms from ``pop`` (:func:`bootstrap_population`), estimated per unit and
+    for the whole area as the pipeline estimates a service-user survey (module docstring).
+
+    Parameters
+    ----------
+    pop : DataFrame
+        ``unit``, ``field`` (blank: the unit is one cell), ``y``.
+    allocations : mapping
+        Allocation name -> {unit: forms}; every unit of ``pop``, at least 2 and at most its transactions; the
+        tables list the units in the order of the first allocation.
+    reps, seed :
+        Replicates per allocation and the seed of the draws (same seed, same tables).
+    costs : CostModel
+        :meth:`~sipas.planning.cost.CostModel.forms` with every unit as a desk.
+
+    Returns
+    -------
+    (DataFrame, DataFrame)
+        Per replicate (``design`` — the allocation —, ``rep``, ``unit`` — a unit or ``area`` —, ``estimate``,
+        ``se``, ``df``, ``truth`` — the population mean —, ``covered``, ``half_width``, ``kish_deff`` of the
+        unit's final weights (the area's: of all of them), ``forms``, ``cost``) and the summary per allocation and
+        unit (:func:`summarise`, with ``forms``).
+
+    Raises
+    ------
+    DesignError
+        Fewer than 2 replicates, or an allocation outside ``[2, N_h]`` for a unit.
+    """
+    if reps < 2:
+        raise DesignError("at least 2 replicates are needed")
+    if not allocations:
+        raise DesignError("no allocation to simulate")
+    units = list(next(iter(allocations.values())))   # the allocations' order (the unit frame's)
+    if set(units) != set(pop["unit"]):
+        raise DesignError("the allocations and the population have different units")
+    groups = {u: g for u, g in pop.groupby("unit", sort=False)}
+    y_of = {u: groups[u]["y"].to_numpy(dtype=float) for u in units}
+    f_of = {u: groups[u]["field"].to_numpy(dtype=object) for u in units}
+    counts = {u: groups[u].assign(procedure_field=groups[u]["field"].fillna("").astype(str))
+              .groupby("procedure_field", sort=True).size().rename("transactions").reset_index().assign(unit=u)
+              for u in units}
+    N = np.array([len(y_of[u]) for u in units], dtype=float)
+    W = N / N.sum()
+    truth = {u: float(y_of[u].mean()) for u in units}
+    truth_area = float(np.sum(W * np.array([truth[u] for u in units])))
+    q = 1 - (1 - level) / 2
+    rng = np.random.default_rng(seed)
+    rows = []
+    for name, alloc in allocations.items():
+        n = np.array([int(alloc[u]) for u in units])
+        if (n < 2).any() or (n > N).any():
+            raise DesignError(f"allocation {name!r}: every unit needs 2 to N_h forms")
+        cost = costs.forms(desks=len(units), forms=float(n.sum()))
+        tq = stats.t.ppf(q, n - 1)
+        tq_area = float(stats.t.ppf(q, int(n.sum()) - len(units)))
+        for r in range(reps):
+            est, se, kish, w_all = np.empty(len(units)), np.empty(len(units)), np.empty(len(units)), []
+            for i, u in enumerate(units):
+                pick = rng.choice(len(y_of[u]), size=int(n[i]), replace=False)
+                est[i], se[i], w = estimate_unit_mean(y=y_of[u][pick], fields=f_of[u][pick], counts=counts[u], unit=u)
+                kish[i] = kish_deff(w)
+                w_all.append(w)
+            hw = tq * se
+            for i, u in enumerate(units):
+                rows.append({"design": name, "rep": r, "unit": u, "estimate": est[i], "se": se[i], "df": float(n[i] - 1),
+                             "truth": truth[u], "covered": bool(abs(est[i] - truth[u]) <= hw[i]), "half_width": hw[i],
+                             "kish_deff": kish[i], "forms": int(n[i]), "cost": cost})
+            a_est, a_se = float(np.sum(W * est)), float(np.sqrt(np.sum(W ** 2 * se ** 2)))
+            rows.append({"design": name, "rep": r, "unit": "area", "estimate": a_est, "se": a_se,
+                         "df": float(n.sum() - len(units)), "truth": truth_area,
+                         "covered": bool(abs(a_est - truth_area) <= tq_area * a_se), "half_width": tq_area * a_se,
+                         "kish_deff": kish_deff(np.concatenate(w_all)), "forms": int(n.sum()), "cost": cost})
+    reps_df = pd.DataFrame(rows)
+    summ = summarise(reps_df).merge(reps_df.groupby(["design", "unit"], sort=False)["forms"].first().reset_index(),
+                                    on=["design", "unit"])
+    return reps_df, summ

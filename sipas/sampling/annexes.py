@@ -400,3 +400,21 @@ def service_annex_xlsx_bytes(table: pd.DataFrame, *, kind: str, number: str = ""
         raise ValueError(f"unknown service annex {kind!r}; use one of {', '.join(SERVICE_ANNEX_TITLES)}")
     title = SERVICE_ANNEX_TITLES[kind] + (f" NĂM {year}" if year is not None else "")
     return annex_xlsx_bytes(table, number=number, title=title, subtitle=subtitle)
+
+
+def write_service_allocation_annex(table: pd.DataFrame, *, xlsx_path: str | Path, csv_path: str | Path | None = None,
+                                   year: int | None = None) -> tuple[Path, ...]:
+    """Write seed 002's allocation appendix (:func:`service_allocation_annex`) as XLSX (values, never formulas,
+    :func:`service_annex_xlsx_bytes`) and, when ``csv_path`` is given, as CSV (the same table and Vietnamese
+    headers, formula-safe, :func:`sipas.io.write_csv`), atomically.  ``sipas sample`` writes this year's
+    (``phu_luc_phan_bo_phieu.xlsx``); ``sipas plan`` next year's (``plan_phu_luc_phan_bo_phieu.xlsx|csv``).
+
+    Returns
+    -------
+    tuple of Path
+        The files written (XLSX first).
+    """
+    out = [sio.atomic_write_bytes(xlsx_path, service_annex_xlsx_bytes(table, kind="allocation", year=year))]
+    if csv_path is not None:
+        out.append(sio.write_csv(table, csv_path))
+    return tuple(out)

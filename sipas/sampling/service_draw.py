@@ -90,7 +90,8 @@ def draw_service_sample(cfg: Any, *, restricted_dir: Path, out_dir: Path) -> Ser
     """
     from sipas.config import sampling_window
     from sipas.sampling.allocation import allocate_forms
-    from sipas.sampling.annexes import informant_list, service_allocation_annex, service_annex_xlsx_bytes
+    from sipas.sampling.annexes import (informant_list, service_allocation_annex, service_annex_xlsx_bytes,
+                                       write_service_allocation_annex)
     from sipas.sampling.transactions import (read_transactions, read_unit_frame, select_transactions,
                                              split_personal_columns, transaction_shortfall)
 
@@ -118,8 +119,7 @@ def draw_service_sample(cfg: Any, *, restricted_dir: Path, out_dir: Path) -> Ser
     out_dir = Path(out_dir)
     files.append(sio.write_csv(alloc[["unit_id", "unit", "level", "transactions", "forms"]], out_dir / "allocation.csv"))
     annex = service_allocation_annex(alloc.assign(note=""), unit="unit", note="note")
-    files.append(sio.atomic_write_bytes(out_dir / "phu_luc_phan_bo_phieu.xlsx",
-                                        service_annex_xlsx_bytes(annex, kind="allocation", year=cfg.year)))
+    files += write_service_allocation_annex(annex, xlsx_path=out_dir / "phu_luc_phan_bo_phieu.xlsx", year=cfg.year)
     selection = pd.DataFrame(columns=["unit", "transaction_id", "list", "position"])
     shortfall = pd.DataFrame()
     rfiles: list[Path] = []
