@@ -9,12 +9,15 @@ report never test the kind's name; they ask the :class:`SurveyKind` object found
 * how its sample is drawn (:attr:`SurveyKind.sampler`, a ``"module:function"`` reference);
 * which instrument family its forms follow (:attr:`SurveyKind.instrument_family`);
 * which report sections it renders, in order (:attr:`SurveyKind.report_sections`);
+* how the stage notebooks word its design (:meth:`SurveyKind.notebook_text`: the texts
+  ``notebooks_by_kind.<name>`` of ``resources/report_text.yml``);
 * how ``sipas plan`` plans its next sample from a finished year (:attr:`SurveyKind.planning`, a
   :class:`PlanningSpec`: the planning function, the frames and processed files it reads, the designs or
   allocations it compares, the sections of plan.html and the annex it writes).
 
 Adding a kind means writing one :class:`SurveyKind` below and listing it in :data:`KINDS`; the
-functions its ``sampler`` names, its instrument files and its report texts are the only other new parts.
+functions its ``sampler`` names, its instrument files and its report and notebook texts are the only
+other new parts.
 
 Kinds (seeds in shared/seeds/):
 
@@ -305,6 +308,16 @@ class SurveyKind:
     def has_section(self, section: str) -> bool:
         """Whether the kind's report renders ``section``."""
         return section in self.report_sections
+
+    def notebook_text(self, key: str, *, lang: str = "vi", **fields: object) -> str:
+        """The stage notebooks' text ``key`` (``"<notebook>.<text>"``) as this kind words it: the entry
+        ``notebooks_by_kind.<name>.<key>`` of ``resources/report_text.yml`` in ``lang`` (e.g. the weighting
+        notebook's description of the design: communes, villages and households; one-stop units and their
+        transactions; provinces).  A notebook shows ``cfg.kind.notebook_text(...)``, so it never words one
+        kind's design for another.  See :func:`sipas.text.labels.kind_notebook_text`."""
+        from sipas.text.labels import kind_notebook_text
+
+        return kind_notebook_text(self.name, key, lang=lang, **fields)
 
 
 HOUSEHOLD = SurveyKind(

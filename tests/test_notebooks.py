@@ -358,3 +358,175 @@ def test_weight_charts_in_english():
     assert {"Calibration margins: before and after", "District", "Urban/rural", "Urban", "Rural", "Households",
             "before", "after", "population"} <= set(en)
     assert not any(_vietnamese_letters(t) for t in en)
+
+
+# --------------------------------------------------------------------------- texts that differ by survey kind
+
+#: Words that describe the household (and national) design: communes, wards, villages, households, districts.
+_DESIGN_WORDS_VI = re.compile(r"(?<!\w)(xã|phường|thôn|hộ|huyện)(?!\w)", re.IGNORECASE)
+_DESIGN_WORDS_EN = re.compile(r"\b(communes?|wards?|villages?|households?|districts?)\b", re.IGNORECASE)
+
+
+def _kind_leaves(node, path=""):
+    """``(dotted key, {vi, en})`` of every text under one kind's entry of ``notebooks_by_kind``."""
+    if isinstance(node, dict) and "vi" in node:
+        yield path, node
+        return
+    for k, v in node.items():
+        yield from _kind_leaves(v, f"{path}.{k}" if path else k)
+
+
+def _notebook_kind_keys() -> set[str]:
+    """Keys the notebooks ask their kind for (``cfg.kind.notebook_text("<key>", ...)``)."""
+    found = set()
+    for path in NOTEBOOKS:
+        for _, source in _code_cells(path):
+            found |= set(re.findall(r"""cfg\.kind\.notebook_text\(\s*["']([\w.]+)["']""", source))
+    return found
+
+
+def test_every_kind_has_every_notebook_text_in_both_languages():
+    from sipas.kinds import KINDS
+
+    by_kind = report.texts()["notebooks_by_kind"]
+    assert set(by_kind) == set(KINDS), "one entry per survey kind of sipas/kinds.py"
+    keys = {name: {k for k, _ in _kind_leaves(by_kind[name])} for name in KINDS}
+    union = set().union(*keys.values())
+    for name, kind in KINDS.items():
+        assert keys[name] == union, f"{name} lacks {sorted(union - keys[name])}"
+        for key, text in _kind_leaves(by_kind[name]):
+            assert set(text) == {"vi", "en"} and text["vi"].strip() and text["en"].strip(), (name, key)
+            assert not _vietnamese_letters(text["en"]), (name, key)
+            for lang in ("vi", "en"):   # no placeholder: literal braces are doubled
+                assert kind.notebook_text(key, lang=lang) == text[lang].format(), (name, key, lang)
+    # what the notebooks ask for exists (the weighting histogram also asks for its axis)
+    asked = _notebook_kind_keys() | {"weighting.weight_axis", "weighting.weight_axis_log"}
+    assert {"weighting.intro", "weighting.strata", "weighting.margins", "indices.intro"} <= asked
+    assert asked <= union, sorted(asked - union)
+
+
+def test_unknown_kind_text_is_a_report_error():
+    from sipas.kinds import KINDS
+
+    with pytest.raises(ReportError, match="notebooks_by_kind.service_user.weighting.nope"):
+        KINDS["service_user"].notebook_text("weighting.nope")
+
+
+def test_markdown_cells_describe_no_kind_design():
+    """The notebooks' own prose is the same for every kind: what differs (communes and villages, one-stop
+    units, provinces) comes from the kind (``notebooks_by_kind``), shown by a code cell."""
+    problems = []
+    for path in NOTEBOOKS:
+        if path.stem == "06_planning":   # household planning only (sipas plan), not a stage of every kind
+            continue
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        for i, c in enumerate(nb["cells"]):
+            text = "".join(c["source"])
+            if c["cell_type"] == "markdown" and _DESIGN_WORDS_VI.search(text):
+                problems.append(f"{path.name} cell {i}: {_DESIGN_WORDS_VI.search(text).group(0)!r}")
+    assert not problems, problems
+
+
+def test_service_user_design_texts_name_units_not_communes():
+    from sipas.kinds import KINDS
+
+    su, hh = KINDS["service_user"], KINDS["household"]
+    for key in ("weighting.intro", "weighting.strata", "weighting.margins", "weighting.weight_axis",
+                "indices.intro", "cleaning.response_rates"):
+        vi, en = su.notebook_text(key), su.notebook_text(key, lang="en")
+        assert not _DESIGN_WORDS_VI.search(vi), (key, _DESIGN_WORDS_VI.search(vi))
+        assert not _DESIGN_WORDS_EN.search(en), (key, _DESIGN_WORDS_EN.search(en))
+        assert vi != hh.notebook_text(key)
+    assert "Bộ phận tiếp nhận và trả kết quả" in su.notebook_text("weighting.intro")
+    assert _DESIGN_WORDS_VI.search(hh.notebook_text("weighting.intro"))        # the household design does
+    assert "tỉnh, thành phố" in KINDS["national"].notebook_text("weighting.intro")
+
+
+def test_weight_axis_says_what_a_form_represents_in_the_kind():
+    from sipas.kinds import KINDS
+
+    weights = pd.DataFrame({"w_design": [10.0, 20.0, 30.0], "w_nr": [11.0, 22.0, 33.0], "w_final": [12.0, 21.0, 35.0]})
+    su = KINDS["service_user"]
+    for lang in ("vi", "en"):
+        texts = _figure_texts(weight_charts.weight_histogram(weights, lang=lang, kind=su))
+        assert su.notebook_text("weighting.weight_axis_log", lang=lang) in texts
+        assert not any(_DESIGN_WORDS_VI.search(t) or _DESIGN_WORDS_EN.search(t) for t in texts), texts
+    assert "Weight (households each form represents) – log scale" in _figure_texts(
+        weight_charts.weight_histogram(weights, lang="en", kind=KINDS["household"]))
+
+
+def test_margins_section_shows_a_service_user_surveys_post_strata():
+    cells = pd.DataFrame({"unit": ["A", "B"], "transactions": [100, 40], "forms": [20, 10],
+                          "sampling_fraction": [0.2, 0.25], "by_field": [True, "False"],
+                          "reason": ["", "field_with_few_forms"]})
+    vi = weight_charts.margins_section({"weight_cells": cells})
+    assert list(vi.columns) == ["Đơn vị", "Số hồ sơ trả kết quả trong thời gian khảo sát", "Số phiếu hợp lệ",
+                                "Tỷ lệ chọn", "Tách theo lĩnh vực thủ tục", "Lý do không tách"]
+    assert list(vi["Tách theo lĩnh vực thủ tục"]) == ["Có", "Không"]
+    assert list(vi["Lý do không tách"]) == ["", "Có lĩnh vực quá ít phiếu hợp lệ (dưới 2)"]
+    en = weight_charts.margins_section({"weight_cells": cells}, lang="en")
+    assert list(en["Split by procedure field"]) == ["Yes", "No"] and en["Transactions returned in the window"].sum() == 140
+    assert not any(_vietnamese_letters(str(c)) for c in en.columns)
+
+
+@pytest.fixture(scope="module")
+def service_weighting_notebook(tmp_path_factory):
+    """``03_weighting`` executed for the exit-mode service-user demo (seed 002), with the survey's config."""
+    from conftest import raw_copy_root
+
+    from sipas.cli import main
+    from sipas.report import rendering
+
+    sid = "demo-thuannam-2023"
+    root = raw_copy_root(tmp_path_factory, "nb-service", (sid,))
+    assert main(["--root", str(root), "clean", "--survey", sid]) == 0
+    [out] = rendering.run_notebooks(sid, root=root, notebooks=("03_weighting",), progress=False)
+    return json.loads(out.read_text(encoding="utf-8")), find_survey(sid, root=root)
+
+
+def _prose(nb) -> list[str]:
+    """What a reader of an executed notebook reads as text: markdown cells and Markdown outputs."""
+    found = []
+    for c in nb["cells"]:
+        if c["cell_type"] == "markdown":
+            found.append("".join(c["source"]))
+        for o in c.get("outputs", []):
+            md = o.get("data", {}).get("text/markdown")
+            if md is not None:
+                found.append("".join(md))
+            assert o.get("output_type") != "error", o
+    return found
+
+
+def test_rendered_weighting_notebook_describes_the_service_user_design(service_weighting_notebook):
+    """Issue: the weighting notebook described communes, villages and households for every kind."""
+    from sipas.kinds import KINDS
+
+    nb, cfg = service_weighting_notebook
+    assert cfg.kind is KINDS["service_user"]
+    prose = _prose(nb)
+    text = "\n".join(prose)
+    for key in ("weighting.intro", "weighting.strata", "weighting.margins"):
+        assert cfg.kind.notebook_text(key, lang=cfg.language) in prose, key          # its own design ...
+        for other in ("household", "national"):                                       # ... not another's
+            assert KINDS[other].notebook_text(key, lang=cfg.language) not in text, (other, key)
+    found = _DESIGN_WORDS_VI.search(text)
+    assert found is None, f"communes/villages/households in the service-user notebook: {found.group(0)!r}"
+    assert "đơn vị" in text and "hồ sơ" in text and "Bộ phận tiếp nhận và trả kết quả" in text
+    # the post-strata table (unit x procedure field), not "no calibration"
+    assert report.notebook_text("weighting.no_calibration", lang=cfg.language) not in prose
+    html = "".join("".join(o.get("data", {}).get("text/html", "")) for c in nb["cells"] for o in c.get("outputs", []))
+    assert "Tách theo lĩnh vực thủ tục" in html
+
+
+def test_cfa_blocks_note_follows_the_questionnaire():
+    """The CFA paragraph named the 2023.1 household blocks (1.1 ... 2.8) for every questionnaire."""
+    note = stage_rel.cfa_blocks_note(load_instrument("household", "2024.1")).data
+    assert note.splitlines() == ["* **Mọi người trả lời**: tiêu chí 2A.1, 2A.2, 2A.3, 2A.4",
+                                 "* **Hộ đã thực hiện thủ tục hành chính**: tiêu chí 2B.1, 2B.2, 2B.3, 2B.4, 2B.5"]
+    old = stage_rel.cfa_blocks_note(load_instrument("household", "2023.1"), lang="en").data
+    assert old.splitlines()[-1] == ("* **Households with a child at a public primary school and Households treated "
+                                    "at a public health facility**: criteria 2.7, 2.8")
+    su = stage_rel.cfa_blocks_note(load_instrument("service_user", "2017.1")).data
+    assert su == ("* **Mọi người trả lời**: tiêu chí 1, 2, 3, 4\n\n"
+                  "Không đưa vào CFA (khối chỉ có một tiêu chí): tiêu chí 5.")

@@ -400,3 +400,99 @@ def test_informant_list_joins_the_restricted_frame(tmp_path):
     assert set(lst["Ký tên"]) == {""} and set(lst["Danh sách"]) == {"Chính thức"}
     assert "applicant_id" not in sel.columns
     assert S.service_annex_xlsx_bytes(lst, kind="informants", year=2023)[:2] == b"PK"
+
+
+# ------------------------------------------------------------------------- exit mode: the desks' blank list
+
+def _exit_sheets(data: bytes):
+    from openpyxl import load_workbook
+
+    return load_workbook(io.BytesIO(data)).worksheets
+
+
+def _numbered_rows(ws) -> list[tuple]:
+    """The list's rows: from below the header to the last row numbered in column A."""
+    rows = []
+    for row in ws.iter_rows(min_row=S.EXIT_LIST_HEADER_ROW + 1, values_only=True):
+        if not isinstance(row[0], int):
+            break
+        rows.append(row[:len(S.EXIT_LIST_COLUMNS)])
+    return rows
+
+
+def test_exit_list_is_seed_002s_list_blank_with_a_row_per_allocated_form():
+    from sipas.text.labels import label_set
+
+    table = S.allocation_thuannam_2023()
+    data = S.exit_list_xlsx_bytes(table, year=2023)
+    assert data == S.exit_list_xlsx_bytes(table, year=2023)            # same inputs, same bytes
+    lab = label_set("exit_list")
+    # seed 002's list: its title, location line, columns and signatures (the labels are data)
+    assert [lab["columns"][k] for k in S.EXIT_LIST_COLUMNS] == ["Stt", "Họ và tên tổ chức/cá nhân", "Địa chỉ",
+                                                                "Số điện thoại", "Ký tên"]
+    sheets = _exit_sheets(data)
+    assert len(sheets) == len(table) == 9
+    for ws, (name, forms) in zip(sheets, zip(table["unit"], table["forms"])):
+        assert ws.cell(1, 1).value == "DANH SÁCH NGƯỜI CUNG CẤP THÔNG TIN KHẢO SÁT SỰ HÀI LÒNG NĂM 2023"
+        assert ws.cell(2, 1).value == lab["place"].format(unit=name) == f"Địa điểm khảo sát: {name}"
+        assert ws.cell(3, 1).value == lab["forms"].format(forms=forms)
+        assert ws.cell(4, 1).value == lab["note"]
+        header = [c.value for c in ws[S.EXIT_LIST_HEADER_ROW]][:len(S.EXIT_LIST_COLUMNS)]
+        assert header == [lab["columns"][k] for k in S.EXIT_LIST_COLUMNS]
+        rows = _numbered_rows(ws)
+        assert [r[0] for r in rows] == list(range(1, forms + 1))          # row count = the unit's allocation
+        assert all(v is None for r in rows for v in r[1:])                # blank: no personal data
+        below = [c.value for row in ws.iter_rows(min_row=S.EXIT_LIST_HEADER_ROW + forms + 1) for c in row
+                 if c.value is not None]
+        assert below == [lab["interviewer"], lab["head"], lab["interviewer_sign"], lab["head_sign"], lab["contact"]]
+        assert ws.print_title_rows == f"${S.EXIT_LIST_HEADER_ROW}:${S.EXIT_LIST_HEADER_ROW}"
+    assert sum(len(_numbered_rows(ws)) for ws in sheets) == 470
+    en = _exit_sheets(S.exit_list_xlsx_bytes(table, year=2023, lang="en"))[0]
+    assert en.cell(2, 1).value.startswith("Survey location: ") and en.cell(S.EXIT_LIST_HEADER_ROW, 5).value == "Signature"
+
+
+def test_exit_list_holds_values_never_formulas():
+    import zipfile
+
+    hostile = ['=HYPERLINK("http://evil.example","x")', "+84 Xã A", "-Xã B", "@SUM(A1)", "Xã [C]: a/b?*\\",
+               "Xã có một cái tên rất dài quá ba mươi mốt ký tự A", "Xã có một cái tên rất dài quá ba mươi mốt ký tự B",
+               "Xã không phiếu"]
+    table = pd.DataFrame({"unit": hostile, "forms": [2, 2, 2, 2, 2, 2, 2, 0]})
+    data = S.exit_list_xlsx_bytes(table, year=2023)
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        xml = "".join(z.read(n).decode("utf-8") for n in z.namelist() if n.endswith(".xml"))
+    assert "<f>" not in xml and "<f " not in xml                         # no formula anywhere
+    sheets = _exit_sheets(data)
+    assert len(sheets) == 7                                               # the unit without forms has no sheet
+    titles = [ws.title for ws in sheets]
+    assert len(set(t.casefold() for t in titles)) == 7 and all(len(t) <= 31 for t in titles)
+    assert not any(ch in t for t in titles for ch in "[]:*?/\\")
+    for ws, name in zip(sheets, hostile):
+        assert all(c.data_type != "f" for row in ws.iter_rows() for c in row)
+        assert ws.cell(2, 1).value == f"Địa điểm khảo sát: {name}"        # the name as text, whole
+        assert len(_numbered_rows(ws)) == 2
+
+
+def test_sample_writes_the_exit_list_beside_the_allocation_annex(tmp_path_factory):
+    from conftest import raw_copy_root
+
+    from sipas.cli import main
+
+    root = raw_copy_root(tmp_path_factory, "exit-list", ("demo-thuannam-2023", "demo-hue-2019"))
+    assert main(["--root", str(root), "sample", "--survey", "demo-thuannam-2023"]) == 0
+    out = root / "data/processed/demo-thuannam-2023/sample"
+    path = out / S.EXIT_LIST_FILE
+    assert (out / "phu_luc_phan_bo_phieu.xlsx").is_file() and path.is_file()
+    assert not (root / "restricted" / "demo-thuannam-2023" / S.EXIT_LIST_FILE).exists()
+    from sipas import io as sio
+
+    alloc = sio.read_csv(out / "allocation.csv")
+    sheets = _exit_sheets(path.read_bytes())
+    assert [ws.cell(2, 1).value for ws in sheets] == [f"Địa điểm khảo sát: {u}" for u in alloc["unit"]]
+    assert [len(_numbered_rows(ws)) for ws in sheets] == alloc["forms"].astype(int).tolist()
+    first = path.read_bytes()
+    assert main(["--root", str(root), "sample", "--survey", "demo-thuannam-2023"]) == 0
+    assert path.read_bytes() == first                                     # deterministic
+    # list mode prints the list with names (restricted) and no blank one
+    assert main(["--root", str(root), "sample", "--survey", "demo-hue-2019"]) == 0
+    assert not (root / "data/processed/demo-hue-2019/sample" / S.EXIT_LIST_FILE).exists()

@@ -4,11 +4,14 @@
 * :func:`margins_chart` -- each calibration margin's weighted total before and after calibration
   against the population count;
 * :func:`margins_display` -- the margin table with headings in the report language and the relative gaps;
+* :func:`cells_display` -- a service-user survey's post-strata (``weight_cells.csv``) with headings in the
+  report language;
 * :func:`calibration_note` and :func:`margins_section` -- the notebook's sentence on the calibration
-  and its margin table (or the note that there was none), texts from ``report_text.yml``.
+  and its margin table (or post-strata, or the note that there was none), texts from ``report_text.yml``.
 
 Every function takes the tables the weighting stage writes (``weights.csv``,
-``weight_margins.csv``) and returns a ``Figure``, a DataFrame or Markdown; nothing is rounded here.
+``weight_margins.csv``, ``weight_cells.csv``) and returns a ``Figure``, a DataFrame or Markdown;
+nothing is rounded here.
 Titles, axis and legend labels and table headings are ``labels.weighting`` of ``report_text.yml``
 in the language given as ``lang`` (``cfg.language``).
 """
@@ -34,7 +37,7 @@ def _labels(lang: str) -> dict[str, Any]:
 
 def weight_histogram(weights: pd.DataFrame, *, columns: tuple[str, ...] = ("w_design", "w_nr", "w_final"),
                      bins: int = 40, log: bool = True,
-                     title: str | None = None, lang: str = "vi") -> matplotlib.figure.Figure:
+                     title: str | None = None, lang: str = "vi", kind: Any = None) -> matplotlib.figure.Figure:
     """Histograms of the weight columns, one panel each, on a shared (log) axis.
 
     Parameters
@@ -51,10 +54,16 @@ def weight_histogram(weights: pd.DataFrame, *, columns: tuple[str, ...] = ("w_de
         Figure title; text ``labels.weighting.histogram_title`` when not given.
     lang : str
         Language of the title, panel titles and axis and legend labels (``cfg.language``).
+    kind : SurveyKind, optional
+        The survey's kind (``cfg.kind``): the weight axis says what a form represents in it (households;
+        a service-user survey's transactions), text ``weighting.weight_axis(_log)`` of
+        :meth:`sipas.kinds.SurveyKind.notebook_text`.  Without it, the households of ``labels.weighting``.
     """
     import matplotlib.pyplot as plt
 
     lab = _labels(lang)
+    axis_key = "weight_axis_log" if log else "weight_axis"
+    axis = lab[axis_key] if kind is None else kind.notebook_text(f"weighting.{axis_key}", lang=lang)
     vals = [weights[c].to_numpy(dtype=float) for c in columns]
     positive = np.concatenate([v[v > 0] for v in vals])
     lo, hi = float(positive.min()), float(positive.max())
@@ -70,7 +79,7 @@ def weight_histogram(weights: pd.DataFrame, *, columns: tuple[str, ...] = ("w_de
             if log:
                 ax.set_xscale("log")
         axes[0].legend(loc="upper right", fontsize=8)
-        axes[-1].set_xlabel(lab["weight_axis_log"] if log else lab["weight_axis"])
+        axes[-1].set_xlabel(axis)
         charts._title(fig, lab["histogram_title"] if title is None else title)
         fig.tight_layout(rect=(0, 0, 1, 0.93))
     return fig
@@ -91,6 +100,27 @@ def margins_display(margins: pd.DataFrame, *, lang: str = "vi") -> pd.DataFrame:
         h["gap_before"]: (100.0 * (margins["before"] / margins["population"] - 1.0)).to_numpy(),
         h["gap_after"]: (100.0 * (margins["after"] / margins["population"] - 1.0)).to_numpy(),
         h["n"]: margins["n"].to_numpy() if "n" in margins.columns else np.nan,
+    })
+
+
+def cells_display(cells: pd.DataFrame, *, lang: str = "vi") -> pd.DataFrame:
+    """``weight_cells.csv`` of a service-user survey's weighting stage (one row per unit: transactions in the
+    window, valid forms, sampling fraction, whether its post-strata are split by procedure field and why not)
+    with headings, yes/no and reasons in ``lang`` (texts ``labels.weighting.cells``, ``cell_split`` and
+    ``cell_reasons``; a reason without a text is shown as its code)."""
+    lab = _labels(lang)
+    h = lab["cells"]
+    split = [lab["cell_split"]["true" if str(v).strip().lower() in ("true", "1") else "false"]
+             for v in cells["by_field"]]
+    reasons = ["" if pd.isna(r) or str(r) == "" else lab["cell_reasons"].get(str(r), str(r))
+               for r in cells["reason"]]
+    return pd.DataFrame({
+        h["unit"]: cells["unit"].to_numpy(),
+        h["transactions"]: cells["transactions"].to_numpy(),
+        h["forms"]: cells["forms"].to_numpy(),
+        h["sampling_fraction"]: cells["sampling_fraction"].to_numpy(),
+        h["by_field"]: split,
+        h["reason"]: reasons,
     })
 
 
@@ -116,8 +146,9 @@ def calibration_note(info: Mapping[str, Any], *, lang: str = "vi"):
 
 def margins_section(tables: Mapping[str, pd.DataFrame], *, lang: str = "vi"):
     """The margin table of :func:`margins_display` when the weighting stage wrote
-    ``weight_margins``, otherwise the note that the weights were not calibrated (Markdown,
-    text ``notebooks.weighting.no_calibration``).
+    ``weight_margins``; the post-strata of :func:`cells_display` when it wrote ``weight_cells``
+    (a service-user survey: post-stratified to unit × procedure field, no margins); otherwise the note
+    that the weights were not calibrated (Markdown, text ``notebooks.weighting.no_calibration``).
 
     Parameters
     ----------
@@ -128,6 +159,8 @@ def margins_section(tables: Mapping[str, pd.DataFrame], *, lang: str = "vi"):
     """
     if "weight_margins" in tables:
         return margins_display(tables["weight_margins"], lang=lang)
+    if "weight_cells" in tables:
+        return cells_display(tables["weight_cells"], lang=lang)
     from IPython.display import Markdown
 
     from sipas.text.labels import notebook_text

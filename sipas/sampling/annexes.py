@@ -418,3 +418,127 @@ def write_service_allocation_annex(table: pd.DataFrame, *, xlsx_path: str | Path
     if csv_path is not None:
         out.append(sio.write_csv(table, csv_path))
     return tuple(out)
+
+
+# ------------------------------------------------------------------ exit mode: the desks' blank list (seed 002)
+
+#: File name of the blank per-unit list of an exit-mode survey, written by ``sipas sample`` beside the
+#: allocation annex (no personal data: the rows are empty until a desk fills them in).
+EXIT_LIST_FILE = "danh_sach_nguoi_cung_cap_thong_tin_mau_trong.xlsx"
+#: Row of the column headers on each sheet of :func:`exit_list_xlsx_bytes` (rows 1-4: title, place, forms, note).
+EXIT_LIST_HEADER_ROW = 6
+#: Columns of the list, in seed 002's order (keys of ``labels.exit_list.columns`` in ``report_text.yml``).
+EXIT_LIST_COLUMNS = ("number", "name", "address", "phone", "signature")
+_EXIT_LIST_WIDTHS = (7, 34, 34, 17, 17)
+
+
+def _sheet_title(index: int, name: str, width: int, used: set[str]) -> str:
+    """A worksheet name Excel accepts (31 characters, none of ``[]:*?/\\``, no edge apostrophe), unique."""
+    clean = "".join(" " if ch in "[]:*?/\\" else ch for ch in nfc(str(name))).strip().strip("'").strip()
+    title = f"{str(index).zfill(width)} {clean}"[:31].rstrip() if clean else str(index).zfill(width)
+    base, k = title, 2
+    while title.casefold() in used:
+        title = f"{base[:31 - len(str(k)) - 1]}~{k}"
+        k += 1
+    used.add(title.casefold())
+    return title
+
+
+def exit_list_xlsx_bytes(allocation: pd.DataFrame, *, unit: str = "unit", forms: str = "forms",
+                         year: int | None = None, lang: str = "vi") -> bytes:
+    """The blank list the desks of an exit-mode survey fill in, one printable worksheet per unit (XLSX bytes).
+
+    Seed 002 (exit mode: the desk hands a form to each person whose result it returns) attaches to its plan
+    the list "Danh sách người cung cấp thông tin khảo sát sự hài lòng năm ...": a survey location
+    ("Địa điểm khảo sát"), numbered rows with the columns Stt, name of the organisation or person, address,
+    phone number and signature, then the signatures of the interviewer ("Điều tra viên") and of the head of
+    the unit ("Thủ trưởng đơn vị") and a contact phone number.  This is that list, blank, for each unit with
+    forms: its name as the location, its number of forms (the allocation annex's "Số lượng phiếu") and one
+    numbered row per allocated form.  The seed's template prints 20 rows and names no other column (form
+    number, date handed out, procedure field, returned or not): sipas adds none, and the sheet's note says
+    where its row count comes from.  The texts are ``labels.exit_list`` of ``report_text.yml`` in ``lang``.
+
+    No personal data: every row is empty, so the file is written beside the allocation annex, not under
+    ``restricted/``.  Filled in, a sheet holds names, addresses and phone numbers (keep the paper, or a scan,
+    with the restricted data).
+
+    Parameters
+    ----------
+    allocation : DataFrame
+        One row per unit in print order: ``unit`` (name printed) and ``forms`` (int); units with no form
+        get no sheet.
+    unit, forms : str
+        Column names of the unit name and its forms.
+    year : int, optional
+        Survey year, printed in the title as the seed does.
+    lang : str
+        ``"vi"`` or ``"en"`` (the survey's ``language``).
+
+    Returns
+    -------
+    bytes
+        An XLSX workbook (values only, never a formula: :func:`sipas.io.xlsx_bytes`; the same inputs give
+        the same bytes), A4 portrait, fit to the page width, the header row repeated on every page.
+    """
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Border, Font, Side
+    from openpyxl.utils import get_column_letter
+
+    from sipas.text.labels import label_set
+
+    lab = label_set("exit_list", lang=lang)
+    title = lab["title"].format(year=year) if year is not None else lab["title_no_year"]
+    al = allocation.reset_index(drop=True)
+    n_forms = pd.to_numeric(al[forms]).astype(int).tolist()
+    names = [nfc(str(v)) for v in al[unit]]
+    wb = Workbook()
+    wb.remove(wb.active)
+    thin = Side(style="thin")
+    border = Border(left=thin, right=thin, top=thin, bottom=thin)
+    ncol = len(EXIT_LIST_COLUMNS)
+    width = max(2, len(str(len(al))))
+    used: set[str] = set()
+    for i, (name, n) in enumerate(zip(names, n_forms), start=1):
+        if n <= 0:
+            continue
+        ws = wb.create_sheet(_sheet_title(i, name, width, used))
+        head = {1: (title, Font(bold=True)), 2: (lab["place"].format(unit=name), Font(bold=True)),
+                3: (lab["forms"].format(forms=n), Font()), 4: (lab["note"], Font(italic=True))}
+        for r, (text, font) in head.items():
+            cell = ws.cell(row=r, column=1, value=text)
+            cell.font = font
+            ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=ncol)
+            cell.alignment = Alignment(horizontal="center" if r == 1 else "left", vertical="center", wrap_text=True)
+        ws.row_dimensions[1].height = 32
+        ws.row_dimensions[4].height = 30
+        for j, key in enumerate(EXIT_LIST_COLUMNS, start=1):
+            cell = ws.cell(row=EXIT_LIST_HEADER_ROW, column=j, value=lab["columns"][key])
+            cell.font = Font(bold=True)
+            cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+            cell.border = border
+            ws.column_dimensions[get_column_letter(j)].width = _EXIT_LIST_WIDTHS[j - 1]
+        for k in range(1, n + 1):
+            r = EXIT_LIST_HEADER_ROW + k
+            ws.row_dimensions[r].height = 24   # room to write by hand
+            for j in range(1, ncol + 1):
+                cell = ws.cell(row=r, column=j, value=k if j == 1 else None)
+                cell.border = border
+            ws.cell(row=r, column=1).alignment = Alignment(horizontal="center", vertical="center")
+        r = EXIT_LIST_HEADER_ROW + n + 2
+        for col, (label, sign) in ((1, (lab["interviewer"], lab["interviewer_sign"])),
+                                   (4, (lab["head"], lab["head_sign"]))):
+            for rr, text, font in ((r, label, Font(bold=True)), (r + 1, sign, Font(italic=True))):
+                ws.merge_cells(start_row=rr, start_column=col, end_row=rr, end_column=col + 1)
+                cell = ws.cell(row=rr, column=col, value=text)
+                cell.font = font
+                cell.alignment = Alignment(horizontal="center")
+        ws.cell(row=r + 6, column=1, value=lab["contact"])
+        ws.print_title_rows = f"{EXIT_LIST_HEADER_ROW}:{EXIT_LIST_HEADER_ROW}"
+        ws.page_setup.orientation = "portrait"
+        ws.page_setup.paperSize = ws.PAPERSIZE_A4
+        ws.page_setup.fitToWidth = 1
+        ws.page_setup.fitToHeight = 0
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+    if not wb.worksheets:   # no unit with forms: one empty sheet, so the workbook is valid
+        wb.create_sheet("01").cell(row=1, column=1, value=title)
+    return sio.xlsx_bytes(wb)

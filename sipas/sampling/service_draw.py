@@ -7,7 +7,9 @@ and writes the allocation annex (seed 002's appendix).  In list mode (``sampling
 also draws the official and reserve lists with :func:`sipas.sampling.transactions.select_transactions`
 (``sampling.reserve_ratio``, default 1) and writes them without personal data (the applicant id is left
 out); the printable list with names ("Danh sách người cung cấp thông tin") goes only to ``restricted/``.
-In exit mode (seed 002) there is no list: the desks hand out their allocated forms.
+In exit mode (seed 002) there is no sample list: the desks hand out their allocated forms, and ``sipas sample``
+writes the same list blank, one printable sheet per unit with a numbered row per allocated form
+(:func:`sipas.sampling.annexes.exit_list_xlsx_bytes`), beside the allocation annex.
 """
 
 from __future__ import annotations
@@ -76,7 +78,8 @@ def draw_service_sample(cfg: Any, *, restricted_dir: Path, out_dir: Path) -> Ser
     transactions in the window; ``method: neyman`` without ``sd``/``proportion`` takes
     ``S_h = sqrt(p_h (1 - p_h))`` from last year's unit indices (``previous_survey``).
 
-    Writes ``allocation.csv`` and ``phu_luc_phan_bo_phieu.xlsx`` (seed 002's table) to ``out_dir``; in
+    Writes ``allocation.csv`` and ``phu_luc_phan_bo_phieu.xlsx`` (seed 002's table) to ``out_dir``; in exit
+    mode also the desks' blank list (:data:`~sipas.sampling.annexes.EXIT_LIST_FILE`, no personal data); in
     list mode also ``sample_transactions.csv`` (unit, transaction_id, list, position, procedure field,
     date, ``pi``; no applicant id or name) and ``shortfall.csv``, and the printable list with names to
     ``restricted_dir``.
@@ -90,8 +93,9 @@ def draw_service_sample(cfg: Any, *, restricted_dir: Path, out_dir: Path) -> Ser
     """
     from sipas.config import sampling_window
     from sipas.sampling.allocation import allocate_forms
-    from sipas.sampling.annexes import (informant_list, service_allocation_annex, service_annex_xlsx_bytes,
-                                       write_service_allocation_annex)
+    from sipas.sampling.annexes import (EXIT_LIST_FILE, exit_list_xlsx_bytes, informant_list,
+                                        service_allocation_annex, service_annex_xlsx_bytes,
+                                        write_service_allocation_annex)
     from sipas.sampling.transactions import (read_transactions, read_unit_frame, select_transactions,
                                              split_personal_columns, transaction_shortfall)
 
@@ -120,6 +124,9 @@ def draw_service_sample(cfg: Any, *, restricted_dir: Path, out_dir: Path) -> Ser
     files.append(sio.write_csv(alloc[["unit_id", "unit", "level", "transactions", "forms"]], out_dir / "allocation.csv"))
     annex = service_allocation_annex(alloc.assign(note=""), unit="unit", note="note")
     files += write_service_allocation_annex(annex, xlsx_path=out_dir / "phu_luc_phan_bo_phieu.xlsx", year=cfg.year)
+    if mode == "exit":   # the desks' blank list of seed 002, one sheet per unit, a row per allocated form
+        files.append(sio.atomic_write_bytes(out_dir / EXIT_LIST_FILE,
+                                            exit_list_xlsx_bytes(alloc, year=cfg.year, lang=cfg.language)))
     selection = pd.DataFrame(columns=["unit", "transaction_id", "list", "position"])
     shortfall = pd.DataFrame()
     rfiles: list[Path] = []

@@ -491,3 +491,26 @@ def own_factor_note(efa_loadings: pd.DataFrame, *, lang: str = "vi"):
 
     own, n_items = own_factor_count(efa_loadings)
     return Markdown(notebook_text("reliability.efa_own_factor", lang=lang, own=own, items=n_items))
+
+
+def cfa_blocks_note(instrument, *, lang: str = "vi"):
+    """The CFA blocks of ``instrument`` as section 2 of the reliability notebook lists them (Markdown): one
+    line per block of :func:`cfa_blocks` -- its sample (:func:`model_label`) and its criteria -- and the
+    criteria of :func:`reliability_groups` in no block (a single criterion under its own condition), texts
+    ``notebooks.reliability.cfa_block`` and ``cfa_left_out``.  The blocks follow the questionnaire (its
+    items' filters), so the list is right for every instrument and survey kind."""
+    from IPython.display import Markdown
+
+    from sipas.text.labels import notebook_text
+
+    groups = reliability_groups(instrument)
+    blocks = cfa_blocks(instrument, groups)
+    lab = _labels(lang)
+    lines = [notebook_text("reliability.cfa_block", lang=lang, model=_model_label(m, lab),
+                           criteria=", ".join(str(c) for c in crits)) for m, crits in blocks.items()]
+    used = {str(c) for crits in blocks.values() for c in crits}
+    left = [str(c) for c in groups if str(c) not in used]
+    text = "\n".join(lines) if lines else notebook_text("reliability.cfa_no_block", lang=lang)
+    if left:
+        text += "\n\n" + notebook_text("reliability.cfa_left_out", lang=lang, criteria=", ".join(left))
+    return Markdown(text)

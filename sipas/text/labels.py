@@ -55,9 +55,10 @@ def label_set(section: str, *, lang: str = "vi") -> dict[str, Any]:
 def notebook_text(key: str, *, lang: str = "vi", **fields: Any) -> str:
     """Text ``notebooks.<key>`` of ``resources/report_text.yml`` in ``lang``, placeholders filled.
 
-    The stage notebooks (``notebooks/01``–``04``) take every sentence they show from here, e.g.
+    The stage notebooks (``notebooks/01``–``04``) take the sentences they show from here, e.g.
     ``notebook_text("cleaning.no_recheck", lang=cfg.language)`` (``cfg.language`` is the survey's
-    report language).  A text without a version in ``lang`` falls back to Vietnamese, as
+    report language), and those that word the survey kind's design from :func:`kind_notebook_text`.
+    A text without a version in ``lang`` falls back to Vietnamese, as
     :meth:`ReportContext.tr` does.
 
     Parameters
@@ -74,14 +75,47 @@ def notebook_text(key: str, *, lang: str = "vi", **fields: Any) -> str:
     ReportError
         When the key does not name a text.
     """
-    node: Any = texts().get("notebooks", {})
-    for part in key.split("."):
+    return _text_at(f"notebooks.{key}", lang=lang, **fields)
+
+
+def kind_notebook_text(kind: str, key: str, *, lang: str = "vi", **fields: Any) -> str:
+    """Text ``notebooks_by_kind.<kind>.<key>`` of ``resources/report_text.yml`` in ``lang``, placeholders filled.
+
+    The stage notebooks' sentences that differ by survey kind (the design the weighting notebook
+    describes, what the whole area is called, how the recheck sample is drawn): a notebook asks its
+    survey's kind, ``cfg.kind.notebook_text("weighting.intro", lang=cfg.language)``
+    (:meth:`sipas.kinds.SurveyKind.notebook_text`), which calls this with the kind's name.  Every kind has
+    every text (``tests/test_notebooks.py``).  A text without a version in ``lang`` falls back to Vietnamese.
+
+    Parameters
+    ----------
+    kind : str
+        The kind's entry under ``notebooks_by_kind:`` (:attr:`sipas.kinds.SurveyKind.name`).
+    key : str
+        Dotted key under it, ``"<notebook>.<text>"``.
+    lang : str
+        ``"vi"`` or ``"en"``.
+    **fields
+        Values of the text's ``{placeholders}``, already formatted.
+
+    Raises
+    ------
+    ReportError
+        When the kind has no such text.
+    """
+    return _text_at(f"notebooks_by_kind.{kind}.{key}", lang=lang, **fields)
+
+
+def _text_at(path: str, *, lang: str, **fields: Any) -> str:
+    """The ``{vi, en}`` text at dotted ``path`` of ``report_text.yml`` in ``lang``, placeholders filled."""
+    node: Any = _texts()
+    for part in path.split("."):
         if not isinstance(node, dict) or part not in node:
-            raise ReportError(f"report_text.yml has no text notebooks.{key}")
+            raise ReportError(f"report_text.yml has no text {path}")
         node = node[part]
     if not (isinstance(node, dict) and "vi" in node):
-        raise ReportError(f"report_text.yml has no text notebooks.{key}")
-    return node.get(lang, node["vi"]).format(**fields)
+        raise ReportError(f"report_text.yml has no text {path}")
+    return str(node.get(lang, node["vi"])).format(**fields)
 
 
 def fmt_num(x: float, *, digits: int = 1, lang: str = "vi") -> str:
