@@ -5,24 +5,38 @@ replicate totals from per-cell sums, in ``O(n)``.  Checked against
 
 * the ``n x R`` weight matrix of ``replicate_weights_dense`` (``Design.replicate("JKn")`` then
   ``postStratify``, R's construction) and each replicate calibrated directly (``PostStratifiedJKn.dense``);
+* the PSU x calibration-cell path (``replicate_weights``) for the indices stage's statistics: indices of the
+  area, the units and respondent groups under every rule, shares, distributions, units against the area;
 * R survey: ``tests/results/r/survey_element_jkn.R`` (strata = units, post-strata nested in them: the
   service-user design) and ``survey_replicates.R``'s ``rstrat`` (not calibrated) and ``rstratp`` (post-strata
-  across the strata), at relative 1e-9.
+  across the strata), at relative 1e-9;
+* memory: no ``n x n`` table (``tracemalloc`` peak at two sizes).
 """
 
 from __future__ import annotations
 
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from sipas import indices
 from sipas.errors import DesignError, LonelyPSUError
+from sipas.estimation.jkn_totals import PostStratifiedJKn
 from sipas.estimation.survey_design import poststratified_jkn, replicate_weights, replicate_weights_dense
+from sipas.forms.instrument import load_instrument
+from sipas.forms.instrument.rules import instrument_rules
+from sipas.indices.comparisons import compare_with_overall
 from tests.results.r_refs import load
 
 API = Path("/work/shared/reference-data/api")
+
+
+@pytest.fixture(scope="module")
+def inst():
+    return load_instrument("service_user", "2017.1")
 
 
 def _units(seed: int, *, n_units: int = 5, per_unit: tuple[int, int] = (2, 40), element: bool = True) -> pd.DataFrame:
@@ -48,6 +62,21 @@ def _cell_totals(df: pd.DataFrame, seed: int) -> pd.DataFrame:
     rng = np.random.default_rng(seed + 500)
     cells = sorted(df["cell"].unique())
     return pd.DataFrame({"cell": cells, "households": rng.uniform(50, 900, len(cells)).round()})
+
+
+def _answers(df: pd.DataFrame, inst, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Forms with random codes (valid, missing, blank) and their positive indicators."""
+    rng = np.random.default_rng(seed + 1000)
+    items = inst.items.loc[inst.items["criterion"].notna(), "item"].tolist()
+    forms = pd.DataFrame({c: rng.choice([*map(float, inst.valid_codes(c)), 9.0, np.nan], len(df)) for c in items},
+                         index=df.index)
+    index_items = inst.items.loc[inst.items["index"] & inst.items["criterion"].notna(), "item"].tolist()
+    first = df["unit"] == "U0"
+    forms.loc[first, index_items[0]] = float(inst.positive_codes(index_items[0])[-1])  # p = 1 in U0: se exactly 0
+    only = np.flatnonzero(first)[:1]
+    forms.loc[first, index_items[1]] = np.nan                                          # one valid answer in U0:
+    forms.loc[df.index[only], index_items[1]] = float(inst.valid_codes(index_items[1])[0])  # undefined without it
+    return forms, indices.positive_indicators(forms, instrument=inst)
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -94,6 +123,56 @@ def test_domain_totals_equal_masked_products(seed, kind):
     np.testing.assert_array_equal(np.unique(rep.psu_stratum[dt.local_replicates(4)]),
                                   np.unique(rep.psu_stratum[rep.psu[unit]]))
     assert not dt.totals(5).any()  # a domain without rows
+
+
+@pytest.mark.parametrize("seed", [6, 7])
+def test_index_statistics_equal_the_cell_path(inst, seed):
+    """What the indices stage computes for a service-user survey -- indices of the area and the units under
+    every rule, respondent groups, shares, distributions, units against the area -- equal with the closed form,
+    the PSU x cell table and the dense matrix."""
+    df = _units(seed, n_units=6)
+    tot = _cell_totals(df, seed)
+    forms, ind = _answers(df, inst, seed)
+    reps = {"closed": poststratified_jkn(df, totals=tot, strata="unit", psu="respondent_key"),
+            "cells": replicate_weights(df, totals=tot, strata="unit", psu="respondent_key"),
+            "dense": replicate_weights_dense(df, totals=tot, strata="unit", psu="respondent_key")}
+    assert isinstance(reps["closed"], PostStratifiedJKn)
+    rules = list(instrument_rules(inst.raw)[0].values())
+    kw = dict(instrument=inst, rules=rules, by=df["unit"], by_type="unit", total_label="all",
+              psu=df["respondent_key"], strata=df["unit"])
+    groups = pd.DataFrame({"sex": np.random.default_rng(seed).choice(["1", "2", np.nan], len(df)),
+                           "age_group": np.random.default_rng(seed + 1).choice(["18-29", "30-44", "60+"], len(df))})
+    out = {}
+    for name, rep in reps.items():
+        est = indices.estimate_index_rules(ind, rep=rep, **kw)
+        grp = indices.group_indices(ind, groups, instrument=inst, rep=rep, rule=rules[0])
+        cat = inst.items.loc[~inst.items["index"] & inst.items["criterion"].notna(), "item"].tolist()
+        dist = indices.estimate_distribution(forms, instrument=inst, items=cat, rep=rep)
+        shares = indices.estimate_shares(ind, rep=rep)
+        overall = est[(est["rule"] == rules[0].id) & (est["level"] == "overall")]
+        area = overall[overall["domain_type"] == "province"].iloc[0]
+        w = pd.Series(rep.weights).groupby(df["unit"].to_numpy()).sum() / rep.weights.sum()
+        comp = compare_with_overall(overall[overall["domain_type"] == "unit"],
+                                    overall={"estimate": area["estimate"], "se": area["se"]}, shares=w.to_dict())
+        out[name] = (est, grp, dist, shares, comp)
+    text = ["rule", "domain_type", "domain", "level", "id", "df", "n", "note"]
+    for name in ("cells", "dense"):
+        for a, b in zip(out["closed"], out[name]):
+            num = [c for c in ("estimate", "se", "ci_low", "ci_high", "difference", "se_difference", "p_value",
+                               "p_adjusted") if c in a.columns]
+            labels = [c for c in text if c in a.columns]
+            pd.testing.assert_frame_equal(a[labels], b[labels])
+            for c in num:
+                np.testing.assert_allclose(a[c], b[c], rtol=1e-12, atol=1e-13, equal_nan=True, err_msg=f"{name} {c}")
+        pd.testing.assert_series_equal(out["closed"][4]["verdict"], out[name][4]["verdict"])
+    est = out["closed"][0]
+    # the share of 1 in U0: every replicate's share is 1 too, so the SE is exactly 0
+    first = indices.scoring._index_items(inst)[0]
+    row = est[(est["domain"] == "U0") & (est["id"] == first) & (est["rule"] == rules[0].id)].iloc[0]
+    assert row["estimate"] == 1.0 and row["se"] == 0.0
+    # a unit's df is its forms - 1
+    for u, g in df.groupby("unit"):
+        assert (est.loc[est["domain"] == u, "df"] == len(g) - 1).all()
 
 
 def _apistrat() -> pd.DataFrame:
@@ -198,3 +277,33 @@ def test_refuses_raking_trimming_and_lonely_units():
     with pytest.raises(LonelyPSUError) as want:
         replicate_weights(lone, totals=tot2, strata="unit", psu="respondent_key")
     assert got.value.stratum == want.value.stratum == "alone"
+
+
+def _peak_bytes(n_units: int, inst) -> tuple[int, int]:
+    """Forms and the peak memory (bytes, tracemalloc) of the indices of a service-user design: replicates,
+    area, units and two respondent groups under every rule, shares."""
+    df = _units(9, n_units=n_units, per_unit=(380, 420))
+    tot = _cell_totals(df, 9)
+    _, ind = _answers(df, inst, 9)
+    rules = list(instrument_rules(inst.raw)[0].values())
+    groups = pd.DataFrame({"sex": np.where(np.arange(len(df)) % 3 == 0, "1", "2")})
+    tracemalloc.start()
+    try:
+        rep = poststratified_jkn(df, totals=tot, strata="unit", psu="respondent_key")
+        indices.estimate_index_rules(ind, instrument=inst, rules=rules, rep=rep, by=df["unit"], by_type="unit",
+                                     total_label="all", psu=df["respondent_key"], strata=df["unit"])
+        indices.group_indices(ind, groups, instrument=inst, rep=rep, rule=rules[0])
+        indices.estimate_shares(ind, rep=rep)
+        return len(df), tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_memory_grows_linearly_not_n_by_n(inst):
+    """No n x n table: the peak memory of the indices grows like the forms (4x forms: < 6x memory, where an
+    n x n table gives 16x) and stays far below one n x n array of float64 (8 n^2 bytes)."""
+    n1, peak1 = _peak_bytes(4, inst)
+    n2, peak2 = _peak_bytes(16, inst)
+    assert 3.5 < n2 / n1 < 4.5
+    assert peak2 / peak1 < 6 * (n2 / n1) / 4, (peak1, peak2)
+    assert peak2 < 8 * n2 ** 2 / 4, (n2, peak2)
