@@ -16,7 +16,7 @@ help:
 	@echo "make test                   set up .venv, run the test suite"
 	@echo "make lab                    JupyterLab on notebooks/"
 	@echo "make synth                  regenerate the embedded demo surveys under data/raw/"
-	@echo "make benchmark              speed ratios against peer libraries; every stage at 2.5k-150k forms (household and national)"
+	@echo "make benchmark              speed ratios against peer libraries; every stage at 2.5k-150k forms (household, national), 0.7k-34k (service user)"
 
 all: report
 
@@ -49,6 +49,7 @@ benchmark: $(STAMP)
 	$(BIN)/python benchmarks/estimation.py
 	$(BIN)/python benchmarks/pipeline.py
 	$(BIN)/python benchmarks/national.py
+	$(BIN)/python benchmarks/service_user.py
 
 lock: $(STAMP)
 	$(BIN)/python -m sipas.envpins write

@@ -4,8 +4,9 @@
   records) are written by ``sipas synth`` into a temporary root and run through ``sipas sample``, stages 1-4.
 * Monte Carlo: the Huế population of transactions (every applicant's answers, from the generator) is sampled
   again and again by :func:`sipas.sampling.select_transactions` with the survey's allocation, weighted by
-  :func:`sipas.estimation.unit_weights.unit_weights` and estimated with the pipeline's replicate design and
-  index rule; the share of unit-level 95% CIs covering the population's index must be 92-98%.
+  :func:`sipas.estimation.unit_weights.unit_weights` and estimated with the pipeline's replicate design
+  (:func:`sipas.estimation.survey_design.poststratified_jkn`) and index rule; the share of unit-level 95%
+  CIs covering the population's index must be 92-98%.
 """
 
 from __future__ import annotations
@@ -89,10 +90,28 @@ def test_reward_table_verdicts_follow_holm(service_root):
     assert (c["p_adjusted"] >= c["p_value"]).all()
 
 
+def test_indices_stage_never_builds_the_replicate_table(service_root, monkeypatch):
+    """One PSU per form: the indices stage takes the closed form of the post-stratified JKn design
+    (``poststratified_jkn``), never a PSU x replicate table (``Design.replicate``, ``replicate_weights``:
+    n x n), and writes the same files again."""
+    from sipas.estimation.design import Design
+    from sipas.stages import indices as stage
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the indices stage built a PSU x replicate table")
+
+    monkeypatch.setattr(Design, "replicate", refuse)
+    monkeypatch.setattr(stage, "replicate_weights", refuse)
+    proc = service_root / "data/processed/demo-thuannam-2023"
+    before = {p.name: p.read_bytes() for p in proc.glob("*.csv")}
+    assert main(["--root", str(service_root), "indices", "--survey", "demo-thuannam-2023"]) == 0
+    assert {p.name: p.read_bytes() for p in proc.glob("*.csv")} == before
+
+
 @pytest.mark.slow
 def test_monte_carlo_unit_ci_coverage_on_hue_population():
     from sipas import indices
-    from sipas.estimation.survey_design import replicate_weights
+    from sipas.estimation.survey_design import poststratified_jkn
     from sipas.estimation.unit_weights import unit_weights
     from sipas.forms.instrument import load_instrument
     from sipas.forms.instrument.rules import resolve_rule
@@ -125,7 +144,7 @@ def test_monte_carlo_unit_ci_coverage_on_hue_population():
                               "procedure_field": rows["procedure_field"].to_numpy()})
         uw = unit_weights(forms, counts)
         data = pd.concat([uw.weights.reset_index(drop=True), df], axis=1)
-        rep = replicate_weights(data, totals=uw.totals, strata="unit", psu="respondent_key")
+        rep = poststratified_jkn(data, totals=uw.totals, strata="unit", psu="respondent_key")
         ind = indices.positive_indicators(data, instrument=inst)
         est = indices.estimate_index_rules(ind, instrument=inst, rules=[rule], rep=rep, by=data["unit"],
                                            by_type="unit", total_label="all", psu=data["respondent_key"],

@@ -10,6 +10,10 @@ Two forms of the same thing:
   ``W[i, r] = base_i * F[cell(i), r]``, so that weighted totals of any domain are
   ``sum_cells (sum_{i in cell, domain} base_i x_i) F[cell, r]`` -- a product of two small matrices
   instead of one of size ``n x R``.
+
+A third form, for designs with one PSU per respondent, where the cells alone are ``n x n``:
+:class:`sipas.estimation.jkn_totals.PostStratifiedJKn` gives the domain totals of a post-stratified JKn
+design in closed form.  All three share the variance, :func:`replicate_variance`.
 """
 
 from __future__ import annotations
@@ -37,9 +41,10 @@ class ReplicateWeights:
     kind: str = "JKn"
     mse: bool = False            # centre on the full-sample estimate (True) or the replicate mean (R default)
 
-    def variance(self, full: np.ndarray, reps: np.ndarray) -> np.ndarray:
-        """Variance of each row of estimates: ``full`` (k,), replicate estimates ``reps`` (k, R)."""
-        return _svrvar(full, reps, scale=self.scale, rscales=self.rscales, mse=self.mse)
+    def variance(self, full: np.ndarray, reps: np.ndarray, *, columns: np.ndarray | None = None) -> np.ndarray:
+        """Variance of each row of estimates: ``full`` (k,), replicate estimates ``reps`` (k, R), or only
+        the replicates ``columns`` (:func:`replicate_variance`)."""
+        return replicate_variance(full, reps, scale=self.scale, rscales=self.rscales, mse=self.mse, columns=columns)
 
     def cells(self) -> "CellReplicateWeights":
         """The same weights as a :class:`CellReplicateWeights` with one cell per row (base weight 1)."""
@@ -140,32 +145,42 @@ class CellReplicateWeights:
         return np.flatnonzero(self.touched[strata].any(axis=0))
 
     def variance(self, full: np.ndarray, reps: np.ndarray, *, columns: np.ndarray | None = None) -> np.ndarray:
-        """Variance of each row of estimates: ``full`` (k,), replicate estimates ``reps`` (k, R).
+        """Variance of each row of estimates: ``full`` (k,), replicate estimates ``reps`` (k, R), or only
+        the replicates ``columns`` (from :meth:`local_replicates`; :func:`replicate_variance`)."""
+        return replicate_variance(full, reps, scale=self.scale, rscales=self.rscales, mse=self.mse, columns=columns)
 
-        With ``columns`` (from :meth:`local_replicates`), ``reps`` holds only those replicates
-        (k, len(columns)) and every other replicate's estimate is ``full``::
 
-            v = scale (sum_{r in columns} c_r (t_r - m)^2 + (sum_{r not in columns} c_r) (t - m)^2)
+def replicate_variance(full: np.ndarray, reps: np.ndarray, *, scale: float, rscales: np.ndarray, mse: bool,
+                       columns: np.ndarray | None = None) -> np.ndarray:
+    """R survey's ``svrVar`` of each row of estimates, with replicates known to equal the full sample left out.
 
-        with ``m`` the mean of all ``R`` replicate estimates (R ``svrVar``, ``mse=FALSE``) or ``t``.
-        """
-        if columns is None:
-            return _svrvar(full, reps, scale=self.scale, rscales=self.rscales, mse=self.mse)
-        rs_in = self.rscales[columns]
-        outside = np.ones(len(self.rscales), dtype=bool)
-        outside[columns] = False
-        n_out = float(outside.sum())
-        rs_out = float(self.rscales[outside].sum())
-        defined = ~np.isnan(full)  # an undefined estimate is undefined in every replicate
-        n_out_k = np.where(defined, n_out, 0.0)
-        if self.mse:
-            centre = full
-        else:
-            count = (~np.isnan(reps)).sum(axis=1) + n_out_k
-            with np.errstate(invalid="ignore", divide="ignore"):
-                centre = (np.nansum(reps, axis=1) + np.where(defined, n_out * full, 0.0)) / count
-        within = np.nansum(rs_in[None, :] * (reps - centre[:, None]) ** 2, axis=1)
-        return self.scale * (within + np.where(defined, rs_out * (full - centre) ** 2, 0.0))
+    ``full`` (k,) are the full-sample estimates, ``reps`` (k, R) the replicate estimates, or, with ``columns``
+    (0-based replicates), (k, len(columns)) and every other replicate's estimate equal to ``full``::
+
+        v = scale (sum_{r in columns} c_r (t_r - m)^2 + (sum_{r not in columns} c_r) (t - m)^2)
+
+    with ``c_r`` = ``rscales``, ``m`` the mean of all ``R`` replicate estimates (``mse=False``, R's default)
+    or ``t`` (``mse=True``).  Replicate estimates that are NaN (undefined in that replicate) are left out
+    of the mean and the sum, with their ``c_r``, as R's ``svrVar`` (``na.action = na.omit``).  R:
+    ``svrVar(thetas, scale, rscales, mse=mse, coef=t)``.
+    """
+    if columns is None:
+        return _svrvar(full, reps, scale=scale, rscales=rscales, mse=mse)
+    rs_in = rscales[columns]
+    outside = np.ones(len(rscales), dtype=bool)
+    outside[columns] = False
+    n_out = float(outside.sum())
+    rs_out = float(rscales[outside].sum())
+    defined = ~np.isnan(full)  # an undefined estimate is undefined in every replicate
+    n_out_k = np.where(defined, n_out, 0.0)
+    if mse:
+        centre = full
+    else:
+        count = (~np.isnan(reps)).sum(axis=1) + n_out_k
+        with np.errstate(invalid="ignore", divide="ignore"):
+            centre = (np.nansum(reps, axis=1) + np.where(defined, n_out * full, 0.0)) / count
+    within = np.nansum(rs_in[None, :] * (reps - centre[:, None]) ** 2, axis=1)
+    return scale * (within + np.where(defined, rs_out * (full - centre) ** 2, 0.0))
 
 
 def as_cells(rep: ReplicateWeights | CellReplicateWeights) -> CellReplicateWeights:

@@ -1,7 +1,8 @@
 """The survey's stratified cluster design as the weighting stage builds it, shared with the indices stage.
 
 JKn replicate weights, calibrated and trimmed like the final weights (R: ``as.svrepdesign`` then ``postStratify``/
-``rake``/``trimWeights``).
+``rake``/``trimWeights``): per PSU x calibration cell (:func:`replicate_weights`), or, for a post-stratified
+design with one PSU per respondent, in closed form (:func:`poststratified_jkn`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from sipas.errors import DesignError, StageInputMissing
+from sipas.estimation.jkn_totals import PostStratifiedJKn
 from sipas.estimation.replicate_weights import CellReplicateWeights, ReplicateWeights
 
 #: Raking control: relative convergence tolerance and iteration limit.
@@ -309,3 +311,92 @@ def replicate_weights(weights: pd.DataFrame, *, totals: pd.DataFrame | None = No
     return CellReplicateWeights(base=base, cell=cell, factors=F, scale=scale, rscales=rscales,
                                 df=float(design.df), kind="JKn", mse=mse, cell_strata=st.cluster_stratum[st.cluster],
                                 touched=touched, calibration_cell=calib)
+
+
+def poststratified_jkn(weights: pd.DataFrame, *, totals: pd.DataFrame | None = None, strata: str = "district",
+                       psu: str = "commune", fpc: str | None = FPC_COLUMN) -> PostStratifiedJKn:
+    """JKn replicates of the stratified design, post-stratified like the final weights, in ``O(n)``.
+
+    The same replicates as :func:`replicate_weights` (and :func:`replicate_weights_dense`) for a design
+    calibrated by post-stratification (or not calibrated), held without any PSU x replicate table: replicate
+    ``r`` deletes PSU ``j`` of stratum ``h`` and
+
+    .. math:: w_{ri} = w^{nr}_i \\, a_{r j(i)} \\, \\frac{N_{c(i)}}{\\sum_{i' \\in c(i)} w^{nr}_{i'} a_{r j(i')}},
+
+    :math:`a_{rj}` = 0 for the deleted PSU, :math:`n_h/(n_h - 1)` for the other PSUs of ``h``, 1 elsewhere; a
+    domain's totals in every replicate come from per-cell sums in closed form
+    (:mod:`sipas.estimation.jkn_totals`), so time and memory grow linearly with the rows even when every
+    respondent is a PSU (service-user surveys, :attr:`sipas.config.Hierarchy.element_psu`: ``n`` replicates,
+    where :func:`replicate_weights`' PSU x cell table is ``n x n``).  R equivalent (service-user survey)::
+
+        d <- svydesign(ids=~1, strata=~unit, fpc=~psu_population, weights=~w_nr, data=w)
+        r <- postStratify(as.svrepdesign(d, type="JKn"), ~cell, totals)
+
+    Replicates in R's order (strata, then PSUs within them, in order of first appearance); ``rscales``
+    :math:`(n_h - 1)/n_h \\, (1 - n_h/N_h)` with the stage-1 fpc, ``scale`` 1, ``mse`` False; ``df`` = #PSUs -
+    #strata (as :func:`replicate_weights`).
+
+    Parameters
+    ----------
+    weights : DataFrame
+        ``w_nr``, ``strata``, ``psu`` (and ``fpc``) and the post-stratification column (``totals``' first
+        column) per row.
+    totals : DataFrame, optional
+        ``poststrata_totals.csv``: the post-strata and their ``households`` (service users: transactions).
+        Raking margins (``rake_*``) or trimming bounds are refused (use :func:`replicate_weights`).
+    strata, psu : str
+        The design's columns.
+    fpc : str or None
+        Column with the number of PSUs in the stratum (stage-1 fpc), used when present.
+
+    Returns
+    -------
+    PostStratifiedJKn
+
+    Raises
+    ------
+    DesignError
+        Raking or trimming in ``totals``; a post-stratum of the sample missing from ``totals`` or one of the
+        population without sample rows (as :func:`sipas.estimation.weighting.poststratify`).
+    LonelyPSUError
+        A stratum with one PSU (the first in the data's order, as :func:`replicate_weights`).
+    """
+    from sipas.errors import LonelyPSUError
+    from sipas.estimation import weighting
+    from sipas.estimation.design import Design
+
+    if totals is not None and (any(c.startswith(_RAKE_PREFIX) for c in totals.columns)
+                               or "trim_upper" in totals.columns):
+        raise DesignError("poststratified_jkn post-stratifies only: raking and trimming need replicate_weights")
+    use_fpc = fpc if fpc is not None and fpc in weights.columns else None
+    design = Design(weights, weight="w_nr", strata=strata, psu=psu, fpc=use_fpc)  # validates the design columns
+    st = design._stages[0]
+    n, C, S = design.n_rows, st.n_clusters, st.n_strata
+    cs = st.cluster_stratum
+    # R's replicate order (as sipas.estimation.replicates): strata, then PSUs, in order of first appearance
+    first_row = np.full(C, n, dtype=np.int64)
+    np.minimum.at(first_row, st.cluster, np.arange(n))
+    stratum_first = np.full(S, n, dtype=np.int64)
+    np.minimum.at(stratum_first, cs, first_row)
+    lonely = np.flatnonzero(st.n_h < 2)
+    if lonely.size:
+        h = int(lonely[np.argmin(stratum_first[lonely])])
+        raise LonelyPSUError(f"stratum ({st.stratum_labels[h]}) has one PSU: JKn needs >= 2",
+                             stratum=st.stratum_labels[h])
+    order = np.lexsort((first_row, stratum_first[cs]))          # replicate -> PSU code
+    replicate_of = np.empty(C, dtype=np.int64)
+    replicate_of[order] = np.arange(C)
+    stratum_rank = np.empty(S, dtype=np.int64)
+    stratum_rank[np.argsort(stratum_first, kind="stable")] = np.arange(S)
+    n_h = st.n_h
+    f_h = np.zeros(S) if st.popsize is None else st.n_h / st.popsize
+    h_rep = cs[order]
+    rscales = (n_h[h_rep] - 1.0) / n_h[h_rep] * (1.0 - f_h[h_rep])
+    if totals is None:
+        cell, population = stratum_rank[cs[st.cluster]], None
+    else:
+        (var, pop), = calibration_margins(totals).items()
+        cell, population, _ = weighting._margin_codes(design, var, pop)
+    return PostStratifiedJKn(base=np.asarray(design.weights, dtype=float), psu=replicate_of[st.cluster],
+                             psu_stratum=stratum_rank[h_rep], cell=cell, population=population, scale=1.0,
+                             rscales=rscales, df=float(design.df), mse=False)

@@ -27,7 +27,10 @@ in the cell form of :class:`~sipas.estimation.replicate_weights.CellReplicateWei
     num_{d,i,r} = sum_c Z^y_{d,c,i} F[c, r],    Z^y_{d,c,i} = sum_{h in d, c(h) = c} b_h r_hi y_hi
 
 (and ``den`` with ``Z^r``): one pass over the rows forms ``Z`` (``O(n k)``), each domain then costs
-a product of its ``cells x k`` block with ``cells x (1 + R)`` factors -- never ``n x R``.
+a product of its ``cells x k`` block with ``cells x (1 + R)`` factors -- never ``n x R``.  When every
+respondent is a PSU the cells alone are ``n x n``; a post-stratified JKn design then gives each domain's
+totals in closed form from per-cell sums (:class:`~sipas.estimation.jkn_totals.PostStratifiedJKn`,
+``O(n k)`` per domain).  :func:`replicate_domain_totals` takes either form.
 """
 
 from __future__ import annotations
@@ -37,7 +40,12 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from sipas.estimation.jkn_totals import JKnDomainTotals, PostStratifiedJKn
+from sipas.estimation.replicate_weights import CellReplicateWeights, ReplicateWeights, as_cells
 from sipas.forms.instrument.rules import IndexRule
+
+#: Any form of full-sample and replicate weights the index functions take.
+AnyReplicates = ReplicateWeights | CellReplicateWeights | PostStratifiedJKn
 
 
 @dataclass(frozen=True)
@@ -175,6 +183,84 @@ def domain_totals(Y: np.ndarray, R: np.ndarray, *, base: np.ndarray, cell: np.nd
     dom_of_pair = pairs // G
     start = np.searchsorted(dom_of_pair, np.arange(n_domains + 1), side="left")
     return DomainTotals(sums=sums, cells=pairs % G, start=start, factors=np.asarray(factors, dtype=float))
+
+
+@dataclass(frozen=True)
+class ReplicateDomainTotals:
+    """Weighted item totals ``(num, den)`` of several domains, full sample and replicates, whichever form the
+    replicate weights take (built by :func:`replicate_domain_totals`).
+
+    Attributes
+    ----------
+    source : DomainTotals or JKnDomainTotals
+        Per-cell sums times the cells' factors, or the closed form of a post-stratified JKn design (whose
+        variables are the ``k`` columns of ``num`` then the ``k`` of ``den``).
+    rep : CellReplicateWeights or PostStratifiedJKn
+        The replicate weights (which replicates can move a domain).
+    k : int
+        Number of items.
+    """
+
+    source: DomainTotals | JKnDomainTotals
+    rep: CellReplicateWeights | PostStratifiedJKn
+    k: int
+
+    def local_replicates(self, d: int) -> np.ndarray | None:
+        """Replicates (0-based) that can change domain ``d``'s indices; None: all of them.
+
+        Every other replicate's totals are the full sample's, or (cell form, a domain inside one calibration
+        cell) a constant multiple of them, leaving every ratio at its full-sample value
+        (:meth:`~sipas.estimation.replicate_weights.CellReplicateWeights.local_replicates`,
+        :meth:`~sipas.estimation.jkn_totals.JKnDomainTotals.local_replicates`).
+        """
+        if isinstance(self.source, DomainTotals):
+            return self.rep.local_replicates(self.source.domain_cells(d))
+        local = self.source.local_replicates(d)
+        return None if local.size == self.rep.n_replicates else local
+
+    def totals(self, d: int, *, replicates: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """``(num, den)``, each ``k x (1 + R)`` (or ``k x (1 + len(replicates))``), of domain ``d``."""
+        if isinstance(self.source, DomainTotals):
+            return self.source.totals(d, replicates=replicates)
+        T = self.source.totals(d, replicates=replicates)
+        return T[:self.k], T[self.k:]
+
+
+def replicate_domain_totals(Y: np.ndarray, R: np.ndarray, *, rep: AnyReplicates, domain: np.ndarray,
+                            n_domains: int) -> ReplicateDomainTotals:
+    """Weighted item totals of every domain in the full sample and each replicate of ``rep``.
+
+    The cell form (:class:`~sipas.estimation.replicate_weights.CellReplicateWeights`, or a
+    :class:`~sipas.estimation.replicate_weights.ReplicateWeights` as one cell per row) goes through
+    :func:`domain_totals`; a :class:`~sipas.estimation.jkn_totals.PostStratifiedJKn` design through its
+    closed form on the variables ``[Y R, R]``.  Either way domain ``d``'s ``num`` and ``den`` are what
+    :func:`item_totals` gives on the ``n x (1 + R)`` weight matrix zeroed outside the domain.
+
+    Parameters
+    ----------
+    Y, R : ndarray, n x k
+        Positive-answer and valid-answer indicators (as :func:`item_totals`).
+    rep : ReplicateWeights, CellReplicateWeights or PostStratifiedJKn
+        Full-sample and replicate weights.
+    domain : ndarray (n,) of int
+        Domain of each row, ``0 .. n_domains-1``; negative: in no domain.
+    n_domains : int
+        Number of domains ``D``.
+
+    Returns
+    -------
+    ReplicateDomainTotals
+        Cost ``O(n k)`` to build; then, per domain, ``O(q_d k R_d)`` (cell form: ``q_d`` cells, ``R_d``
+        replicates) or ``O(p_d k)`` (closed form: ``p_d`` PSU x cell pairs in the domain's cells).
+    """
+    Y = np.asarray(Y, dtype=float)
+    R = np.asarray(R, dtype=float)
+    if isinstance(rep, PostStratifiedJKn):
+        return ReplicateDomainTotals(source=rep.domain_totals(np.hstack([Y * R, R]), domain=domain,
+                                                              n_domains=n_domains), rep=rep, k=Y.shape[1])
+    cr = as_cells(rep)
+    return ReplicateDomainTotals(source=domain_totals(Y, R, base=cr.base, cell=cr.cell, factors=cr.factors,
+                                                      domain=domain, n_domains=n_domains), rep=cr, k=Y.shape[1])
 
 
 def evaluate_rule(rule: IndexRule, num: np.ndarray, den: np.ndarray, item_ids: list[str]) -> RuleValues:

@@ -33,9 +33,8 @@ import scipy.sparse as sp
 
 from sipas.errors import EstimationError
 from sipas.estimation.propci import prop_interval
-from sipas.estimation.replicate_weights import CellReplicateWeights, ReplicateWeights, as_cells
 from sipas.forms.instrument.rules import IndexRule, resolve_rule
-from sipas.indices.aggregation import domain_totals, evaluate_rule
+from sipas.indices.aggregation import AnyReplicates, evaluate_rule, replicate_domain_totals
 from sipas.indices.rankings import _unit_order
 from sipas.text.units import RURAL_TYPES, URBAN_TYPES
 
@@ -99,20 +98,22 @@ def _respondent_counts(R: np.ndarray, keys: list[tuple[str, ...]], pos: dict[str
 
 
 def estimate_index_rules(indicators: pd.DataFrame, *, instrument, rules: Sequence[IndexRule],
-                         rep: ReplicateWeights | CellReplicateWeights, by: pd.Series | None = None,
+                         rep: AnyReplicates, by: pd.Series | None = None,
                          by_type: str = "district", total_label: str = "", total_type: str = "province",
                          psu: pd.Series | None = None, strata: pd.Series | None = None,
                          level: float = 0.95) -> pd.DataFrame:
     """Item, criterion, content and overall indices under each of ``rules``, with replicate SEs and logit CIs.
 
     The weighted totals of every item are computed for all domains and weight columns in one
-    pass (:func:`sipas.indices.aggregation.domain_totals`: per domain and weighting cell, then
+    pass (:func:`sipas.indices.aggregation.replicate_domain_totals`: per domain and weighting cell, then
     times the cells' replicate factors, never the ``n x R`` weight matrix); each rule is then
     evaluated on them (:func:`sipas.indices.aggregation.evaluate_rule`), so comparing rules costs
     almost nothing.  Cost ``O(n k + q k R)``: ``n`` rows, ``k`` items, ``q`` (domain, cell) pairs,
     ``R`` replicates; a domain inside one calibration cell (a district, a commune) needs only the
     replicates of its own strata (:meth:`CellReplicateWeights.local_replicates`: the others leave
-    its indices at the full-sample value), so report units cost ``O(q k R_h)``.
+    its indices at the full-sample value), so report units cost ``O(q k R_h)``.  With one PSU per
+    respondent (``R = n``) a post-stratified JKn design (:class:`~sipas.estimation.jkn_totals.PostStratifiedJKn`)
+    gives each domain's replicate totals in closed form: ``O(n k)`` per domain, ``k x R`` values.
 
     Parameters
     ----------
@@ -122,8 +123,9 @@ def estimate_index_rules(indicators: pd.DataFrame, *, instrument, rules: Sequenc
         The questionnaire (which items enter an index).
     rules : sequence of IndexRule
         The rules to evaluate (:func:`sipas.forms.instrument.rules.resolve_rule`).
-    rep : ReplicateWeights or CellReplicateWeights
-        Full-sample and replicate weights (:func:`sipas.estimation.survey_design.replicate_weights`).
+    rep : ReplicateWeights, CellReplicateWeights or PostStratifiedJKn
+        Full-sample and replicate weights (:func:`sipas.estimation.survey_design.replicate_weights`, or
+        :func:`~sipas.estimation.survey_design.poststratified_jkn` when the PSU is the respondent).
     by : Series, optional
         Domain of each row (e.g. district, or a respondent group such as an age group);
         rows whose domain is missing belong to no domain.  The whole population is always included
@@ -154,7 +156,6 @@ def estimate_index_rules(indicators: pd.DataFrame, *, instrument, rules: Sequenc
     """
     if by is not None and total_type == by_type:
         raise ValueError(f"the whole population's domain_type {total_type!r} equals the domains' (by_type)")
-    cr = as_cells(rep)
     item_ids = _index_items(instrument)
     Yraw = indicators[item_ids].to_numpy(dtype=float)
     R = (~np.isnan(Yraw)).astype(float)
@@ -171,21 +172,19 @@ def estimate_index_rules(indicators: pd.DataFrame, *, instrument, rules: Sequenc
         n_psu = _per_domain_count(codes, len(present), strata, psu)
         n_str = _per_domain_count(codes, len(present), strata)
         df_dom = np.maximum(1, n_psu - n_str).astype(float)
-    tot = [domain_totals(Y, R, base=cr.base, cell=cr.cell, factors=cr.factors,
-                         domain=np.zeros(n, dtype=np.int64), n_domains=1)]
+    tot = [replicate_domain_totals(Y, R, rep=rep, domain=np.zeros(n, dtype=np.int64), n_domains=1)]
     if present:
-        tot.append(domain_totals(Y, R, base=cr.base, cell=cr.cell, factors=cr.factors, domain=codes,
-                                 n_domains=len(present)))
+        tot.append(replicate_domain_totals(Y, R, rep=rep, domain=codes, n_domains=len(present)))
     domains = [(total_type, total_label, tot[0], 0, rep.df, n_all)]
     domains += [(by_type, d, tot[1], j, float(df_dom[j]), n_dom[j]) for j, d in enumerate(present)]
     out = []
     for k, (dtype, dname, dt, j, df, counts) in enumerate(domains):
-        cols = cr.local_replicates(dt.domain_cells(j)) if k else None   # the whole population: every replicate
+        cols = dt.local_replicates(j) if k else None   # the whole population: every replicate
         num, den = dt.totals(j, replicates=cols)
         for rule in rules:
             rv = evaluate_rule(rule, num, den, item_ids)
             est = rv.values[:, 0]
-            se = np.sqrt(cr.variance(est, rv.values[:, 1:], columns=cols))
+            se = np.sqrt(rep.variance(est, rv.values[:, 1:], columns=cols))
             lo, hi = logit_ci(est, se, df=df, level=level)
             for i, (lvl, ident) in enumerate(rv.labels):
                 out.append({"rule": rule.id, "domain_type": dtype, "domain": dname, "level": lvl, "id": ident,
@@ -194,7 +193,7 @@ def estimate_index_rules(indicators: pd.DataFrame, *, instrument, rules: Sequenc
     return pd.DataFrame(out)
 
 
-def estimate_indices(indicators: pd.DataFrame, *, instrument, rep: ReplicateWeights | CellReplicateWeights, rule: IndexRule | None = None,
+def estimate_indices(indicators: pd.DataFrame, *, instrument, rep: AnyReplicates, rule: IndexRule | None = None,
                      by: pd.Series | None = None, by_type: str = "district", total_label: str = "",
                      total_type: str = "province",
                      psu: pd.Series | None = None, strata: pd.Series | None = None,
@@ -228,16 +227,15 @@ def choice_indicators(forms: pd.DataFrame, *, instrument, criterion: str) -> pd.
     return pd.DataFrame(out, index=forms.index)
 
 
-def estimate_shares(indicators: pd.DataFrame, *, rep: ReplicateWeights | CellReplicateWeights, level: float = 0.95) -> pd.DataFrame:
+def estimate_shares(indicators: pd.DataFrame, *, rep: AnyReplicates, level: float = 0.95) -> pd.DataFrame:
     """Weighted share of 1s per column with replicate SE and logit CI (whole population).
 
     Returns ``id``, ``estimate``, ``se``, ``ci_low``, ``ci_high``, ``df``, ``n``.
     """
-    cr = as_cells(rep)
     Yraw = indicators.to_numpy(dtype=float)
     R = (~np.isnan(Yraw)).astype(float)
-    num, den = domain_totals(np.nan_to_num(Yraw), R, base=cr.base, cell=cr.cell, factors=cr.factors,
-                             domain=np.zeros(len(indicators), dtype=np.int64), n_domains=1).totals(0)
+    whole = np.zeros(len(indicators), dtype=np.int64)
+    num, den = replicate_domain_totals(np.nan_to_num(Yraw), R, rep=rep, domain=whole, n_domains=1).totals(0)
     with np.errstate(invalid="ignore", divide="ignore"):
         P = np.where(den > 0, num / den, np.nan)
     est = P[:, 0]
@@ -247,7 +245,7 @@ def estimate_shares(indicators: pd.DataFrame, *, rep: ReplicateWeights | CellRep
                          "df": rep.df, "n": R.sum(axis=0).astype(int)})
 
 
-def estimate_distribution(forms: pd.DataFrame, *, instrument, items: Sequence[str], rep: ReplicateWeights | CellReplicateWeights,
+def estimate_distribution(forms: pd.DataFrame, *, instrument, items: Sequence[str], rep: AnyReplicates,
                           level: float = 0.95) -> pd.DataFrame:
     """Weighted share of each answer category per item, among the item's valid answers, with CIs.
 
@@ -267,7 +265,7 @@ def estimate_distribution(forms: pd.DataFrame, *, instrument, items: Sequence[st
         Defines the items' valid codes.
     items : sequence of str
         Items to tabulate.
-    rep : ReplicateWeights or CellReplicateWeights
+    rep : ReplicateWeights, CellReplicateWeights or PostStratifiedJKn
         Full-sample and replicate weights.
     level : float
         Confidence level.
@@ -332,7 +330,7 @@ def urban_rural(commune_type: pd.Series) -> pd.Series:
     return out
 
 
-def group_indices(indicators: pd.DataFrame, groups: pd.DataFrame, *, instrument, rep: ReplicateWeights | CellReplicateWeights,
+def group_indices(indicators: pd.DataFrame, groups: pd.DataFrame, *, instrument, rep: AnyReplicates,
                   psu: pd.Series | None = None, strata: pd.Series | None = None,
                   levels: tuple[str, ...] = ("overall", "content", "aspect", "criterion"),
                   rule: IndexRule | None = None, level: float = 0.95) -> pd.DataFrame:

@@ -27,7 +27,10 @@ survey), a commune's index is estimated conditionally on the commune being sampl
 own population -- with a second JKn design in which communes are strata and the sampled
 villages the PSUs (ultimate clusters; df = villages - 1 per commune; calibrated like the final
 weights), since the province design, whose PSUs are communes, cannot estimate the variance
-of a one-PSU domain.
+of a one-PSU domain.  When the PSU is the respondent (service-user surveys,
+:attr:`sipas.config.Hierarchy.element_psu`) the design has one replicate per form; its post-stratified JKn
+replicates are then computed in closed form (:func:`sipas.estimation.survey_design.poststratified_jkn`), the
+same numbers as the PSU x calibration-cell table, which would be ``n x n``.
 
 Reads only files of earlier stages; writes through :mod:`sipas.io` (atomic, deterministic).
 """
@@ -44,7 +47,7 @@ from sipas import io as sio
 from sipas import rawfiles
 from sipas.config import SurveyConfig, project_root
 from sipas.errors import ConfigError, LonelyPSUError, StageInputMissing
-from sipas.estimation.survey_design import FPC_COLUMN, replicate_weights
+from sipas.estimation.survey_design import FPC_COLUMN, poststratified_jkn, replicate_weights
 from sipas.forms.instrument import load_instrument
 from sipas.forms.instrument.rules import IndexRule, instrument_rules, resolve_rule
 from sipas.indices.sensitivity import rule_sensitivity
@@ -182,8 +185,11 @@ def run_indices(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
     if missing:
         raise StageInputMissing(f"{wsrc}: design column(s) {', '.join(missing)} missing; rerun the weighting stage")
     inst = load_instrument(cfg.instrument_id, cfg.instrument_version)
+    # one PSU per respondent (service users): n replicates, whose PSU x cell table would be n x n; the
+    # post-stratified JKn design gives the same replicate totals in closed form, O(n)
+    design = poststratified_jkn if hier.element_psu else replicate_weights
     try:
-        rep = replicate_weights(df, totals=totals, strata=hier.strata, psu=hier.psu)
+        rep = design(df, totals=totals, strata=hier.strata, psu=hier.psu)
     except LonelyPSUError as exc:   # a design problem the officer fixes in survey.yml, not a crash
         raise ConfigError(f"stratum {exc.stratum!r} ({hier.strata}) has only one sampled {hier.psu}, so its "
                           f"variance cannot be estimated (the jackknife needs >= 2 per stratum): sample at least "
