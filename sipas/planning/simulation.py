@@ -41,7 +41,7 @@ unit's transactions (what list mode draws, seed 001), weighted and estimated as 
 (:func:`estimate_unit_mean`): ``w = N_h / n_h`` post-stratified to unit x field where every field has at least 2
 forms (:func:`sipas.estimation.unit_weights.unit_weights`, the weighting stage's function), the unit's mean with
 its JKn variance, every replicate re-calibrated to the fields, fpc ``N_h``
-(:func:`sipas.estimation.survey_design.replicate_weights`, the indices stage's function; R ``postStratify`` on
+(:func:`sipas.estimation.survey_design.poststratified_jkn`, the indices stage's function for this kind; R ``postStratify`` on
 ``as.svrepdesign(type = "JKn")``), ``t`` intervals with ``n_h - 1`` degrees of freedom.  (The Taylor variance of
 the post-stratified mean divides the within-field residuals' ``n_h - C`` degrees of freedom by ``n_h - 1`` and
 so understates the variance of a unit of 30 forms in 8 fields by about a quarter; the jackknife, the pipeline's
@@ -61,7 +61,7 @@ import pandas as pd
 from scipy import stats
 
 from sipas.errors import DesignError
-from sipas.estimation.survey_design import final_weights, replicate_weights
+from sipas.estimation.survey_design import final_weights, poststratified_jkn
 from sipas.estimation.unit_weights import unit_weights
 from sipas.estimation.weighting import design_weights, kish_deff, nonresponse_adjust
 from sipas.planning.cost import CostModel
@@ -429,7 +429,7 @@ def estimate_unit_mean(*, y: np.ndarray, fields: np.ndarray, counts: pd.DataFram
     Weights ``w = N_h / n_h`` post-stratified to the unit's procedure fields when every field has at least 2
     forms (:func:`sipas.estimation.unit_weights.unit_weights`, the weighting stage's function); the mean
     ``sum w y / sum w`` and its JKn variance with every replicate re-calibrated to the fields and the fpc
-    ``N_h`` (:func:`sipas.estimation.survey_design.replicate_weights`, the indices stage's function;
+    ``N_h`` (:func:`sipas.estimation.survey_design.poststratified_jkn`, the indices stage's function for this kind, linear in n;
     ``v = (1 - n_h/N_h) (n_h - 1)/n_h sum_r (ybar_r - ybar_.)^2``).  R survey::
 
         d <- svydesign(ids = ~1, strata = ~unit, fpc = ~N, data = forms)
@@ -457,11 +457,13 @@ def estimate_unit_mean(*, y: np.ndarray, fields: np.ndarray, counts: pd.DataFram
     sample = pd.DataFrame({"form_id": np.arange(n), "respondent_key": np.arange(n), "unit": unit,
                            "procedure_field": fields})
     uw = unit_weights(sample, counts)
-    rep = replicate_weights(uw.weights, totals=uw.totals, strata="unit", psu="respondent_key").dense()
+    rep = poststratified_jkn(uw.weights, totals=uw.totals, strata="unit", psu="respondent_key")
     y = np.asarray(y, dtype=float)
-    full = np.array([np.sum(rep.weights * y) / np.sum(rep.weights)])
-    reps = (y @ rep.replicates) / rep.replicates.sum(axis=0)
-    var = float(rep.variance(full, reps[None, :])[0])
+    tot = rep.domain_totals(np.column_stack([y, np.ones(n)]), domain=np.zeros(n, dtype=np.int64),
+                            n_domains=1).totals(0)          # 2 x (1 + R): sum w y and sum w, full then replicates
+    ratio = tot[0] / tot[1]
+    full = ratio[:1]
+    var = float(rep.variance(full, ratio[None, 1:])[0])
     return float(full[0]), float(np.sqrt(max(var, 0.0))), np.asarray(rep.weights, dtype=float)
 
 
