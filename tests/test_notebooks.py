@@ -148,6 +148,21 @@ def test_own_factor_note():
     assert stage_rel.own_factor_note(efa, lang="en").data.endswith("**1 / 2**.")
 
 
+def test_own_factor_note_names_blocks_not_estimated_and_never_says_0_of_0():
+    empty = _efa({("all", "a1"): True}).iloc[0:0]
+    why = {"all": "exploratory analysis: the oblimin rotation did not converge in 1000 iterations (`x`)"}
+    note = stage_rel.own_factor_note(empty, not_estimable=why, lang="en").data
+    assert "0 / 0" not in note
+    assert note.startswith(f"**{stage_rel.model_label('all', lang='en')}**: could not be estimated")
+    assert "did not converge in 1000 iterations ('x')" in note          # the reason, its backticks neutralised
+    vi = stage_rel.own_factor_note(empty, not_estimable=why).data
+    assert "không ước lượng được" in vi and "0 / 0" not in vi
+    # one block estimated, one not: both sentences
+    both = stage_rel.own_factor_note(_efa({("all", "a1"): True}), not_estimable={"used_admin": "singular"},
+                                     lang="en").data
+    assert "could not be estimated" in both and both.endswith("**1 / 1**.")
+
+
 def test_efa_displays():
     efa = _efa({("all", "a1"): True, ("all", "a2"): True, ("used_admin", "b1"): False})
     shown = stage_rel.efa_displays(efa)

@@ -150,9 +150,16 @@ def _col(ctx: ReportContext, name: str) -> str:
 
 
 def group_label(ctx: ReportContext, var: str, level: Any) -> str:
-    """Label of a respondent group level, e.g. ("sex", "2") -> "Nữ"."""
+    """Label of a respondent group level, e.g. ("sex", "2") -> "Nữ": ``group_levels`` of the report texts, else
+    the instrument's label of that code of the profile question ``var`` (e.g. a coded ``age_group``)."""
     key = f"group_levels.{var}.{level}"
-    return ctx.tr(key) if ctx.has(key) else str(level)
+    if ctx.has(key):
+        return ctx.tr(key)
+    labels = ctx.instrument.profile_labels(var, language=ctx.lang) if ctx.instrument is not None else {}
+    code = pd.to_numeric(pd.Series([level]), errors="coerce").iloc[0]
+    if labels and pd.notna(code) and float(code).is_integer() and int(code) in labels:
+        return labels[int(code)]
+    return str(level)
 
 
 def overall(ctx: ReportContext) -> pd.Series:

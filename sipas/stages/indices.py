@@ -58,8 +58,12 @@ PROFILE_VARS = ("sex", "ethnicity", "education")
 GROUP_VARS = ("sex", "age_group", "ethnicity", "area")
 
 
-def respondent_groups(df: pd.DataFrame, cfg: SurveyConfig) -> tuple[pd.DataFrame, list[Path]]:
+def respondent_groups(df: pd.DataFrame, cfg: SurveyConfig, *, instrument=None) -> tuple[pd.DataFrame, list[Path]]:
     """Group of each respondent: sex, age group, ethnicity (Kinh / minority) and area (urban / rural).
+
+    The age group is derived from the form's ``age`` (:func:`sipas.indices.age_group`); a form that records a
+    coded ``age_group`` instead (the service-user form) keeps its code where it is one of ``instrument``'s
+    profile codes (labels: :meth:`~sipas.forms.instrument.Instrument.profile_labels`), else NaN.
 
     ``area`` comes from the commune frame's ``commune_type`` (Phường, Thị trấn = urban;
     Xã = rural), matched on district and commune; it is left out when the frame is not
@@ -74,6 +78,9 @@ def respondent_groups(df: pd.DataFrame, cfg: SurveyConfig) -> tuple[pd.DataFrame
         g["sex"] = pd.to_numeric(df["sex"], errors="coerce").where(lambda s: s.isin([1, 2])).astype("Int64")
     if "age" in df.columns:
         g["age_group"] = indices.age_group(df["age"])
+    elif "age_group" in df.columns and instrument is not None and instrument.profile_labels("age_group"):
+        codes = list(instrument.profile_labels("age_group"))
+        g["age_group"] = pd.to_numeric(df["age_group"], errors="coerce").where(lambda s: s.isin(codes)).astype("Int64")
     if "ethnicity" in df.columns:
         g["ethnicity"] = pd.to_numeric(df["ethnicity"], errors="coerce").where(lambda s: s.isin([1, 2])).astype("Int64")
     frame = cfg.frames.get("communes")
@@ -232,7 +239,7 @@ def run_indices(cfg: SurveyConfig, *, root: Path | None = None) -> StageResult:
         comparison = indices.compare_with_overall(shown, overall={"estimate": area["estimate"], "se": area["se"]},
                                                   shares={str(k): v for k, v in shares.items()},
                                                   correction=(cfg.extra.get("report") or {}).get("correction", "holm"))
-    groups, frames_read = respondent_groups(df, cfg)
+    groups, frames_read = respondent_groups(df, cfg, instrument=inst)
     grp = indices.group_indices(ind, groups, instrument=inst, rep=rep, rule=rule)
     needs = [c for c in inst.criteria.loc[inst.criteria["aspect"] == "needs", "criterion"]]
     need_tabs = [indices.estimate_shares(indices.choice_indicators(df, instrument=inst, criterion=c), rep=rep)

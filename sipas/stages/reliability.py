@@ -482,15 +482,24 @@ def own_factor_count(efa_loadings: pd.DataFrame) -> tuple[int, int]:
     return int(own.sum()), len(first)
 
 
-def own_factor_note(efa_loadings: pd.DataFrame, *, lang: str = "vi"):
-    """The sentence closing section 4 of the reliability notebook (Markdown): the
-    :func:`own_factor_count` of the EFA, text ``notebooks.reliability.efa_own_factor``."""
+def own_factor_note(efa_loadings: pd.DataFrame, *, not_estimable: Mapping[str, str] | None = None,
+                    lang: str = "vi"):
+    """The sentences closing section 4 of the reliability notebook (Markdown): one per block the stage could not
+    estimate (``not_estimable``, the stage's ``info["not_estimable"]``: text ``notebooks.reliability.not_estimated``
+    with the block's sample and the reason, shown as code), then the :func:`own_factor_count` of the EFA (text
+    ``notebooks.reliability.efa_own_factor``) when any block was estimated -- never "0 / 0"."""
     from IPython.display import Markdown
 
     from sipas.text.labels import notebook_text
 
+    lab = _labels(lang)
+    lines = [notebook_text("reliability.not_estimated", lang=lang, model=_model_label(model, lab),
+                           reason=str(why).replace("`", "'"))
+             for model, why in (not_estimable or {}).items()]
     own, n_items = own_factor_count(efa_loadings)
-    return Markdown(notebook_text("reliability.efa_own_factor", lang=lang, own=own, items=n_items))
+    if n_items or not lines:
+        lines.append(notebook_text("reliability.efa_own_factor", lang=lang, own=own, items=n_items))
+    return Markdown("\n\n".join(lines))
 
 
 def cfa_blocks_note(instrument, *, lang: str = "vi"):

@@ -124,6 +124,14 @@ class Instrument:
                 out[int(c)] = lab.get(language, lab["vi"])
         return out
 
+    def profile_labels(self, question: str, *, language: str = "vi") -> dict[int, str]:
+        """Code -> label of the coded profile question ``question`` (e.g. ``age_group``) in ``language``;
+        empty when the instrument has no such coded question."""
+        for p in self.raw.get("profile") or []:
+            if p.get("id") == question and isinstance(p.get("codes"), dict):
+                return {int(c): lab.get(language, lab["vi"]) for c, lab in p["codes"].items()}
+        return {}
+
     def text(self, item: str, *, language: str = "vi") -> str:
         """Question text of ``item`` in ``language``."""
         t = self._item(item)["text"]
