@@ -16,8 +16,9 @@ report never test the kind's name; they ask the :class:`SurveyKind` object found
   allocations it compares, the sections of plan.html and the annex it writes).
 
 Adding a kind means writing one :class:`SurveyKind` below and listing it in :data:`KINDS`; the
-functions its ``sampler`` names, its instrument files and its report and notebook texts are the only
-other new parts.
+functions its ``sampler`` names, its instrument files and its report and notebook texts (with its labels,
+``labels.kinds.<name>`` of ``resources/report_text.yml``: what the kind and its frames are called) are the
+only other new parts.
 
 Kinds (seeds in shared/seeds/):
 
@@ -39,6 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sipas.errors import ConfigError
+from sipas.text.labels import LabelText
 
 __all__ = ["DesignSpec", "FrameSpec", "PlanningSpec", "SurveyKind", "KINDS", "DEFAULT_KIND", "get_kind"]
 
@@ -56,7 +58,8 @@ class FrameSpec:
     required : bool
         Whether every survey of the kind must configure it.
     label : Mapping[str, str]
-        What the frame lists, ``{"vi": ..., "en": ...}``.
+        What the frame lists, ``{"vi": ..., "en": ...}``: the kinds below name ``labels.kinds.<kind>.frames.<name>``
+        of ``resources/report_text.yml`` (:class:`~sipas.text.labels.LabelText`).
     """
 
     name: str
@@ -94,7 +97,8 @@ class DesignSpec:
         What the stage-1 finite population correction counts (``psu_population``).
     unit_labels : Mapping[str, Mapping[str, Mapping[str, str]]]
         Per structure, the labels of the unit columns on forms (``{"commune": {"vi": ..., "en": ...}}``)
-        where they differ from the instrument's (two-tier: no "thị trấn").
+        where they differ from the instrument's (two-tier: no "thị trấn"; ``labels.kinds.unit_labels`` of
+        ``resources/report_text.yml``).
     """
 
     structures: tuple[str, ...]
@@ -217,7 +221,11 @@ SERVICE_USER_PLANNING = PlanningSpec(
 
 @dataclass(frozen=True)
 class SurveyKind:
-    """What one kind of survey declares.  See the module docstring."""
+    """What one kind of survey declares.  See the module docstring.
+
+    Its ``label`` (what the kind is called, ``{"vi": ..., "en": ...}``) and its frames' labels are texts of
+    ``resources/report_text.yml``, ``labels.kinds.<name>`` (:func:`_label`).
+    """
 
     name: str
     label: Mapping[str, str]
@@ -320,20 +328,28 @@ class SurveyKind:
         return kind_notebook_text(self.name, key, lang=lang, **fields)
 
 
+def _label(key: str) -> LabelText:
+    """Text ``labels.kinds.<key>`` of ``resources/report_text.yml`` (``{vi, en}``), read when first used."""
+    return LabelText(f"kinds.{key}")
+
+
+#: The commune column of a two-tier survey's forms: since 1/7/2025 communes, wards and special zones, no towns.
+_TWO_TIER_UNIT_LABELS = {"two_tier": {"commune": _label("unit_labels.two_tier_commune")}}
+
 HOUSEHOLD = SurveyKind(
     name="household",
-    label={"vi": "Khảo sát hộ gia đình", "en": "Household survey"},
+    label=_label("household.label"),
     seeds=("000", "004"),
     frames=(
         FrameSpec("communes", {"three_tier": ("district", "commune", "commune_class", "is_admin_centre"),
                                "two_tier": ("commune", "commune_class", "is_admin_centre")},
-                  label={"vi": "Danh sách xã, phường, thị trấn", "en": "communes"}),
+                  label=_label("household.frames.communes")),
         FrameSpec("villages", {"three_tier": ("district", "commune", "village", "has_commune_hq"),
                                "two_tier": ("commune", "village", "has_commune_hq")},
-                  label={"vi": "Danh sách thôn, bản, tổ dân phố", "en": "villages"}),
+                  label=_label("household.frames.villages")),
         FrameSpec("households", {"three_tier": ("district", "commune", "village", "hamlet", "household_id"),
                                  "two_tier": ("commune", "village", "hamlet", "household_id")},
-                  label={"vi": "Danh sách hộ gia đình", "en": "households"}),
+                  label=_label("household.frames.households")),
     ),
     design=DesignSpec(
         structures=("three_tier", "two_tier"),
@@ -343,7 +359,7 @@ HOUSEHOLD = SurveyKind(
         psu_choices=("commune",),
         fpc="communes per stratum in the commune frame",
         # since 1/7/2025 a province has communes, wards and special zones, no districts nor towns (thị trấn)
-        unit_labels={"two_tier": {"commune": {"vi": "Xã/phường/đặc khu", "en": "Commune/ward/special zone"}}},
+        unit_labels=_TWO_TIER_UNIT_LABELS,
     ),
     sampler="sipas.sampling.draw:draw_sample",
     instrument_family="household",
@@ -354,16 +370,15 @@ HOUSEHOLD = SurveyKind(
 
 SERVICE_USER = SurveyKind(
     name="service_user",
-    label={"vi": "Khảo sát người sử dụng dịch vụ hành chính công", "en": "Service-user (exit) survey"},
+    label=_label("service_user.label"),
     seeds=("001", "002"),
     frames=(
         FrameSpec("units", {"units": ("unit_id", "unit", "level", "parent_unit")},
-                  label={"vi": "Danh sách đơn vị (Bộ phận một cửa)", "en": "service units"},
+                  label=_label("service_user.frames.units"),
                   reader="sipas.sampling.transactions:read_service_frame"),
         FrameSpec("transactions", {"units": ("transaction_id", "unit", "procedure_field", "returned_on",
                                              "applicant_type", "applicant_id")},
-                  label={"vi": "Hồ sơ thủ tục hành chính đã trả kết quả (trích từ hệ thống một cửa)",
-                         "en": "transaction records (one-stop information system)"},
+                  label=_label("service_user.frames.transactions"),
                   reader="sipas.sampling.transactions:read_service_frame"),
     ),
     design=DesignSpec(
@@ -385,20 +400,20 @@ SERVICE_USER = SurveyKind(
 
 NATIONAL = SurveyKind(
     name="national",
-    label={"vi": "Khảo sát quốc gia (63/34 tỉnh, thành phố)", "en": "National survey (all provinces)"},
+    label=_label("national.label"),
     seeds=("003",),
     frames=(
         FrameSpec("communes", {"three_tier": ("province", "district", "commune", "commune_type", "households"),
                                "two_tier": ("province", "commune", "commune_type", "households")},
-                  label={"vi": "Danh sách xã, phường theo tỉnh", "en": "communes by province"}),
+                  label=_label("national.frames.communes")),
         FrameSpec("villages", {"three_tier": ("province", "district", "commune", "village", "households"),
                                "two_tier": ("province", "commune", "village", "households")},
-                  label={"vi": "Danh sách thôn, bản, tổ dân phố", "en": "villages"}),
+                  label=_label("national.frames.villages")),
         # the Ministry holds no household lists: provinces draw households from their own lists
         FrameSpec("households", {"three_tier": ("province", "district", "commune", "village", "hamlet",
                                                 "household_id"),
                                  "two_tier": ("province", "commune", "village", "hamlet", "household_id")},
-                  required=False, label={"vi": "Danh sách hộ gia đình", "en": "households"}),
+                  required=False, label=_label("national.frames.households")),
     ),
     design=DesignSpec(
         structures=("two_tier", "three_tier"),
@@ -407,7 +422,7 @@ NATIONAL = SurveyKind(
         unit_levels={"three_tier": ("province", "district", "commune"), "two_tier": ("province", "commune")},
         psu_choices=("commune",),
         fpc="communes per province in the commune frame",
-        unit_labels={"two_tier": {"commune": {"vi": "Xã/phường/đặc khu", "en": "Commune/ward/special zone"}}},
+        unit_labels=_TWO_TIER_UNIT_LABELS,
     ),
     sampler="sipas.sampling.draw:draw_sample",
     instrument_family="household",

@@ -99,3 +99,21 @@ def test_report_renders_only_the_kinds_sections():
     ctx = _Ctx(dataclasses.replace(cfg, kind=narrow))
     # a section the kind does not render gives no blocks (without reading any table)
     assert section(ctx, "ranking") == []
+
+
+def test_kinds_labels_are_texts_of_report_text_yml():
+    """What a kind and its frames are called is data (labels.kinds of report_text.yml), in vi and en."""
+    from sipas.errors import ReportError
+    from sipas.text.labels import LabelText, label_text
+
+    for name, kind in KINDS.items():
+        assert dict(kind.label) == label_text(f"kinds.{name}.label")
+        assert kind.label["vi"] and kind.label["en"]
+        for f in kind.frames:
+            assert dict(f.label) == label_text(f"kinds.{name}.frames.{f.name}")
+        for structure in kind.design.structures:
+            for labels in kind.unit_labels(structure).values():
+                assert set(labels) == {"vi", "en"} and all(labels.values())
+    assert KINDS["household"].label == {"vi": "Khảo sát hộ gia đình", "en": "Household survey"}
+    with pytest.raises(ReportError, match="labels.kinds.no_such_kind"):
+        dict(LabelText("kinds.no_such_kind"))

@@ -219,7 +219,10 @@ def test_margins_section():
 #: Modules whose displays the notebooks show: every label a reader sees comes from report_text.yml.
 LABEL_MODULES = [REPO / "sipas" / "stages" / "reliability.py", REPO / "sipas" / "report" / "weight_charts.py",
                  REPO / "sipas" / "stages" / "weighting.py", REPO / "sipas" / "planning" / "report.py",
-                 REPO / "sipas" / "planning" / "service_report.py", REPO / "sipas" / "planning" / "service_plan.py"]
+                 REPO / "sipas" / "planning" / "service_report.py", REPO / "sipas" / "planning" / "service_plan.py",
+                 REPO / "sipas" / "sampling" / "annexes.py", REPO / "sipas" / "sampling" / "draw.py",
+                 REPO / "sipas" / "kinds.py", REPO / "sipas" / "forms" / "instrument" / "rules.py",
+                 REPO / "sipas" / "indices" / "merger.py"]
 
 
 def _vietnamese_literals(source: str) -> list[tuple[int, str]]:

@@ -175,6 +175,36 @@ def test_two_tier_without_design_is_a_config_error(tmp_path, monkeypatch):
         run(tmp_path, cfg)
 
 
+def test_annexes_are_written_in_the_survey_language(tmp_path, monkeypatch):
+    """The annexes' words are data (labels.annexes of report_text.yml), in the survey's language; the units keep
+    the names the frames give them."""
+    from openpyxl import load_workbook
+
+    from sipas.text.labels import label_set
+
+    monkeypatch.setenv("SIPAS_ROOT", str(tmp_path))
+    base = build_survey(tmp_path, extra="sampling: {households_per_village: 30}\n")
+    yml = base / "survey.yml"
+    yml.write_text(yml.read_text(encoding="utf-8").replace("language: vi", "language: en"), encoding="utf-8")
+    r = run(tmp_path, load_config(base))
+    en = label_set("annexes", lang="en")
+    col = en["columns"]
+    a1 = S.read_annex_xlsx(r.files[0])
+    assert list(a1.columns) == [col[k] for k in ("number", "district", "commune_class", "position", "commune_name",
+                                                 "admin_centre", "households", "selected", "reason", "probability")]
+    assert set(a1[col["reason"]].dropna()) - {""} <= set(en["reasons"].values())   # every reason worded, not a code
+    assert "Thị trấn Ă" in set(a1[col["commune_name"]])
+    ws = load_workbook(r.files[0]).worksheets[0]
+    assert ws.title == "Annex 01"
+    assert [ws.cell(i, 1).value for i in (1, 2, 3)] == ["ANNEX 01", en["titles"]["01"],
+                                                        "Tỉnh Thử - year 2024 - random seed 11"]
+    a3 = pd.read_csv(r.restricted_files[1], dtype=str, keep_default_na=False)
+    assert set(a3[col["list"]]) == {en["lists"]["official"], en["lists"]["reserve"]}
+    assert (a3[col["head_name"]] == "Lò Văn Páo").all()
+    a4 = pd.read_csv(r.files[5], dtype=str, keep_default_na=False)
+    assert a4.iloc[-1, 1] == en["total"]
+
+
 def test_annex_xlsx_is_deterministic_and_printable():
     t = pd.DataFrame({"STT": [1, 2], "Tên": ["Xã Ăn", "Xã Ơ"], "Xác suất chọn": [0.25, None]})
     a = S.annex_xlsx_bytes(t, number="01")

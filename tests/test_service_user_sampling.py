@@ -393,13 +393,17 @@ def test_informant_list_joins_the_restricted_frame(tmp_path):
     sel = S.select_transactions(public, allocation=pd.DataFrame({"unit": ["H", "X2"], "forms": [1, 1]}),
                                 window=WINDOW, seed=1)
     lst = S.informant_list(sel, restricted, units=units)
-    assert list(lst.columns) == list(S.INFORMANT_COLUMNS)
+    assert list(lst.columns) == list(S.service_annex_columns("informants"))
     assert lst[["Địa điểm khảo sát", "Họ và tên tổ chức/cá nhân", "Số điện thoại", "Địa chỉ"]].values.tolist() == [
         ["Bộ phận một cửa huyện", "Nguyễn Văn A", "0912345678", "Thôn 1"],
         ["Xã Cà Ná", "Công ty B", "0258 3333 444", "Cà Ná"]]
     assert set(lst["Ký tên"]) == {""} and set(lst["Danh sách"]) == {"Chính thức"}
     assert "applicant_id" not in sel.columns
     assert S.service_annex_xlsx_bytes(lst, kind="informants", year=2023)[:2] == b"PK"
+    # in an English survey the same list with the words of labels.annexes in English, the names as they are
+    en = S.informant_list(sel, restricted, units=units, lang="en")
+    assert list(en.columns) == list(S.service_annex_columns("informants", lang="en"))
+    assert en.iloc[:, 1:].values.tolist() == [[r[0], "Official", *r[2:]] for r in lst.iloc[:, 1:].values.tolist()]
 
 
 # ------------------------------------------------------------------------- exit mode: the desks' blank list

@@ -20,11 +20,13 @@ import numpy as np
 import pandas as pd
 
 from sipas.errors import EstimationError
+from sipas.text.labels import LabelText
 
 __all__ = ["merger_table", "new_provinces", "map_estimates", "RESOLUTION"]
 
-#: The legal source of the mapping.
-RESOLUTION = "Nghị quyết 202/2025/QH15 ngày 12/6/2025 (hiệu lực 1/7/2025)"
+#: The legal source of the mapping, as readers see it: ``{"vi": ..., "en": ...}`` (``RESOLUTION[lang]``), the
+#: text ``labels.merger.resolution`` of ``resources/report_text.yml``.
+RESOLUTION = LabelText("merger.resolution")
 
 
 @lru_cache(maxsize=1)

@@ -131,12 +131,12 @@ class PlanResult:
 
     def write_annex(self, out_dir: Path) -> list[Path]:
         """Phụ lục 04 of the chosen design as ``plan_phu_luc_04.xlsx`` and ``.csv`` in ``out_dir`` (values, never
-        formulas; :func:`sipas.sampling.write_annex`)."""
+        formulas; :func:`sipas.sampling.write_annex`), in the survey's language (``notes["language"]``)."""
         from sipas.sampling import write_annex
 
         stem = HOUSEHOLD_PLANNING.annex
         return list(write_annex(self.annex, number="04", xlsx_path=Path(out_dir) / f"{stem}.xlsx",
-                                csv_path=Path(out_dir) / f"{stem}.csv"))
+                                csv_path=Path(out_dir) / f"{stem}.csv", lang=self.notes.get("language", "vi")))
 
 
 def summary_lines(cfg, *, root: Path) -> list[str]:
@@ -265,7 +265,8 @@ def compute_household_plan(cfg, *, root: Path, settings: PlanSettings) -> PlanRe
     measured = float(wsum.loc[wsum["weights"] == "final", "kish_deff"].iloc[0])
     measured_design = float(wsum.loc[wsum["weights"] == "design", "kish_deff"].iloc[0])
     sr = summ[(summ["design"] == "seed_rule") & (summ["unit"] == "province")].iloc[0]
-    annex = allocation_annex(sizes, design=settings.design, villages=villages, communes=communes, seed=cfg.seed)
+    annex = allocation_annex(sizes, design=settings.design, villages=villages, communes=communes, seed=cfg.seed,
+                             lang=cfg.language)
     summary = pd.DataFrame([
         {"key": "kish_deff_measured", "value": measured},
         {"key": "kish_deff_design_measured", "value": measured_design},
@@ -280,7 +281,7 @@ def compute_household_plan(cfg, *, root: Path, settings: PlanSettings) -> PlanRe
     ])
     return PlanResult(comp, sizes, summ, reps_df, su_sum, summary, annex, settings, costs,
                       {"kish_deff_measured": measured, "kish_deff_design_measured": measured_design,
-                       "forms": float(wsum.loc[wsum["weights"] == "final", "n"].iloc[0])})
+                       "forms": float(wsum.loc[wsum["weights"] == "final", "n"].iloc[0]), "language": cfg.language})
 
 
 def _seed_sample(cfg) -> pd.DataFrame | None:
@@ -336,9 +337,10 @@ def response_by_commune(weights: pd.DataFrame, seed_sample: pd.DataFrame | None,
 
 
 def allocation_annex(sizes: pd.DataFrame, *, design: str, villages: pd.DataFrame, communes: pd.DataFrame,
-                     seed: int) -> pd.DataFrame:
+                     seed: int, lang: str = "vi") -> pd.DataFrame:
     """Phụ lục 04 of the chosen design: the communes of each district drawn by that design (the seed rule's
-    own communes for ``seed_rule``) with their villages and forms, via :func:`sipas.sampling.annex_04`."""
+    own communes for ``seed_rule``) with their villages and forms, via :func:`sipas.sampling.annex_04` (headers
+    in ``lang``, the survey's language)."""
     from sipas.sampling import annex_04, select_communes, stratified_select
 
     s = sizes[sizes["design"] == design].set_index("unit")
@@ -355,7 +357,7 @@ def allocation_annex(sizes: pd.DataFrame, *, design: str, villages: pd.DataFrame
     al = pd.DataFrame({"district": chosen["district"].to_numpy(), "commune": chosen["commune"].to_numpy(),
                        "villages": np.nan_to_num(b).astype(int),
                        "forms": np.nan_to_num(b * q).astype(int)})
-    return annex_04(al)
+    return annex_04(al, lang=lang)
 
 
 def write_plan(result, cfg, *, root: Path) -> list[Path]:

@@ -113,13 +113,15 @@ class ServicePlanResult:
     def write_annex(self, out_dir: Path) -> list[Path]:
         """The chosen allocation in seed 002's layout, ``plan_phu_luc_phan_bo_phieu.xlsx`` and ``.csv`` in
         ``out_dir`` (values, never formulas), through the writer ``sipas sample`` uses
-        (:func:`sipas.sampling.write_service_allocation_annex`), titled with next year."""
+        (:func:`sipas.sampling.write_service_allocation_annex`), titled with next year, in the survey's language
+        (``notes["language"]``)."""
         from sipas.sampling import write_service_allocation_annex
 
         stem = SERVICE_USER_PLANNING.annex
         return list(write_service_allocation_annex(self.annex, xlsx_path=Path(out_dir) / f"{stem}.xlsx",
                                                    csv_path=Path(out_dir) / f"{stem}.csv",
-                                                   year=int(self.notes["plan_year"])))
+                                                   year=int(self.notes["plan_year"]),
+                                                   lang=self.notes.get("language", "vi")))
 
 
 def _processed(cfg, root: Path, name: str) -> pd.DataFrame:
@@ -310,7 +312,7 @@ def compute_service_plan(cfg, *, root: Path, settings) -> ServicePlanResult:
                                               costs=costs)
 
     chosen = sizes[sizes["design"] == s.design].merge(overall[["unit", "unit_id"]], on="unit")
-    annex = service_allocation_annex(chosen.assign(note=""), unit="unit", note="note")
+    annex = service_allocation_annex(chosen.assign(note=""), unit="unit", note="note", lang=cfg.language)
     ov = comp[(comp["variable"] == "overall") & (comp["component"] == "unit")].iloc[0]
     final = wsum[wsum["weights"] == "final"].iloc[0]
     summary = pd.DataFrame([
@@ -329,7 +331,7 @@ def compute_service_plan(cfg, *, root: Path, settings) -> ServicePlanResult:
                              {"plan_year": int(cfg.year) + 1, "forms": float(final["n"]),
                               "kish_deff_measured": float(final["kish_deff"]),
                               "units_without_forms": missing_units, "survey_id": cfg.survey_id,
-                              "year": int(cfg.year), "province": cfg.province,
+                              "year": int(cfg.year), "province": cfg.province, "language": cfg.language,
                               "exit_mode": (cfg.extra.get("sampling") or {}).get("mode", "exit") == "exit"})
 
 

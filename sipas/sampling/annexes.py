@@ -1,4 +1,9 @@
-"""The sample annexes of the survey plan (Phụ lục 01-04) as tables, XLSX (deterministic bytes) and CSV."""
+"""The sample annexes of the survey plan (Phụ lục 01-04) as tables, XLSX (deterministic bytes) and CSV.
+
+The annexes are official documents, written in the survey's ``language`` (``lang``, Vietnamese by default):
+their titles, column headers, selection reasons and notes are ``labels.annexes`` (and ``labels.exit_list``) of
+``resources/report_text.yml``, read through :func:`sipas.text.labels.label_set`.
+"""
 
 from __future__ import annotations
 
@@ -11,45 +16,36 @@ import pandas as pd
 
 from sipas import io as sio
 from sipas.sampling.checks import _order
+from sipas.sampling.transactions import INFORMANT_CONTACT_COLUMNS
 from sipas.text.collation import vi_sorted
+from sipas.text.labels import label_set
 from sipas.text.normalize import nfc
+from sipas.text.units import class_rank
 
-#: Vietnamese wording of the selection reasons printed in the annexes.
-REASON_VI = {
-    "admin_centre": "Trung tâm hành chính (chọn mặc định)",
-    "second_in_class_list": "Số thứ tự thứ hai của danh sách",
-    "only_unit_in_class_list": "Đơn vị duy nhất của danh sách",
-    "last_in_class_list": "Số thứ tự cuối cùng của danh sách",
-    "commune_office": "Có trụ sở chính quyền cấp xã (chọn mặc định)",
-    "second_in_list": "Số thứ tự thứ hai của danh sách",
-    "third_in_list_office_is_second": "Số thứ tự thứ ba (thứ hai là nơi có trụ sở)",
-    "last_in_list": "Số thứ tự cuối cùng của danh sách",
-    "before_last_office_is_last": "Liền trước cuối danh sách (cuối danh sách là nơi có trụ sở)",
-    "fill_first_unused": "Bổ sung đơn vị đầu tiên chưa chọn (danh sách ngắn)",
-    "pps_systematic": "Chọn hệ thống theo xác suất tỷ lệ với quy mô (PPS)",
-    "pps_systematic_certainty": "Chọn chắc chắn (quy mô lớn, PPS)",
-    "srs": "Chọn ngẫu nhiên đơn giản",
-    "srs_certainty": "Chọn toàn bộ",
-    "selected": "Chọn hệ thống, khởi đầu ngẫu nhiên",
-    "all_households": "Lấy toàn bộ hộ (thôn/bản không đủ số hộ)",
-    "top_up_from_neighbour": "Bổ sung từ thôn/bản bên cạnh",
-    "reserve": "Dự phòng",
-    "reserve_all_remaining": "Dự phòng (toàn bộ hộ còn lại)",
-    "reserve_top_up_from_neighbour": "Dự phòng, bổ sung từ thôn/bản bên cạnh",
-}
+
+def _labels(lang: str) -> dict[str, Any]:
+    """``labels.annexes`` of ``report_text.yml`` in ``lang``."""
+    return label_set("annexes", lang=lang)
+
+
+def selection_reasons(*, lang: str = "vi") -> dict[str, str]:
+    """The wording of the selection reasons printed in the annexes, by code (the ``reason`` of the selected
+    communes and villages, the ``role`` of the households): ``labels.annexes.reasons`` in ``lang``."""
+    return dict(_labels(lang)["reasons"])
+
+
+def annex_title(number: str, *, lang: str = "vi") -> str:
+    """The title of Phụ lục ``number`` (``"01"``-``"04"``; ``""`` for another number) in ``lang``."""
+    return _labels(lang)["titles"].get(number, "")
+
+
+def annex_subtitle(*, province: str, year: Any, seed: Any, lang: str = "vi") -> str:
+    """The line under an annex's title that :func:`sipas.sampling.draw_sample` writes: province, year and seed."""
+    return _labels(lang)["subtitle"].format(province=province, year=year, seed=seed)
 
 
 #: Row of the column headers in the XLSX annexes (rows 1-2: title, row 3: blank).
 ANNEX_HEADER_ROW = 4
-
-
-#: Annex titles.
-ANNEX_TITLES = {
-    "01": "DANH SÁCH ĐƠN VỊ HÀNH CHÍNH CẤP XÃ THEO LOẠI, SẮP XẾP THEO VẦN ABC VÀ ĐƠN VỊ ĐƯỢC CHỌN KHẢO SÁT",
-    "02": "DANH SÁCH THÔN, BẢN, TỔ DÂN PHỐ CỦA CÁC XÃ ĐƯỢC CHỌN VÀ ĐƠN VỊ ĐƯỢC CHỌN KHẢO SÁT",
-    "03": "DANH SÁCH HỘ GIA ĐÌNH ĐƯỢC CHỌN KHẢO SÁT (CHÍNH THỨC VÀ DỰ PHÒNG) - TÀI LIỆU HẠN CHẾ",
-    "04": "PHÂN BỔ SỐ LƯỢNG PHIẾU KHẢO SÁT",
-}
 
 
 #: Columns of the households tables that may leave the restricted folder.
@@ -59,25 +55,26 @@ PUBLIC_HOUSEHOLD_COLUMNS = (
 )
 
 
-def _reason_vi(code: Any) -> str:
+def _reason(code: Any, reasons: dict[str, str]) -> str:
     if not isinstance(code, str) or not code:
         return ""
-    return REASON_VI.get(code, code)
+    return reasons.get(code, code)
 
 
 def _class_sort(values: Iterable[Any]) -> list[str]:
-    roman = {"I": 1, "II": 2, "III": 3, "1": 1, "2": 2, "3": 3}
-    return sorted({str(v) for v in values}, key=lambda v: (roman.get(v.strip().upper().replace("LOẠI ", ""), 9), v))
+    return sorted({str(v) for v in values}, key=lambda v: (class_rank(v), v))
 
 
-def annex_01(communes: pd.DataFrame, selected: pd.DataFrame) -> pd.DataFrame:
+def annex_01(communes: pd.DataFrame, selected: pd.DataFrame, *, lang: str = "vi") -> pd.DataFrame:
     """Phụ lục 01: every commune, by district and class list in Vietnamese order, selected ones marked.
 
     ``selected`` is :func:`select_communes` or :func:`select_communes_design` output,
     optionally with ``pi_commune`` (:func:`stage_probabilities`).  In a 2-tier frame
     (all districts ``""``) the district column is left out and the list is by
-    ``commune_type`` when the frame has it.
+    ``commune_type`` when the frame has it.  Headers and reasons in ``lang`` (``labels.annexes``).
     """
+    lab = _labels(lang)
+    col, reasons = lab["columns"], lab["reasons"]
     com = communes.copy()
     if "district" not in com:
         com["district"] = ""
@@ -94,28 +91,32 @@ def annex_01(communes: pd.DataFrame, selected: pd.DataFrame) -> pd.DataFrame:
             lst = _order(d[d[list_col].astype(str) == cls], "commune")
             for i, r in enumerate(lst.to_dict("records"), start=1):
                 s = sel.get((district, r["commune"]))
-                row = {} if two_tier else {"Huyện, thị xã, thành phố": district}
+                row = {} if two_tier else {col["district"]: district}
                 row.update({
-                    ("Loại đơn vị hành chính" if list_col == "commune_class" else "Loại đơn vị"): cls,
-                    "Số thứ tự trong danh sách": i,
-                    "Tên đơn vị hành chính cấp xã": r["commune"],
-                    "Trung tâm hành chính": "x" if bool(r.get("is_admin_centre", False)) else "",
-                    "Số hộ gia đình": r.get("households", pd.NA),
-                    "Được chọn": "x" if s is not None else "",
-                    "Lý do chọn": _reason_vi(s["reason"]) if s is not None else "",
-                    "Xác suất chọn": s.get("pi_commune", pd.NA) if s is not None else pd.NA,
+                    col[list_col]: cls,
+                    col["position"]: i,
+                    col["commune_name"]: r["commune"],
+                    col["admin_centre"]: "x" if bool(r.get("is_admin_centre", False)) else "",
+                    col["households"]: r.get("households", pd.NA),
+                    col["selected"]: "x" if s is not None else "",
+                    col["reason"]: _reason(s["reason"], reasons) if s is not None else "",
+                    col["probability"]: s.get("pi_commune", pd.NA) if s is not None else pd.NA,
                 })
                 rows.append(row)
     out = pd.DataFrame(rows)
-    out.insert(0, "STT", range(1, len(out) + 1))
+    out.insert(0, col["number"], range(1, len(out) + 1))
     return out
 
 
-def annex_02(villages: pd.DataFrame, selected: pd.DataFrame, *, communes_order: pd.DataFrame) -> pd.DataFrame:
+def annex_02(villages: pd.DataFrame, selected: pd.DataFrame, *, communes_order: pd.DataFrame,
+             lang: str = "vi") -> pd.DataFrame:
     """Phụ lục 02: the villages of each selected commune in Vietnamese (or numbered) order, selected ones marked.
 
-    ``communes_order`` gives the communes (``district``, ``commune``) in the order to print.
+    ``communes_order`` gives the communes (``district``, ``commune``) in the order to print.  Headers and
+    reasons in ``lang`` (``labels.annexes``).
     """
+    lab = _labels(lang)
+    col, reasons = lab["columns"], lab["reasons"]
     vil = villages.copy()
     for c in ("district", "commune", "village"):
         vil[c] = vil[c].map(nfc)
@@ -127,76 +128,82 @@ def annex_02(villages: pd.DataFrame, selected: pd.DataFrame, *, communes_order: 
         lst = _order(vil[(vil["district"] == d) & (vil["commune"] == c)], "village")
         for i, r in enumerate(lst.to_dict("records"), start=1):
             s = sel.get((d, c, r["village"]))
-            row = {} if two_tier else {"Huyện, thị xã, thành phố": d}
+            row = {} if two_tier else {col["district"]: d}
             row.update({
-                "Xã, phường, thị trấn": c,
-                "Số thứ tự trong danh sách": i,
-                "Tên thôn, bản, tổ dân phố": r["village"],
-                "Có trụ sở chính quyền cấp xã": "x" if bool(r.get("has_commune_hq", False)) else "",
-                "Số hộ gia đình": r.get("households", pd.NA),
-                "Được chọn": "x" if s is not None else "",
-                "Lý do chọn": _reason_vi(s["reason"]) if s is not None else "",
-                "Xác suất chọn": s.get("pi_village", pd.NA) if s is not None else pd.NA,
+                col["commune"]: c,
+                col["position"]: i,
+                col["village_name"]: r["village"],
+                col["commune_hq"]: "x" if bool(r.get("has_commune_hq", False)) else "",
+                col["households"]: r.get("households", pd.NA),
+                col["selected"]: "x" if s is not None else "",
+                col["reason"]: _reason(s["reason"], reasons) if s is not None else "",
+                col["probability"]: s.get("pi_village", pd.NA) if s is not None else pd.NA,
             })
             rows.append(row)
     out = pd.DataFrame(rows)
-    out.insert(0, "STT", range(1, len(out) + 1))
+    out.insert(0, col["number"], range(1, len(out) + 1))
     return out
 
 
-#: Personal columns looked for (in the household frame or the restricted contacts file) for Phụ lục 03.
-CONTACT_COLUMNS = {"head_name": "Họ và tên chủ hộ", "address": "Địa chỉ", "phone": "Số điện thoại"}
+#: Personal columns looked for (in the household frame or the restricted contacts file) for Phụ lục 03, printed
+#: under ``labels.annexes.columns.<name>``.
+CONTACT_COLUMNS = ("head_name", "address", "phone")
 
 
-def annex_03(households: pd.DataFrame, *, contacts: pd.DataFrame | None = None) -> pd.DataFrame:
+def annex_03(households: pd.DataFrame, *, contacts: pd.DataFrame | None = None, lang: str = "vi") -> pd.DataFrame:
     """Phụ lục 03 (restricted): the official and reserve household lists with names and phones.
 
     ``households`` is the official list followed by the reserve (a ``list`` column
     ``official`` / ``reserve``); ``contacts`` (``household_id`` + ``head_name``,
     ``address``, ``phone``) is merged when given.  Write it only under the restricted folder.
+    Headers, lists and notes in ``lang`` (``labels.annexes``).
     """
+    lab = _labels(lang)
+    col = lab["columns"]
     hh = households.copy()
     if contacts is not None:
         extra = [c for c in contacts.columns if c != "household_id" and c not in hh.columns]
         hh = hh.merge(contacts[["household_id"] + extra], on="household_id", how="left")
     two_tier = "district" in hh and bool((hh["district"].fillna("") == "").all())
-    out = pd.DataFrame({"STT": range(1, len(hh) + 1)})
+    out = pd.DataFrame({col["number"]: range(1, len(hh) + 1)})
     if not two_tier:
-        out["Huyện, thị xã, thành phố"] = hh["district"].to_numpy()
-    out["Xã, phường, thị trấn"] = hh["commune"].to_numpy()
-    out["Thôn, bản, tổ dân phố được chọn"] = hh["sample_village"].to_numpy()
-    out["Thôn, bản, tổ dân phố của hộ"] = hh["village"].to_numpy()
-    out["Phố, đội, xóm, điểm bản"] = hh["hamlet"].to_numpy()
-    out["Mã hộ"] = hh["household_id"].astype(str).to_numpy()
-    for c, label in CONTACT_COLUMNS.items():
-        out[label] = hh[c].to_numpy() if c in hh else ""
-    out["Danh sách"] = np.where(hh.get("list", pd.Series("official", index=hh.index)) == "reserve",
-                                "Dự phòng", "Chính thức")
-    out["Thứ tự dự phòng"] = hh["reserve_rank"].to_numpy() if "reserve_rank" in hh else pd.NA
-    out["Ghi chú"] = [_reason_vi(r) for r in hh["role"]]
+        out[col["district"]] = hh["district"].to_numpy()
+    out[col["commune"]] = hh["commune"].to_numpy()
+    out[col["sample_village"]] = hh["sample_village"].to_numpy()
+    out[col["household_village"]] = hh["village"].to_numpy()
+    out[col["hamlet"]] = hh["hamlet"].to_numpy()
+    out[col["household_id"]] = hh["household_id"].astype(str).to_numpy()
+    for c in CONTACT_COLUMNS:
+        out[col[c]] = hh[c].to_numpy() if c in hh else ""
+    out[col["list"]] = np.where(hh.get("list", pd.Series("official", index=hh.index)) == "reserve",
+                                lab["lists"]["reserve"], lab["lists"]["official"])
+    out[col["reserve_rank"]] = hh["reserve_rank"].to_numpy() if "reserve_rank" in hh else pd.NA
+    out[col["note"]] = [_reason(r, lab["reasons"]) for r in hh["role"]]
     return out
 
 
-def annex_04(allocation: pd.DataFrame) -> pd.DataFrame:
+def annex_04(allocation: pd.DataFrame, *, lang: str = "vi") -> pd.DataFrame:
     """Phụ lục 04: forms per unit with a total row ("Tổng cộng").
 
     ``allocation`` is :func:`allocate_forms` output with ``commune`` (and ``district``,
-    ``villages`` when known).
+    ``villages`` when known).  Headers and the total row's label in ``lang`` (``labels.annexes``).
     """
+    lab = _labels(lang)
+    col = lab["columns"]
     al = allocation.reset_index(drop=True)
     two_tier = "district" not in al or bool((al["district"].fillna("") == "").all())
-    out = pd.DataFrame({"STT": [str(i) for i in range(1, len(al) + 1)]})
+    out = pd.DataFrame({col["number"]: [str(i) for i in range(1, len(al) + 1)]})
     if not two_tier:
-        out["Huyện, thị xã, thành phố"] = al["district"].to_numpy()
-    out["Đơn vị"] = al["commune"].to_numpy()
+        out[col["district"]] = al["district"].to_numpy()
+    out[col["unit"]] = al["commune"].to_numpy()
     if "villages" in al:
-        out["Số thôn, bản, tổ dân phố được chọn"] = al["villages"].astype(int).to_numpy()
-    out["Số phiếu phân bổ"] = al["forms"].astype(int).to_numpy()
+        out[col["villages"]] = al["villages"].astype(int).to_numpy()
+    out[col["forms"]] = al["forms"].astype(int).to_numpy()
     total = {c: "" for c in out.columns}
-    total[out.columns[1]] = "Tổng cộng"
-    if "Số thôn, bản, tổ dân phố được chọn" in out:
-        total["Số thôn, bản, tổ dân phố được chọn"] = int(out["Số thôn, bản, tổ dân phố được chọn"].sum())
-    total["Số phiếu phân bổ"] = int(out["Số phiếu phân bổ"].sum())
+    total[out.columns[1]] = lab["total"]
+    if col["villages"] in out:
+        total[col["villages"]] = int(out[col["villages"]].sum())
+    total[col["forms"]] = int(out[col["forms"]].sum())
     return pd.concat([out, pd.DataFrame([total])], ignore_index=True)
 
 
@@ -213,23 +220,25 @@ def _xlsx_value(v: Any) -> Any:
 
 
 def annex_xlsx_bytes(table: pd.DataFrame, *, number: str, title: str | None = None,
-                     subtitle: str = "") -> bytes:
+                     subtitle: str = "", lang: str = "vi") -> bytes:
     """The XLSX bytes of one annex, ready to print (A4 landscape, fit to width, header row repeated).
 
-    Row 1: "PHỤ LỤC <number>", row 2: the title, row 3: ``subtitle``, row
-    :data:`ANNEX_HEADER_ROW`: the Vietnamese column headers, then the data.  Fixed
-    document properties and zip timestamps make the bytes deterministic.
+    Row 1: "PHỤ LỤC <number>", row 2: the title (default :func:`annex_title`), row 3: ``subtitle``, row
+    :data:`ANNEX_HEADER_ROW`: the table's column headers, then the data; the sheet is named "Phu luc <number>"
+    (these words in ``lang``, ``labels.annexes``).  Fixed document properties and zip timestamps make the
+    bytes deterministic.
     """
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Border, Font, Side
     from openpyxl.utils import get_column_letter
 
+    lab = _labels(lang)
     wb = Workbook()
     ws = wb.active
-    ws.title = f"Phu luc {number}".strip()
+    ws.title = lab["sheet"].format(number=number).strip()
     ncol = max(len(table.columns), 1)
-    ws.cell(row=1, column=1, value=f"PHỤ LỤC {number}".strip()).font = Font(bold=True)
-    ws.cell(row=2, column=1, value=title or ANNEX_TITLES.get(number, "")).font = Font(bold=True)
+    ws.cell(row=1, column=1, value=lab["heading"].format(number=number).strip()).font = Font(bold=True)
+    ws.cell(row=2, column=1, value=title or lab["titles"].get(number, "")).font = Font(bold=True)
     if subtitle:
         ws.cell(row=3, column=1, value=subtitle).font = Font(italic=True)
     for r in (1, 2):
@@ -271,33 +280,43 @@ def read_annex_xlsx(path: str | Path) -> pd.DataFrame:
 
 
 def write_annex(table: pd.DataFrame, *, number: str, xlsx_path: str | Path, csv_path: str | Path,
-                title: str | None = None, subtitle: str = "") -> tuple[Path, Path]:
-    """Write one annex as XLSX (printable) and CSV (same table, same Vietnamese headers), atomically.
+                title: str | None = None, subtitle: str = "", lang: str = "vi") -> tuple[Path, Path]:
+    """Write one annex as XLSX (printable, :func:`annex_xlsx_bytes` in ``lang``) and CSV (same table, same
+    headers), atomically.
 
     The CSV is the exact record (floats to 17 significant digits, :data:`sipas.io.FLOAT_FORMAT`);
     openpyxl stores floats in the XLSX with 16 significant digits (``"%.16g"``), which is the
     only difference a round trip can show.
     """
-
-
-    x = sio.atomic_write_bytes(xlsx_path, annex_xlsx_bytes(table, number=number, title=title, subtitle=subtitle))
+    x = sio.atomic_write_bytes(xlsx_path, annex_xlsx_bytes(table, number=number, title=title, subtitle=subtitle,
+                                                           lang=lang))
     c = sio.write_csv(table, csv_path)
     return x, c
 
 
 # ------------------------------------------------------------------------------- service-user surveys (seed 002)
 
-#: Titles of the service-user annexes (seed 002's appendix and printable list).
-SERVICE_ANNEX_TITLES = {
-    "allocation": "PHÂN BỐ PHIẾU KHẢO SÁT SỰ HÀI LÒNG CỦA NGƯỜI DÂN",
-    "informants": "DANH SÁCH NGƯỜI CUNG CẤP THÔNG TIN KHẢO SÁT SỰ HÀI LÒNG",
-}
-#: Columns of :func:`service_allocation_annex` (seed 002's appendix).
-SERVICE_ALLOCATION_COLUMNS = ("Stt", "Tên đơn vị", "Số lượng phiếu", "Ghi chú")
+#: The service-user annexes (seed 002's appendix and printable list): keys of
+#: ``labels.annexes.service.titles`` in ``report_text.yml``.
+SERVICE_ANNEXES = ("allocation", "informants")
+#: Columns of :func:`service_allocation_annex` (seed 002's appendix), in order: keys of
+#: ``labels.annexes.service.allocation_columns``.
+SERVICE_ALLOCATION_COLUMNS = ("number", "unit", "forms", "note")
+
+
+def service_annex_columns(kind: str, *, lang: str = "vi") -> tuple[str, ...]:
+    """The printed column headers of a service-user annex in ``lang``: :func:`service_allocation_annex`'s
+    (``kind="allocation"``) or :func:`informant_list`'s (``kind="informants"``)."""
+    service = _labels(lang)["service"]
+    if kind == "allocation":
+        return tuple(service["allocation_columns"][k] for k in SERVICE_ALLOCATION_COLUMNS)
+    if kind == "informants":
+        return tuple(service["informant_columns"][k] for k in INFORMANT_COLUMNS)
+    raise ValueError(f"unknown service annex {kind!r}; use one of {', '.join(SERVICE_ANNEXES)}")
 
 
 def service_allocation_annex(allocation: pd.DataFrame, *, unit: str = "unit", note: str = "note",
-                             total_label: str = "Tổng cộng") -> pd.DataFrame:
+                             total_label: str | None = None, lang: str = "vi") -> pd.DataFrame:
     """Forms per service unit as seed 002's appendix ("Phân bố phiếu khảo sát"), with a total row.
 
     Parameters
@@ -307,42 +326,43 @@ def service_allocation_annex(allocation: pd.DataFrame, *, unit: str = "unit", no
         :func:`sipas.sampling.allocation_thuannam_2023` is seed 002's own table.
     unit, note : str
         Column names of the unit name and the note.
-    total_label : str, default "Tổng cộng"
-        Label of the total row (seed 002 prints "Tổng:").
+    total_label : str, optional
+        Label of the total row (seed 002 prints "Tổng:"); default ``labels.annexes.total`` ("Tổng cộng").
+    lang : str
+        ``"vi"`` or ``"en"`` (the survey's ``language``): headers and the total row's default label.
 
     Returns
     -------
     DataFrame
-        :data:`SERVICE_ALLOCATION_COLUMNS`: ``Stt`` as printed (``01``, ``02``, ... zero-padded to at least 2
-        digits), ``Tên đơn vị``, ``Số lượng phiếu`` (int), ``Ghi chú``; a last row with ``total_label`` and the
-        sum of forms.
+        :data:`SERVICE_ALLOCATION_COLUMNS` printed in ``lang`` (:func:`service_annex_columns`): ``Stt`` as
+        printed (``01``, ``02``, ... zero-padded to at least 2 digits), ``Tên đơn vị``, ``Số lượng phiếu``
+        (int), ``Ghi chú``; a last row with ``total_label`` and the sum of forms.
     """
+    lab = _labels(lang)
+    number, name, n_forms, note_col = service_annex_columns("allocation", lang=lang)
     al = allocation.reset_index(drop=True)
     width = max(2, len(str(len(al))))
     forms = pd.to_numeric(al["forms"]).astype(int)
     out = pd.DataFrame({
-        "Stt": [str(i).zfill(width) for i in range(1, len(al) + 1)],
-        "Tên đơn vị": al[unit].map(nfc).to_numpy(),
-        "Số lượng phiếu": forms.to_numpy(),
-        "Ghi chú": al[note].fillna("").astype(str).to_numpy() if note in al else "",
+        number: [str(i).zfill(width) for i in range(1, len(al) + 1)],
+        name: al[unit].map(nfc).to_numpy(),
+        n_forms: forms.to_numpy(),
+        note_col: al[note].fillna("").astype(str).to_numpy() if note in al else "",
     })
-    total = pd.DataFrame([{"Stt": "", "Tên đơn vị": total_label, "Số lượng phiếu": int(forms.sum()), "Ghi chú": ""}])
-    return pd.concat([out, total], ignore_index=True)[list(SERVICE_ALLOCATION_COLUMNS)]
+    total = pd.DataFrame([{number: "", name: lab["total"] if total_label is None else total_label,
+                           n_forms: int(forms.sum()), note_col: ""}])
+    return pd.concat([out, total], ignore_index=True)[[number, name, n_forms, note_col]]
 
 
-#: Restricted columns looked for (first present wins) for the printable informant list, by printed label.
-INFORMANT_CONTACT_COLUMNS = {
-    "Họ và tên tổ chức/cá nhân": ("applicant_name", "name", "full_name", "họ và tên", "họ tên"),
-    "Địa chỉ": ("address", "applicant_address", "địa chỉ"),
-    "Số điện thoại": ("phone", "applicant_phone", "phone_number", "mobile", "số điện thoại", "điện thoại"),
-}
-#: Columns of :func:`informant_list`.
-INFORMANT_COLUMNS = ("Stt", "Địa điểm khảo sát", "Danh sách", "Thứ tự trong danh sách", "Mã giao dịch",
-                     "Họ và tên tổ chức/cá nhân", "Địa chỉ", "Số điện thoại", "Ký tên")
+#: Columns of :func:`informant_list`, in order: keys of ``labels.annexes.service.informant_columns``.  The
+#: personal ones (``name``, ``address``, ``phone``) are filled from the restricted frame's columns
+#: :data:`sipas.sampling.INFORMANT_CONTACT_COLUMNS` names.
+INFORMANT_COLUMNS = ("number", "location", "list", "position", "transaction_id", "name", "address", "phone",
+                     "signature")
 
 
 def informant_list(selection: pd.DataFrame, restricted: pd.DataFrame | None = None, *,
-                   units: pd.DataFrame | None = None) -> pd.DataFrame:
+                   units: pd.DataFrame | None = None, lang: str = "vi") -> pd.DataFrame:
     """The printable list "Danh sách người cung cấp thông tin" of seed 002, per survey location.
 
     RESTRICTED: the table holds names, addresses and phone numbers; write it only under
@@ -359,53 +379,61 @@ def informant_list(selection: pd.DataFrame, restricted: pd.DataFrame | None = No
         (blank when absent).
     units : DataFrame, optional
         The unit frame (``unit_id``, ``unit``), to print unit names instead of ids.
+    lang : str
+        ``"vi"`` or ``"en"`` (the survey's ``language``): headers and the names of the lists.
 
     Returns
     -------
     DataFrame
-        :data:`INFORMANT_COLUMNS`: ``Stt`` (1, 2, ... within each location), ``Địa điểm khảo sát`` (unit
-        name), ``Danh sách`` (``Chính thức`` / ``Dự phòng``), ``Thứ tự trong danh sách``, ``Mã giao dịch``,
-        name, address, phone, and an empty ``Ký tên`` (signature) column.
+        :data:`INFORMANT_COLUMNS` printed in ``lang`` (:func:`service_annex_columns`): ``Stt`` (1, 2, ...
+        within each location), ``Địa điểm khảo sát`` (unit name), ``Danh sách`` (``Chính thức`` /
+        ``Dự phòng``), ``Thứ tự trong danh sách``, ``Mã giao dịch``, name, address, phone, and an empty
+        ``Ký tên`` (signature) column.
     """
+    lab = _labels(lang)
+    col = dict(zip(INFORMANT_COLUMNS, service_annex_columns("informants", lang=lang)))
     sel = selection.reset_index(drop=True)
     tid = sel["transaction_id"].astype(str)
     names = {}
     if units is not None:
         names = {nfc(str(i)): nfc(str(n)) for i, n in zip(units["unit_id"], units["unit"])}
     out = pd.DataFrame({
-        "Stt": (sel.groupby("unit", sort=False).cumcount() + 1).astype(int).to_numpy(),
-        "Địa điểm khảo sát": [names.get(nfc(str(u)), str(u)) for u in sel["unit"]],
-        "Danh sách": np.where(sel["list"] == "reserve", "Dự phòng", "Chính thức"),
-        "Thứ tự trong danh sách": sel["position"].astype(int).to_numpy(),
-        "Mã giao dịch": tid.to_numpy(),
+        col["number"]: (sel.groupby("unit", sort=False).cumcount() + 1).astype(int).to_numpy(),
+        col["location"]: [names.get(nfc(str(u)), str(u)) for u in sel["unit"]],
+        col["list"]: np.where(sel["list"] == "reserve", lab["lists"]["reserve"], lab["lists"]["official"]),
+        col["position"]: sel["position"].astype(int).to_numpy(),
+        col["transaction_id"]: tid.to_numpy(),
     })
     lower = {} if restricted is None else {nfc(str(c)).strip().lower(): c for c in restricted.columns}
-    for label, candidates in INFORMANT_CONTACT_COLUMNS.items():
-        col = next((lower[c] for c in candidates if c in lower), None)
-        if col is None:
-            out[label] = ""
+    for key, candidates in INFORMANT_CONTACT_COLUMNS.items():
+        found = next((lower[c] for c in candidates if c in lower), None)
+        if found is None:
+            out[col[key]] = ""
             continue
-        look = dict(zip(restricted["transaction_id"].astype(str), restricted[col]))
-        out[label] = ["" if _xlsx_value(look.get(t)) is None else str(look.get(t)) for t in tid]
-    out["Ký tên"] = ""
-    return out[list(INFORMANT_COLUMNS)]
+        look = dict(zip(restricted["transaction_id"].astype(str), restricted[found]))
+        out[col[key]] = ["" if _xlsx_value(look.get(t)) is None else str(look.get(t)) for t in tid]
+    out[col["signature"]] = ""
+    return out[[col[k] for k in INFORMANT_COLUMNS]]
 
 
 def service_annex_xlsx_bytes(table: pd.DataFrame, *, kind: str, number: str = "",
-                             year: int | None = None, subtitle: str = "") -> bytes:
+                             year: int | None = None, subtitle: str = "", lang: str = "vi") -> bytes:
     """XLSX bytes (values, never formulas) of :func:`service_allocation_annex` (``kind="allocation"``) or
-    :func:`informant_list` (``kind="informants"``; restricted), with seed 002's title
-    (:data:`SERVICE_ANNEX_TITLES`, ``NĂM <year>`` appended when given), through :func:`annex_xlsx_bytes`."""
-    if kind not in SERVICE_ANNEX_TITLES:
-        raise ValueError(f"unknown service annex {kind!r}; use one of {', '.join(SERVICE_ANNEX_TITLES)}")
-    title = SERVICE_ANNEX_TITLES[kind] + (f" NĂM {year}" if year is not None else "")
-    return annex_xlsx_bytes(table, number=number, title=title, subtitle=subtitle)
+    :func:`informant_list` (``kind="informants"``; restricted), with seed 002's title in ``lang``
+    (``labels.annexes.service.titles``, ``NĂM <year>`` appended when given), through :func:`annex_xlsx_bytes`."""
+    if kind not in SERVICE_ANNEXES:
+        raise ValueError(f"unknown service annex {kind!r}; use one of {', '.join(SERVICE_ANNEXES)}")
+    service = _labels(lang)["service"]
+    title = service["titles"][kind]
+    if year is not None:
+        title = service["title_year"].format(title=title, year=year)
+    return annex_xlsx_bytes(table, number=number, title=title, subtitle=subtitle, lang=lang)
 
 
 def write_service_allocation_annex(table: pd.DataFrame, *, xlsx_path: str | Path, csv_path: str | Path | None = None,
-                                   year: int | None = None) -> tuple[Path, ...]:
+                                   year: int | None = None, lang: str = "vi") -> tuple[Path, ...]:
     """Write seed 002's allocation appendix (:func:`service_allocation_annex`) as XLSX (values, never formulas,
-    :func:`service_annex_xlsx_bytes`) and, when ``csv_path`` is given, as CSV (the same table and Vietnamese
+    :func:`service_annex_xlsx_bytes` in ``lang``) and, when ``csv_path`` is given, as CSV (the same table and
     headers, formula-safe, :func:`sipas.io.write_csv`), atomically.  ``sipas sample`` writes this year's
     (``phu_luc_phan_bo_phieu.xlsx``); ``sipas plan`` next year's (``plan_phu_luc_phan_bo_phieu.xlsx|csv``).
 
@@ -414,7 +442,8 @@ def write_service_allocation_annex(table: pd.DataFrame, *, xlsx_path: str | Path
     tuple of Path
         The files written (XLSX first).
     """
-    out = [sio.atomic_write_bytes(xlsx_path, service_annex_xlsx_bytes(table, kind="allocation", year=year))]
+    out = [sio.atomic_write_bytes(xlsx_path, service_annex_xlsx_bytes(table, kind="allocation", year=year,
+                                                                      lang=lang))]
     if csv_path is not None:
         out.append(sio.write_csv(table, csv_path))
     return tuple(out)
@@ -483,8 +512,6 @@ def exit_list_xlsx_bytes(allocation: pd.DataFrame, *, unit: str = "unit", forms:
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Border, Font, Side
     from openpyxl.utils import get_column_letter
-
-    from sipas.text.labels import label_set
 
     lab = label_set("exit_list", lang=lang)
     title = lab["title"].format(year=year) if year is not None else lab["title_no_year"]

@@ -17,6 +17,7 @@ from sipas.sampling.annexes import (
     annex_02,
     annex_03,
     annex_04,
+    annex_subtitle,
     write_annex,
 )
 from sipas.sampling.designs import select_communes_design, select_villages_design
@@ -94,7 +95,8 @@ def draw_sample(config: Any, *, restricted_dir: Path, out_dir: Path) -> SampleRe
     Writes to ``out_dir``: ``phu_luc_01_communes``, ``phu_luc_02_villages``,
     ``phu_luc_04_allocation`` (``.xlsx`` + ``.csv``) and ``sample_households.csv``
     (ids and probabilities only); to ``restricted_dir`` only:
-    ``phu_luc_03_households.xlsx/.csv``.
+    ``phu_luc_03_households.xlsx/.csv``.  The annexes are written in the survey's ``language``
+    (``config.language``; their texts are ``labels.annexes`` of ``resources/report_text.yml``).
 
     Raises
     ------
@@ -178,20 +180,23 @@ def draw_sample(config: Any, *, restricted_dir: Path, out_dir: Path) -> SampleRe
     if cpath:
         contacts = fr.read_table(config.raw_path(cpath))
 
-    sub = f"{config.province.get('vi', '')} - năm {config.year} - hạt giống ngẫu nhiên (seed) {seed}"
+    lang = config.language   # the annexes are written in the survey's language
+    province = config.province.get(lang) or config.province.get("vi", "")
+    sub = annex_subtitle(province=province, year=config.year, seed=seed, lang=lang)
     files: list[Path] = []
     vil_all_sel_c = villages[[k in keys for k in zip(villages["district"], villages["commune"])]]
-    files += write_annex(annex_01(communes, sc), number="01", subtitle=sub,
+    files += write_annex(annex_01(communes, sc, lang=lang), number="01", subtitle=sub, lang=lang,
                          xlsx_path=out_dir / "phu_luc_01_communes.xlsx", csv_path=out_dir / "phu_luc_01_communes.csv")
-    files += write_annex(annex_02(vil_all_sel_c, sv, communes_order=sc), number="02", subtitle=sub,
-                         xlsx_path=out_dir / "phu_luc_02_villages.xlsx", csv_path=out_dir / "phu_luc_02_villages.csv")
-    files += write_annex(annex_04(allocation), number="04", subtitle=sub,
+    files += write_annex(annex_02(vil_all_sel_c, sv, communes_order=sc, lang=lang), number="02", subtitle=sub,
+                         lang=lang, xlsx_path=out_dir / "phu_luc_02_villages.xlsx",
+                         csv_path=out_dir / "phu_luc_02_villages.csv")
+    files += write_annex(annex_04(allocation, lang=lang), number="04", subtitle=sub, lang=lang,
                          xlsx_path=out_dir / "phu_luc_04_allocation.xlsx",
                          csv_path=out_dir / "phu_luc_04_allocation.csv")
     absent = set(config.design.absent_levels)  # no district column in a two-tier survey's list
     public = all_hh[[c for c in PUBLIC_HOUSEHOLD_COLUMNS if c in all_hh.columns and c not in absent]]
     files.append(sio.write_csv(public, out_dir / "sample_households.csv"))
-    restricted = write_annex(annex_03(all_hh, contacts=contacts), number="03", subtitle=sub,
+    restricted = write_annex(annex_03(all_hh, contacts=contacts, lang=lang), number="03", subtitle=sub, lang=lang,
                              xlsx_path=restricted_dir / "phu_luc_03_households.xlsx",
                              csv_path=restricted_dir / "phu_luc_03_households.csv")
     return SampleResult(communes=sc, villages=sv, households=public.reset_index(drop=True), allocation=allocation,

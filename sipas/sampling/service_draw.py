@@ -122,11 +122,13 @@ def draw_service_sample(cfg: Any, *, restricted_dir: Path, out_dir: Path) -> Ser
     files: list[Path] = []
     out_dir = Path(out_dir)
     files.append(sio.write_csv(alloc[["unit_id", "unit", "level", "transactions", "forms"]], out_dir / "allocation.csv"))
-    annex = service_allocation_annex(alloc.assign(note=""), unit="unit", note="note")
-    files += write_service_allocation_annex(annex, xlsx_path=out_dir / "phu_luc_phan_bo_phieu.xlsx", year=cfg.year)
+    lang = cfg.language   # the annexes are written in the survey's language
+    annex = service_allocation_annex(alloc.assign(note=""), unit="unit", note="note", lang=lang)
+    files += write_service_allocation_annex(annex, xlsx_path=out_dir / "phu_luc_phan_bo_phieu.xlsx", year=cfg.year,
+                                            lang=lang)
     if mode == "exit":   # the desks' blank list of seed 002, one sheet per unit, a row per allocated form
         files.append(sio.atomic_write_bytes(out_dir / EXIT_LIST_FILE,
-                                            exit_list_xlsx_bytes(alloc, year=cfg.year, lang=cfg.language)))
+                                            exit_list_xlsx_bytes(alloc, year=cfg.year, lang=lang)))
     selection = pd.DataFrame(columns=["unit", "transaction_id", "list", "position"])
     shortfall = pd.DataFrame()
     rfiles: list[Path] = []
@@ -142,8 +144,10 @@ def draw_service_sample(cfg: Any, *, restricted_dir: Path, out_dir: Path) -> Ser
                                         "returned_on", "applicant_type", "eligible", "pi"]],
                                    out_dir / "sample_transactions.csv"))
         files.append(sio.write_csv(shortfall, out_dir / "shortfall.csv"))
-        listing = informant_list(selection, restricted if len(restricted.columns) > 1 else None, units=units)
+        listing = informant_list(selection, restricted if len(restricted.columns) > 1 else None, units=units,
+                                 lang=lang)
         rfiles.append(sio.atomic_write_bytes(Path(restricted_dir) / "danh_sach_nguoi_cung_cap_thong_tin.xlsx",
-                                             service_annex_xlsx_bytes(listing, kind="informants", year=cfg.year)))
+                                             service_annex_xlsx_bytes(listing, kind="informants", year=cfg.year,
+                                                                      lang=lang)))
     return ServiceSampleResult(allocation=alloc, selection=selection, shortfall=shortfall, files=tuple(files),
                                restricted_files=tuple(rfiles))

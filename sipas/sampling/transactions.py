@@ -52,6 +52,14 @@ PERSONAL_COLUMN_NAMES = frozenset({
     "citizen_id", "id_number", "id_card", "cccd", "cmnd", "passport", "họ và tên", "họ tên", "tên", "tên người nộp",
     "người nộp", "người đại diện", "số điện thoại", "điện thoại", "địa chỉ", "số cccd", "số cmnd",
 })
+#: The personal columns the printable informant list shows (:func:`sipas.sampling.informant_list`): per printed
+#: column (a key of ``labels.annexes.service.informant_columns`` in ``report_text.yml``), the names it may have in
+#: a transaction export (lower-cased, NFC), the first present wins.
+INFORMANT_CONTACT_COLUMNS = {
+    "name": ("applicant_name", "name", "full_name", "họ và tên", "họ tên"),
+    "address": ("address", "applicant_address", "địa chỉ"),
+    "phone": ("phone", "applicant_phone", "phone_number", "mobile", "số điện thoại", "điện thoại"),
+}
 _PERSONAL_PARTS = re.compile(r"phone|address|e-?mail|mobile|điện thoại|địa chỉ|họ (và )?tên|cccd|cmnd|citizen|"
                              r"passport|(applicant|contact|person|representative|full)_?name$")
 

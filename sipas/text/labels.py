@@ -1,13 +1,17 @@
-"""Texts a reader sees, kept in data (``resources/report_text.yml``, vi and en), and number formatting."""
+"""Texts a reader sees, kept in data (``resources/report_text.yml``, vi and en), and number formatting.
+
+pandas is imported only by the number formats, so that :mod:`sipas.kinds` (and through it
+:mod:`sipas.config`) can name its labels here without loading it.
+"""
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-import pandas as pd
 import yaml
 
 from sipas.errors import ReportError
@@ -106,8 +110,8 @@ def kind_notebook_text(kind: str, key: str, *, lang: str = "vi", **fields: Any) 
     return _text_at(f"notebooks_by_kind.{kind}.{key}", lang=lang, **fields)
 
 
-def _text_at(path: str, *, lang: str, **fields: Any) -> str:
-    """The ``{vi, en}`` text at dotted ``path`` of ``report_text.yml`` in ``lang``, placeholders filled."""
+def _node_at(path: str) -> dict[str, Any]:
+    """The ``{vi, en}`` node at dotted ``path`` of ``report_text.yml`` (not a copy: do not change it)."""
     node: Any = _texts()
     for part in path.split("."):
         if not isinstance(node, dict) or part not in node:
@@ -115,7 +119,58 @@ def _text_at(path: str, *, lang: str, **fields: Any) -> str:
         node = node[part]
     if not (isinstance(node, dict) and "vi" in node):
         raise ReportError(f"report_text.yml has no text {path}")
+    return node
+
+
+def _text_at(path: str, *, lang: str, **fields: Any) -> str:
+    """The ``{vi, en}`` text at dotted ``path`` of ``report_text.yml`` in ``lang``, placeholders filled."""
+    node = _node_at(path)
     return str(node.get(lang, node["vi"])).format(**fields)
+
+
+def label_text(key: str, **fields: Any) -> dict[str, str]:
+    """Label ``labels.<key>`` of ``resources/report_text.yml`` in both languages, placeholders filled.
+
+    For values that carry their text in both languages, e.g. an index rule's ``label`` and ``source``
+    (:func:`sipas.forms.instrument.rules.legacy_rule`): ``{"vi": ..., "en": ...}``, the English text
+    being the Vietnamese one where there is none.
+
+    Raises
+    ------
+    ReportError
+        When the key does not name a text.
+    """
+    node = _node_at(f"labels.{key}")
+    return {lang: str(node.get(lang, node["vi"])).format(**fields) for lang in ("vi", "en")}
+
+
+class LabelText(Mapping[str, str]):
+    """Label ``labels.<key>`` of ``resources/report_text.yml`` as a ``{"vi": ..., "en": ...}`` mapping,
+    read when first used.
+
+    Declarations made when a module is imported hold one, so that importing them reads no file:
+    :mod:`sipas.kinds` (``SurveyKind.label``, ``FrameSpec.label``, ``DesignSpec.unit_labels``) and
+    :data:`sipas.indices.merger.RESOLUTION`.  It compares equal to the dict of its texts
+    (:func:`label_text`).
+    """
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+    def _texts(self) -> dict[str, str]:
+        return label_text(self.key)
+
+    def __getitem__(self, lang: str) -> str:
+        return self._texts()[lang]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._texts())
+
+    def __len__(self) -> int:
+        return len(self._texts())
+
+    def __repr__(self) -> str:
+        return f"LabelText({self.key!r})"
 
 
 def fmt_num(x: float, *, digits: int = 1, lang: str = "vi") -> str:
@@ -124,6 +179,8 @@ def fmt_num(x: float, *, digits: int = 1, lang: str = "vi") -> str:
     Negative numbers take the minus sign U+2212, so that a range such as
     ``−3,2 – 3,9`` cannot be read as a dash between two numbers.
     """
+    import pandas as pd
+
     if x is None or pd.isna(x):
         return "—"
     s = f"{x:,.{digits}f}"
@@ -136,4 +193,6 @@ def fmt_num(x: float, *, digits: int = 1, lang: str = "vi") -> str:
 
 def fmt_pct(p: float, *, digits: int = 1, lang: str = "vi") -> str:
     """A proportion as a percentage, e.g. 0.8254 -> "82,5%"."""
+    import pandas as pd
+
     return "—" if p is None or pd.isna(p) else fmt_num(100 * p, digits=digits, lang=lang) + "%"

@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from sipas.errors import ConfigError
+from sipas.text.labels import label_text
 
 #: Ways a node combines its children.
 COMBINE_METHODS = ("mean", "weights", "pooled")
@@ -380,7 +381,8 @@ def build_rule(rule_id: str, rule: Mapping[str, Any], *, instrument_raw: Mapping
 
 def legacy_rule(instrument_raw: Mapping[str, Any]) -> IndexRule:
     """The rule an instrument without ``index.rules`` implied: each aspect = mean of its criteria's
-    indices, criterion = mean of its items, overall = the ``index.overall`` aspect; ``confirmed: false``."""
+    indices, criterion = mean of its items, overall = the ``index.overall`` aspect; ``confirmed: false``.  Its
+    label and source are ``labels.index_rules.legacy`` of ``resources/report_text.yml``."""
     idx = instrument_raw.get("index") or {}
     crit_items = _index_items_by_criterion(instrument_raw)
     aspects = [a for a in instrument_raw.get("aspects") or []]
@@ -394,12 +396,9 @@ def legacy_rule(instrument_raw: Mapping[str, Any]) -> IndexRule:
             labels[a["id"]] = a["label"]
     overall = idx.get("overall", "satisfaction")
     nodes.append({"id": ROOT, "combine": "mean", "children": [overall]})
-    rule = {"label": {"vi": "Trung bình cộng các tiêu chí của khía cạnh hài lòng (quy tắc của bảng hỏi cũ)",
-                      "en": "Mean of the satisfaction aspect's criteria (the older instrument's rule)"},
-            "source": {"vi": (f"Quy tắc của bảng hỏi {instrument_raw.get('id')}-{instrument_raw.get('version')} "
-                              "trong sipas; chưa được đối chiếu với văn bản đã công bố"),
-                       "en": (f"sipas instrument {instrument_raw.get('id')}-{instrument_raw.get('version')}: the rule "
-                              "this instrument was written with; not checked against a published text")},
+    instrument = f"{instrument_raw.get('id')}-{instrument_raw.get('version')}"
+    rule = {"label": label_text("index_rules.legacy.label"),
+            "source": label_text("index_rules.legacy.source", instrument=instrument),
             "confirmed": False, "criteria": "mean", "nodes": nodes, "labels": labels}
     return build_rule("legacy_mean", rule, instrument_raw=instrument_raw)
 
