@@ -23,7 +23,7 @@ class ConfigError(SipasError):
         if self.file:
             where += f"{self.file}"
         if key:
-            where += f" [{key}]"
+            where += f" [{key}]" if where else f"[{key}]"
         super().__init__(f"{where}: {message}" if where else message)
 
 
