@@ -162,8 +162,6 @@ class PlanningSpec:
         Processed files read when present (``response_rates``: the cleaning stage writes it only for a year with a
         distribution and return log; without it the plan takes the response rate from the sample list, or states
         a rate of 1, :func:`sipas.planning.plan.response_source`).
-    default_reps : int
-        Simulation replicates per design when ``--reps`` is not given.
     """
 
     variant: str
@@ -177,7 +175,6 @@ class PlanningSpec:
     sections: tuple[str, ...]
     annex: str
     optional_inputs: tuple[str, ...] = ()
-    default_reps: int = 20
 
     def plan(self, cfg: object, *, root: object, settings: object) -> object:
         """The plan of a finished year (:attr:`planner`)."""
@@ -214,9 +211,9 @@ HOUSEHOLD_PLANNING = PlanningSpec(
 #: National surveys (seed 003): the household plan with provinces as strata and report units (``cfg.design``).
 #: Seed 003 (Kế hoạch 1444/KH-BNV) gives the Ministry and the provinces' Sở Nội vụ the sampling (June-July) but no
 #: rule for choosing communes, so there is no seed rule: PPS (the demo's own design, ``sampling.communes``) and
-#: stratified SRS are compared, each at this year's communes per province in the simulation.  The national
-#: frame is ~35 times a province's, so the default replicates are fewer (``default_reps``).
-NATIONAL_PLANNING = dataclasses.replace(HOUSEHOLD_PLANNING, designs=("pps", "stratified_srs"), default_reps=20)
+#: stratified SRS are compared, each at this year's communes per province in the simulation (the default 20
+#: replicates take about 100 s on the demo's 34 provinces, linear in the frame).
+NATIONAL_PLANNING = dataclasses.replace(HOUSEHOLD_PLANNING, designs=("pps", "stratified_srs"))
 
 #: Service users: forms per one-stop unit for a half-width (or ranking) target per unit, from the units'
 #: transactions, within-unit SDs and weighting effects; the allocations compared by simulation.
