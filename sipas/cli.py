@@ -295,11 +295,12 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--power", type=float, default=0.8,
                     help="power of the 5%% two-sample test of the ranking goal (default 0.8)")
     sp.add_argument("--reps", type=int, default=20,
-                    help="simulation replicates per design (default 20: about 30 s for the demo; 200 for a final "
-                         "plan, about 2-3 min)")
+                    help="simulation replicates per design (default 20: about 20 s for a province's demo, about "
+                         "100 s for the national demo's 34 provinces; 200 for a final plan)")
     sp.add_argument("--design", default=None,
                     help="design of the allocation annex, one the survey's kind has: household pps (default), "
-                         "stratified_srs, seed_rule; service users target (default: each unit's own forms), "
+                         "stratified_srs, seed_rule; national pps (default), stratified_srs (seed 003 has no "
+                         "commune rule); service users target (default: each unit's own forms), "
                          "fixed, proportional, neyman")
     return p
 

@@ -35,6 +35,7 @@ Kinds (seeds in shared/seeds/):
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -157,6 +158,10 @@ class PlanningSpec:
         section 0, 1, ...), each called ``f(plan, cfg=cfg, lang=lang)`` and returning display blocks.
     annex : str
         File stem of the annex under ``reports/<id>/`` (``.xlsx`` and ``.csv``).
+    optional_inputs : tuple of str
+        Processed files read when present (``response_rates``: the cleaning stage writes it only for a year with a
+        distribution and return log; without it the plan takes the response rate from the sample list, or states
+        a rate of 1, :func:`sipas.planning.plan.response_source`).
     """
 
     variant: str
@@ -169,6 +174,7 @@ class PlanningSpec:
     default_design: str
     sections: tuple[str, ...]
     annex: str
+    optional_inputs: tuple[str, ...] = ()
 
     def plan(self, cfg: object, *, root: object, settings: object) -> object:
         """The plan of a finished year (:attr:`planner`)."""
@@ -190,7 +196,7 @@ HOUSEHOLD_PLANNING = PlanningSpec(
     planner="sipas.planning.plan:compute_household_plan",
     summary="sipas.planning.plan:summary_lines",
     frames=("communes", "villages"),
-    inputs=("forms_clean", "weights", "weight_summary", "poststrata_totals", "response_rates"),
+    inputs=("forms_clean", "weights", "weight_summary", "poststrata_totals"),
     files=("plan_components", "plan_sizes", "plan_simulation", "plan_simulation_reps", "plan_service_user",
            "plan_summary"),
     designs=("seed_rule", "pps", "stratified_srs"),
@@ -199,7 +205,15 @@ HOUSEHOLD_PLANNING = PlanningSpec(
         "intro", "components_section", "design_effects_section", "sizes_section", "simulation_section",
         "annex_section")),
     annex="plan_phu_luc_04",
+    optional_inputs=("response_rates",),
 )
+
+#: National surveys (seed 003): the household plan with provinces as strata and report units (``cfg.design``).
+#: Seed 003 (Kế hoạch 1444/KH-BNV) gives the Ministry and the provinces' Sở Nội vụ the sampling (June-July) but no
+#: rule for choosing communes, so there is no seed rule: PPS (the demo's own design, ``sampling.communes``) and
+#: stratified SRS are compared, each at this year's communes per province in the simulation (the default 20
+#: replicates take about 100 s on the demo's 34 provinces, linear in the frame).
+NATIONAL_PLANNING = dataclasses.replace(HOUSEHOLD_PLANNING, designs=("pps", "stratified_srs"))
 
 #: Service users: forms per one-stop unit for a half-width (or ranking) target per unit, from the units'
 #: transactions, within-unit SDs and weighting effects; the allocations compared by simulation.
@@ -433,7 +447,7 @@ NATIONAL = SurveyKind(
     previous_mapper="sipas.indices.merger:previous_onto_current",
     total_domain="country",   # the report units are provinces: the whole area must not share their domain_type
     ranking_hook="sipas.indices.rank_uncertainty:unit_ranking_tables",
-    planning=HOUSEHOLD_PLANNING,   # the household design's plan, as before the kinds declared it
+    planning=NATIONAL_PLANNING,   # the household design's plan on provinces, without a seed rule
 )
 
 #: Every kind sipas can run, by name (the default kind first: its structures' unit levels win in

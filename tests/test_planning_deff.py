@@ -63,7 +63,7 @@ def test_weight_sample_reproduces_the_weighting_stage_exactly(weighted_root: Pat
     _, sample, weights, wsum, totals = _inputs(weighted_root)
     assert pd.read_csv(weighted_root / "data" / "processed" / DEMO / "substitutions.csv").empty
     responded = sample["respondent_key"].isin(set(weights["respondent_key"])).to_numpy()
-    r = weight_sample(sample, responded=responded, totals=totals)
+    r = weight_sample(sample, responded=responded, totals=totals, strata="district", psu="commune")
     m = r.merge(weights, on="respondent_key", suffixes=("", "_stage"), validate="one_to_one")
     assert len(m) == len(weights) == 2351
     for col in ("w_design", "w_nr", "w_final"):
@@ -82,14 +82,16 @@ def test_simulated_seed_rule_deff_matches_the_measured_one(weighted_root: Path):
 
     cfg, _, weights, wsum, totals = _inputs(weighted_root)
     communes, villages = _frames(cfg)
-    pop = synthetic_population(communes, villages, seed=1, model=PopulationModel(
-        mean=0.8, district=0.0, commune=0.0, village=0.0, household=0.01))
+    pop = synthetic_population(communes, villages, seed=1, strata="district", psu="commune", model=PopulationModel(
+        mean=0.8, stratum=0.0, commune=0.0, village=0.0, household=0.01))
     seed_sample = _seed_sample(cfg)
     rr, by_commune = response_by_commune(weights, seed_sample, communes=communes,
-                                         fallback=pd.DataFrame(columns=["valid", "distributed"]))
+                                         fallback=pd.DataFrame(columns=["valid", "distributed"]),
+                                         strata="district", psu="commune")
     assert rr == pytest.approx(2351 / 2520, rel=1e-12)
     R = 200
-    reps, summ = simulate_household(pop, communes, villages, reps=R, seed=2, also_last=tuple(
+    reps, summ = simulate_household(pop, communes, villages, reps=R, seed=2, strata="district", psu="commune",
+                                    total="province", also_last=tuple(
         cfg.extra["sampling"]["also_last_districts"]), response_rate=rr, response_by_commune=by_commune,
         totals=totals, costs=CostModel.from_config(None), designs=("seed_rule",), seed_sample=seed_sample)
     k = reps.drop_duplicates("rep")["kish_deff"].to_numpy()

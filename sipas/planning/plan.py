@@ -134,7 +134,7 @@ class PlanResult:
         formulas; :func:`sipas.sampling.write_annex`), in the survey's language (``notes["language"]``)."""
         from sipas.sampling import write_annex
 
-        stem = HOUSEHOLD_PLANNING.annex
+        stem = self.notes.get("annex", HOUSEHOLD_PLANNING.annex)
         return list(write_annex(self.annex, number="04", xlsx_path=Path(out_dir) / f"{stem}.xlsx",
                                 csv_path=Path(out_dir) / f"{stem}.csv", lang=self.notes.get("language", "vi")))
 
@@ -166,24 +166,62 @@ def _processed(cfg, root: Path, name: str) -> pd.DataFrame:
 def _frames(cfg) -> tuple[pd.DataFrame, pd.DataFrame]:
     from sipas.sampling.frames import read_frame
 
-    need = HOUSEHOLD_PLANNING.frames
+    need = planning_spec(cfg).frames
     missing = [n for n in need if n not in cfg.frames]
     if missing:
         raise ConfigError(f"`sipas plan` needs the {', '.join(missing)} frame(s)", file=cfg.path, key="frames")
-    return tuple(read_frame(cfg.frames[n], kind=n, structure=cfg.structure) for n in need)  # type: ignore[return-value]
+    return tuple(read_frame(cfg.frames[n], kind=n, structure=cfg.structure, unit_keys=cfg.design.unit_keys)
+                 for n in need)  # type: ignore[return-value]
+
+
+def design_columns(cfg) -> tuple[str, str]:
+    """The cluster plan's stratum (= report unit) and PSU columns, from the survey's design (``cfg.design``).
+
+    Raises
+    ------
+    ConfigError
+        The report unit is not the stratum: the cluster plan sizes each stratum for its own estimate.
+    """
+    d = cfg.design
+    if d.report_unit != d.strata:
+        raise ConfigError(f"`sipas plan` plans each report unit as a stratum; design.report_unit "
+                          f"{d.report_unit!r} is not design.strata {d.strata!r}", file=cfg.path, key="design")
+    return d.strata, d.psu
+
+
+def _current_design(cfg, spec: PlanningSpec) -> str:
+    """The design of this year's sample among the kind's designs: its seed rule when it has one and the year
+    was drawn by it (survey.yml without ``sampling.communes``), else ``sampling.communes.design``
+    (``pps_systematic`` is ``pps``, ``srs`` is ``stratified_srs``)."""
+    block = (cfg.extra.get("sampling") or {}).get("communes")
+    if "seed_rule" in spec.designs and not block:
+        return "seed_rule"
+    name = {"pps_systematic": "pps", "srs": "stratified_srs"}.get(str((block or {}).get("design", "")))
+    if name is None or name not in spec.designs:
+        raise ConfigError(f"`sipas plan` cannot tell this year's design: sampling.communes.design "
+                          f"{(block or {}).get('design')!r} is none of pps_systematic, srs", file=cfg.path,
+                          key="sampling.communes.design")
+    return name
 
 
 def compute_household_plan(cfg, *, root: Path, settings: PlanSettings) -> PlanResult:
-    """Everything the household plan report shows, from the finished year's files (see the module docstring).
+    """Everything the household (and national) plan report shows, from the finished year's files (see the module
+    docstring).
 
-    The planner of :data:`sipas.kinds.HOUSEHOLD_PLANNING`; call it through :func:`compute_plan`, which checks the
-    settings and fills in the default design."""
+    The planner of :data:`sipas.kinds.HOUSEHOLD_PLANNING` and :data:`sipas.kinds.NATIONAL_PLANNING`; call it
+    through :func:`compute_plan`, which checks the settings and fills in the default design.  The strata (= report
+    units) and PSUs are the design's (:func:`design_columns`: districts and communes, or provinces and communes);
+    the seed rule is planned only where the kind declares it (``"seed_rule"`` in its designs)."""
     from sipas.forms.instrument import load_instrument
     from sipas.forms.instrument.rules import resolve_rule
     from sipas.indices.scoring import positive_indicators
 
-    settings = check_settings(settings, HOUSEHOLD_PLANNING)
-    levels = [cfg.design.strata, cfg.design.psu, "village"]
+    spec = planning_spec(cfg)
+    settings = check_settings(settings, spec)
+    st, psu = design_columns(cfg)
+    current = _current_design(cfg, spec)
+    total = cfg.kind.total_domain
+    levels = [st, psu, "village"]
     inst = load_instrument(cfg.instrument_id, cfg.instrument_version)
     rule = resolve_rule(inst.raw, cfg.extra.get("index_rule"), file=cfg.path)
     forms = _processed(cfg, root, "forms_clean")
@@ -196,66 +234,77 @@ def compute_household_plan(cfg, *, root: Path, settings: PlanSettings) -> PlanRe
     ov = comp[comp["variable"] == "overall"].set_index("component")["sigma2"].clip(lower=0.0)
     sc = StageComponents(*(float(ov[c]) * 1e4 for c in (levels[1], levels[2], "within")))  # points^2
 
-    # weighting effects per district: the seed rule's measured ones; PPS self-weighting; SRS from the frame
+    # weighting effects per stratum: this year's measured ones for its own design (the seed rule's); PPS
+    # self-weighting; SRS from the frame
     w = weights.merge(forms[["form_id"]], on="form_id")
-    meas = w.groupby("district")["w_final"].apply(lambda x: float(len(x) * np.sum(x ** 2) / np.sum(x) ** 2))
-    vil = villages.assign(district=villages["district"].map(nfc), commune=villages["commune"].map(nfc))
-    vc = vil.groupby(["district", "commune"])["village"].transform("size")
+    meas = w.groupby(st)["w_final"].apply(lambda x: float(len(x) * np.sum(x ** 2) / np.sum(x) ** 2))
+    vil = villages.assign(**{st: villages[st].map(nfc), psu: villages[psu].map(nfc)})
+    vc = vil.groupby([st, psu])["village"].transform("size")
     srs_w = vil.assign(w=vc * vil["households"], p=1.0 / vc)
-    srs_deff = srs_w.groupby("district").apply(
+    srs_deff = srs_w.groupby(st).apply(
         lambda g: float(np.sum(g["p"] * g["w"] ** 2) * np.sum(g["p"]) / np.sum(g["p"] * g["w"]) ** 2),
         include_groups=False)
-    com = communes.assign(district=communes["district"].map(nfc))
-    units = com.groupby("district").size().rename("communes").reset_index().rename(columns={"district": "unit"})
+    com = communes.assign(**{st: communes[st].map(nfc)})
+    units = com.groupby(st).size().rename("communes").reset_index().rename(columns={st: "unit"})
     also_last = tuple((cfg.extra.get("sampling") or {}).get("also_last_districts") or ())
-    from sipas.sampling import select_communes
-
-    seed_m = select_communes(communes, also_last=also_last).groupby("district").size().to_dict()
     target = settings.half_width
     # ranking goal: each unit's SE at most gap / ((z_{1-a/2} + z_{power}) sqrt 2), in points like the target
     max_se = None if settings.gap is None else se_for_ranking(settings.gap, power=settings.power)
-    sizes = pd.concat([
-        plan_sizes(sc, target=target, units=units, costs=costs, deff_w=meas.to_dict(), fixed_communes=seed_m,
-                   villages_per_commune=3, design="seed_rule", max_se=max_se),
-        plan_sizes(sc, target=target, units=units, costs=costs, deff_w={}, design="pps", max_se=max_se),
-        plan_sizes(sc, target=target, units=units, costs=costs, deff_w=srs_deff.to_dict(), design="stratified_srs",
-                   max_se=max_se),
-    ], ignore_index=True)
+    size_args = {"seed_rule": None, "pps": {"deff_w": {}}, "stratified_srs": {"deff_w": srs_deff.to_dict()}}
+    if "seed_rule" in spec.designs:
+        from sipas.sampling import select_communes
 
-    # simulation on a synthetic population calibrated to the components and the seed rule's fixed effects
+        seed_m = select_communes(communes, also_last=also_last).groupby(st).size().to_dict()
+        size_args["seed_rule"] = {"deff_w": meas.to_dict(), "fixed_communes": seed_m, "villages_per_commune": 3}
+    sizes = pd.concat([plan_sizes(sc, target=target, units=units, costs=costs, design=d, max_se=max_se,
+                                  **size_args[d]) for d in spec.designs], ignore_index=True)
+
+    # simulation on a synthetic population calibrated to the components and the centre / HQ-village effects
     sel = forms.merge(weights[["form_id", "w_final"]], on="form_id")
     sel = sel.assign(y=scores["overall"].to_numpy())
-    cen = set(zip(com.loc[com["is_admin_centre"].astype(int) == 1, "district"],
-                  communes.loc[com["is_admin_centre"].astype(int) == 1, "commune"].map(nfc)))
-    hqv = set(zip(vil.loc[vil["has_commune_hq"].astype(int) == 1, "district"],
-                  vil.loc[vil["has_commune_hq"].astype(int) == 1, "commune"],
-                  vil.loc[vil["has_commune_hq"].astype(int) == 1, "village"].map(nfc)))
-    sel["centre"] = [(nfc(d), nfc(c)) in cen for d, c in zip(sel["district"], sel["commune"])]
-    sel["hq"] = [(nfc(d), nfc(c), nfc(v)) in hqv for d, c, v in zip(sel["district"], sel["commune"], sel["village"])]
-    by_d = sel.groupby(["district", "centre"])["y"].mean().unstack()
+    is_c = com["is_admin_centre"].astype(int) == 1
+    cen = set(zip(com.loc[is_c, st], communes.loc[is_c, psu].map(nfc)))
+    is_h = vil["has_commune_hq"].astype(int) == 1
+    hqv = set(zip(vil.loc[is_h, st], vil.loc[is_h, psu], vil.loc[is_h, "village"].map(nfc)))
+    sel["centre"] = [(nfc(d), nfc(c)) in cen for d, c in zip(sel[st], sel[psu])]
+    sel["hq"] = [(nfc(d), nfc(c), nfc(v)) in hqv for d, c, v in zip(sel[st], sel[psu], sel["village"])]
+    by_d = sel.groupby([st, "centre"])["y"].mean().unstack()
     centre_eff = float((by_d[True] - by_d[False]).mean()) if {True, False} <= set(by_d.columns) else 0.0
-    by_c = sel[~sel["centre"]].groupby(["district", "commune", "hq"])["y"].mean().unstack()
+    by_c = sel[~sel["centre"]].groupby([st, psu, "hq"])["y"].mean().unstack()
     hq_eff = float((by_c[True] - by_c[False]).mean()) if {True, False} <= set(by_c.columns) else 0.0
     allv = comp[comp["variable"] == "overall"].set_index("component")["sigma2"].clip(lower=0.0)
     model = PopulationModel(mean=float(comp.loc[comp["variable"] == "overall", "mean"].iloc[0]),
-                            district=float(allv[levels[0]]), commune=float(allv[levels[1]]),
+                            stratum=float(allv[levels[0]]), commune=float(allv[levels[1]]),
                             village=float(allv[levels[2]]), household=float(allv["within"]),
                             centre_effect=centre_eff, hq_effect=hq_eff)
-    pop = synthetic_population(communes, villages, model=model, seed=cfg.seed + settings.seed)
-    seed_sample = _seed_sample(cfg)
-    rr, rr_commune = response_by_commune(weights, seed_sample, communes=com.assign(
-        commune=communes["commune"].map(nfc)), fallback=_processed(cfg, root, "response_rates"))
+    pop = synthetic_population(communes, villages, model=model, seed=cfg.seed + settings.seed, strata=st, psu=psu)
+    sample_list = _sample_list(cfg, columns=(st, psu))
+    seed_sample = sample_list if current == "seed_rule" else None
+    com_n = com.assign(**{psu: communes[psu].map(nfc)})
+    response = response_source(cfg, root=root, weights=weights, sample_list=sample_list,
+                               seed_rule=current == "seed_rule")
+    rr, rr_commune = response_by_commune(weights, response.sample_list, communes=com_n, fallback=response.rates,
+                                         strata=st, psu=psu)
+    # the finished year's communes per stratum: what pps and stratified SRS draw when there is no seed rule
+    m_now = None
+    if "seed_rule" not in spec.designs:
+        drawn = sample_list if sample_list is not None else weights.assign(
+            **{st: weights[st].map(nfc), psu: weights[psu].map(nfc)})
+        m_now = {d: int(m) for d, m in drawn.groupby(st)[psu].nunique().items()}
+        n_cfg = ((cfg.extra.get("sampling") or {}).get("communes") or {}).get("n")
+        fill = int(n_cfg) if isinstance(n_cfg, int) else max(m_now.values())   # a stratum the list lacks
+        m_now = {d: m_now.get(d, fill) for d in units["unit"]}
     totals = _processed(cfg, root, "poststrata_totals")
-    for c in ("district", "commune"):
+    for c in (st, psu):
         if c in totals.columns:
             totals[c] = totals[c].map(nfc)
     reps_df, summ = simulate_household(pop, communes, villages, reps=settings.reps, seed=cfg.seed + settings.seed + 1,
+                                       strata=st, psu=psu, total=total, communes_per_stratum=m_now,
                                        also_last=also_last, households_per_village=int(
                                            (cfg.extra.get("sampling") or {}).get("households_per_village", 30)),
                                        response_rate=rr, response_by_commune=rr_commune, totals=totals,
-                                       costs=costs, seed_sample=seed_sample)
-    desks = com.assign(commune=communes["commune"].map(nfc)).rename(columns={"households": "users"})[
-        ["district", "commune", "users"]]
+                                       costs=costs, seed_sample=seed_sample, designs=spec.designs)
+    desks = com_n.rename(columns={"households": "users"})[[st, psu, "users"]]
     su = simulate_service_user(desks, model=model, reps=max(2, settings.reps // 10), seed=cfg.seed + settings.seed + 2,
                                costs=costs)
     from sipas.planning.simulation import summarise
@@ -264,16 +313,16 @@ def compute_household_plan(cfg, *, root: Path, settings: PlanSettings) -> PlanRe
         su.groupby(["design"], sort=False)["forms"].first().reset_index(), on="design")
     measured = float(wsum.loc[wsum["weights"] == "final", "kish_deff"].iloc[0])
     measured_design = float(wsum.loc[wsum["weights"] == "design", "kish_deff"].iloc[0])
-    sr = summ[(summ["design"] == "seed_rule") & (summ["unit"] == "province")].iloc[0]
+    sr = summ[(summ["design"] == current) & (summ["unit"] == total)].iloc[0]
     annex = allocation_annex(sizes, design=settings.design, villages=villages, communes=communes, seed=cfg.seed,
-                             lang=cfg.language)
+                             lang=cfg.language, strata=st, psu=psu)
     summary = pd.DataFrame([
         {"key": "kish_deff_measured", "value": measured},
         {"key": "kish_deff_design_measured", "value": measured_design},
-        {"key": "kish_deff_seed_rule_simulated", "value": float(sr["kish_deff"])},
-        {"key": "kish_deff_seed_rule_sd", "value": float(sr["kish_deff_sd"])},
-        {"key": "kish_deff_seed_rule_mc_se", "value": float(sr["kish_deff_mc_se"])},
-        {"key": "kish_deff_design_seed_rule_simulated", "value": float(sr["kish_deff_design"])},
+        {"key": f"kish_deff_{current}_simulated", "value": float(sr["kish_deff"])},
+        {"key": f"kish_deff_{current}_sd", "value": float(sr["kish_deff_sd"])},
+        {"key": f"kish_deff_{current}_mc_se", "value": float(sr["kish_deff_mc_se"])},
+        {"key": f"kish_deff_design_{current}_simulated", "value": float(sr["kish_deff_design"])},
         {"key": "centre_effect", "value": centre_eff}, {"key": "hq_effect", "value": hq_eff},
         {"key": "response_rate", "value": rr}, {"key": "target_half_width", "value": target},
         {"key": "ranking_max_se", "value": float("nan") if max_se is None else max_se},
@@ -281,13 +330,17 @@ def compute_household_plan(cfg, *, root: Path, settings: PlanSettings) -> PlanRe
     ])
     return PlanResult(comp, sizes, summ, reps_df, su_sum, summary, annex, settings, costs,
                       {"kish_deff_measured": measured, "kish_deff_design_measured": measured_design,
-                       "forms": float(wsum.loc[wsum["weights"] == "final", "n"].iloc[0]), "language": cfg.language})
+                       "forms": float(wsum.loc[wsum["weights"] == "final", "n"].iloc[0]), "language": cfg.language,
+                       "annex": spec.annex, "current_design": current, "total_unit": total, "report_unit": st,
+                       "response_source": response.source, "response_file": response.file})
 
 
-def _seed_sample(cfg) -> pd.DataFrame | None:
-    """The official households of the finished year's sample list (raw input), when it was drawn by the seed rule."""
+def _sample_list(cfg, *, columns: tuple[str, str]) -> pd.DataFrame | None:
+    """The official households of the finished year's sample list (``sampling.sample_file``, raw input; reserves
+    left out): ``columns`` (stratum, PSU), ``village`` and ``pi``; None when survey.yml names no list or the file
+    is absent."""
     samp = (cfg.extra.get("sampling") or {}).get("sample_file")
-    if not samp or (cfg.extra.get("sampling") or {}).get("communes"):
+    if not samp:
         return None
     p = cfg.raw_path(samp, key="sampling.sample_file")
     if not p.is_file():
@@ -295,69 +348,130 @@ def _seed_sample(cfg) -> pd.DataFrame | None:
     s = sio.read_csv(p)
     if "role" in s.columns:
         s = s[~s["role"].astype(str).str.startswith("reserve")]
-    out = s[["district", "commune", "village", "pi"]].copy()
-    for c in ("district", "commune", "village"):
+    out = s[[*columns, "village", "pi"]].copy()
+    for c in (*columns, "village"):
         out[c] = out[c].map(nfc)
     return out
 
 
+def _seed_sample(cfg) -> pd.DataFrame | None:
+    """The official households of the finished year's sample list (raw input), when it was drawn by the seed rule
+    (the kind plans a seed rule and survey.yml has no ``sampling.communes``)."""
+    spec = planning_spec(cfg)
+    if _current_design(cfg, spec) != "seed_rule":
+        return None
+    return _sample_list(cfg, columns=design_columns(cfg))
+
+
+@dataclass(frozen=True)
+class ResponseSource:
+    """Where the plan takes the finished year's response rate from (:func:`response_source`).
+
+    Attributes
+    ----------
+    source : str
+        ``"sample_list"`` (forms in ``weights.csv`` over official households of the sample list),
+        ``"response_rates"`` (valid over distributed forms of ``response_rates.csv``) or ``"none"`` (neither
+        exists: a rate of 1, every sampled household answers, stated in plan.html).
+    sample_list : DataFrame or None
+        The sample list used (``source == "sample_list"``).
+    rates : DataFrame
+        ``response_rates.csv`` when used, else an empty table.
+    file : str
+        The file read (empty for ``"none"``).
+    """
+
+    source: str
+    sample_list: pd.DataFrame | None
+    rates: pd.DataFrame
+    file: str
+
+
+def response_source(cfg, *, root: Path, weights: pd.DataFrame, sample_list: pd.DataFrame | None,
+                    seed_rule: bool) -> ResponseSource:
+    """The finished year's record of response the plan uses.
+
+    In this order: the seed rule's sample list (``seed_rule``: the weighting stage's own denominators); the
+    cleaning stage's ``response_rates.csv`` (written only when the year has a distribution and return log);
+    any other sample list (``sampling.sample_file``: forms per official household, e.g. a national survey, whose
+    provinces keep no return log); else a rate of 1, stated as such (never invented).
+    """
+    p = cfg.processed_dir(root) / "response_rates.csv"
+    empty = pd.DataFrame(columns=["valid", "distributed"])
+    list_file = str((cfg.extra.get("sampling") or {}).get("sample_file") or "")
+    if seed_rule and sample_list is not None:
+        return ResponseSource("sample_list", sample_list, empty, list_file)
+    if p.is_file():
+        return ResponseSource("response_rates", None, sio.read_csv(p), str(p))
+    if sample_list is not None:
+        return ResponseSource("sample_list", sample_list, empty, list_file)
+    return ResponseSource("none", None, empty, "")
+
+
 def response_by_commune(weights: pd.DataFrame, seed_sample: pd.DataFrame | None, *, communes: pd.DataFrame,
-                        fallback: pd.DataFrame) -> tuple[float, dict[tuple[str, str], float]]:
+                        fallback: pd.DataFrame, strata: str, psu: str) -> tuple[float, dict[tuple[str, str], float]]:
     """The finished year's response rate, overall and for every commune of the frame, as the weighting stage
     saw it.
 
     With the official sample list (``seed_sample``): a commune's rate is its weighted forms (rows of
     ``weights.csv``, a substitute standing in for the household it replaced) over its official households;
-    without it, valid over distributed forms of ``response_rates.csv`` (``fallback``).  A commune that was not
-    sampled gets its district's rate (forms over households of the district's sampled communes), else the
-    province's.
+    without it, valid over distributed forms of ``response_rates.csv`` (``fallback``); with neither (an empty
+    ``fallback``), 1 everywhere.  A commune that was not sampled gets its stratum's rate (forms over households
+    of the stratum's sampled communes), else the whole area's.
+
+    Parameters
+    ----------
+    strata, psu : str
+        The design's stratum and PSU columns (``cfg.design``), in ``weights``, ``communes`` and the list.
 
     Returns
     -------
     (float, dict)
-        The province's rate and ``{(district, commune): rate}`` for every commune of ``communes``, each at most 1.
+        The whole area's rate and ``{(stratum, psu): rate}`` for every commune of ``communes``, each at most 1.
     """
     if seed_sample is not None:
-        num = weights.assign(district=weights["district"].map(nfc), commune=weights["commune"].map(nfc)).groupby(
-            ["district", "commune"]).size()
-        den = seed_sample.groupby(["district", "commune"]).size()
+        num = weights.assign(**{strata: weights[strata].map(nfc), psu: weights[psu].map(nfc)}).groupby(
+            [strata, psu]).size()
+        den = seed_sample.groupby([strata, psu]).size()
     else:
-        f = fallback[fallback["commune"].notna()] if "commune" in fallback.columns else fallback.iloc[0:0]
-        f = f.assign(district=f["district"].map(nfc), commune=f["commune"].map(nfc))
-        num = f.groupby(["district", "commune"])["valid"].sum()
-        den = f.groupby(["district", "commune"])["distributed"].sum()
+        f = fallback[fallback[psu].notna()] if psu in fallback.columns else fallback.iloc[0:0]
+        f = f.assign(**{strata: f[strata].map(nfc) if strata in f.columns else pd.Series(dtype=object),
+                        psu: f[psu].map(nfc) if psu in f.columns else pd.Series(dtype=object)})
+        num = f.groupby([strata, psu])["valid"].sum()
+        den = f.groupby([strata, psu])["distributed"].sum()
     num = num.reindex(den.index, fill_value=0).astype(float)
     overall = min(float(num.sum()) / float(den.sum()), 1.0) if float(den.sum()) > 0 else 1.0
     by_d = (num.groupby(level=0).sum() / den.groupby(level=0).sum()).clip(upper=1.0)
     by_c = (num / den).clip(upper=1.0)
     rates: dict[tuple[str, str], float] = {}
-    for d, c in zip(communes["district"].map(nfc), communes["commune"].map(nfc)):
+    for d, c in zip(communes[strata].map(nfc), communes[psu].map(nfc)):
         rates[(d, c)] = float(by_c.get((d, c), by_d.get(d, overall)))
     return overall, rates
 
 
 def allocation_annex(sizes: pd.DataFrame, *, design: str, villages: pd.DataFrame, communes: pd.DataFrame,
-                     seed: int, lang: str = "vi") -> pd.DataFrame:
-    """Phụ lục 04 of the chosen design: the communes of each district drawn by that design (the seed rule's
+                     seed: int, strata: str, psu: str, lang: str = "vi") -> pd.DataFrame:
+    """Phụ lục 04 of the chosen design: the communes of each stratum drawn by that design (the seed rule's
     own communes for ``seed_rule``) with their villages and forms, via :func:`sipas.sampling.annex_04` (headers
-    in ``lang``, the survey's language)."""
+    in ``lang``, the survey's language).  The stratum is the annex's first unit column (districts; provinces in a
+    national survey, whose annex lists every province's communes)."""
     from sipas.sampling import annex_04, select_communes, stratified_select
 
     s = sizes[sizes["design"] == design].set_index("unit")
-    com = communes.assign(district=communes["district"].map(nfc), commune=communes["commune"].map(nfc))
+    com = communes.assign(**{strata: communes[strata].map(nfc), psu: communes[psu].map(nfc)})
     if design == "seed_rule":
         chosen = select_communes(communes)
-        chosen = chosen[chosen["district"].isin(s.index)]
+        chosen = chosen[chosen[strata].isin(s.index)]
     else:
-        n = {u: int(min(s.loc[u, "communes"], (com["district"] == u).sum())) for u in s.index}
-        chosen = stratified_select(com, strata="district", n=n, method="pps_systematic" if design == "pps" else "srs",
-                                   size="households", order_by="commune", seed=seed)
-    b = s["villages_per_commune"].reindex(chosen["district"]).to_numpy()
-    q = s["households_per_village"].reindex(chosen["district"]).to_numpy()
-    al = pd.DataFrame({"district": chosen["district"].to_numpy(), "commune": chosen["commune"].to_numpy(),
+        n = {u: int(min(s.loc[u, "communes"], (com[strata] == u).sum())) for u in s.index}
+        chosen = stratified_select(com, strata=strata, n=n, method="pps_systematic" if design == "pps" else "srs",
+                                   size="households", order_by=psu, seed=seed)
+    b = s["villages_per_commune"].reindex(chosen[strata]).to_numpy()
+    q = s["households_per_village"].reindex(chosen[strata]).to_numpy()
+    al = pd.DataFrame({strata: chosen[strata].to_numpy(), "commune": chosen[psu].to_numpy(),
                        "villages": np.nan_to_num(b).astype(int),
                        "forms": np.nan_to_num(b * q).astype(int)})
-    return annex_04(al, lang=lang)
+    return annex_04(al, lang=lang, stratum=strata)
 
 
 def write_plan(result, cfg, *, root: Path) -> list[Path]:

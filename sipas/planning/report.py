@@ -149,14 +149,31 @@ def _t(key: str, lang: str, **fields: Any) -> str:
     return notebook_text(f"planning.{key}", lang=lang, **fields)
 
 
+def _unit_words(plan: PlanResult, lang: str) -> dict[str, str]:
+    """The report unit's words for the texts (``labels.planning.unit_words.<report unit>``: ``unit`` — "huyện,
+    thành phố" / "district" —, ``unit_short``, ``units``)."""
+    words = _labels(lang)["unit_words"]
+    return dict(words.get(str(plan.notes.get("report_unit")), words["district"]))
+
+
+def _response_text(plan: PlanResult, lang: str) -> str:
+    """Where the response rate of the simulation comes from (:func:`sipas.planning.plan.response_source`)."""
+    rate = plan.summary.set_index("key")["value"]["response_rate"]
+    src = str(plan.notes.get("response_source", "sample_list"))
+    return _t(f"response_{src}", lang, rate=_num(rate * 100, 1, lang), file=md_escape(str(plan.notes.get(
+        "response_file", ""))))
+
+
 def intro(plan: PlanResult, cfg, *, lang: str) -> list[Block]:
-    """The page's title and what was computed (target, ranking gap, replicates)."""
+    """The page's title and what was computed (target, ranking gap, replicates), and where the response rate comes
+    from."""
     s = plan.settings
     gap = "" if s.gap is None else _t("gap", lang, gap=_num(s.gap, 1, lang))
     province = cfg.province.get(lang, cfg.province.get("vi", "")) if isinstance(cfg.province, dict) else cfg.province
     return [("md", "# " + md_escape(_t("title", lang, survey_id=cfg.survey_id))),
             ("md", _t("intro", lang, year=cfg.year, province=md_escape(province), target=_num(s.half_width, 1, lang),
-                      gap=gap, reps=s.reps))]
+                      gap=gap, reps=s.reps, **_unit_words(plan, lang))),
+            ("md", _response_text(plan, lang))]
 
 
 def _iccs(plan: PlanResult) -> tuple[float, float]:
@@ -178,7 +195,7 @@ def components_section(plan: PlanResult, *, lang: str, cfg: Any = None) -> list[
         "truncated": [lab["flag_yes"] if bool(v) else lab["flag_no"] for v in c["truncated"]],
         "groups": [str(int(v)) for v in c["groups"]],
     })
-    return [("md", "## " + _t("s_components", lang)), ("md", _t("components_text", lang)),
+    return [("md", "## " + _t("s_components", lang)), ("md", _t("components_text", lang, **_unit_words(plan, lang))),
             _table(df, _t("components_table", lang), lab)]
 
 
@@ -204,8 +221,9 @@ def design_effects_section(plan: PlanResult, *, lang: str, cfg: Any = None) -> l
                        **{k: [_num(v, 2, lang) for v in d[k]] for k in ("deff_w", "deff_c", "deff")}})
     measured = float(plan.notes["kish_deff_measured"])
     measured_design = float(plan.notes["kish_deff_design_measured"])
-    sim = plan.simulation[plan.simulation["unit"] == "province"].set_index("design")
-    sr = sim.loc["seed_rule"]
+    sim = plan.simulation[plan.simulation["unit"] == plan.notes.get("total_unit", "province")].set_index("design")
+    current = str(plan.notes.get("current_design", "seed_rule"))
+    sr = sim.loc[current]
     diff = measured - float(sr["kish_deff"])
     cmp_ = pd.DataFrame({
         "source": [lab["measured"]] + [lab["simulated"].format(design=_name(lab, "designs", k)) for k in sim.index],
@@ -217,9 +235,11 @@ def design_effects_section(plan: PlanResult, *, lang: str, cfg: Any = None) -> l
     text = _t("deff_text", lang, measured=_num(measured, 3, lang), n=_num(plan.notes["forms"], 0, lang),
               simulated=_num(sr["kish_deff"], 3, lang), sd=_num(sr["kish_deff_sd"], 3, lang),
               mc_se=_num(sr["kish_deff_mc_se"], 3, lang), diff=_num(diff, 3, lang),
-              z=_num(diff / float(sr["kish_deff_sd"]), 2, lang))
+              z=_num(diff / float(sr["kish_deff_sd"]), 2, lang), current=lab["current_design"][current],
+              **_unit_words(plan, lang))
     return [("md", "## " + _t("s_deff", lang)), ("md", text),
-            _table(df, _t("deff_table", lang), lab), _table(cmp_, _t("deff_compare_table", lang), lab)]
+            _table(df, _t("deff_table", lang, **_unit_words(plan, lang)), lab),
+            _table(cmp_, _t("deff_compare_table", lang), lab)]
 
 
 def sizes_section(plan: PlanResult, *, lang: str, cfg: Any = None) -> list[Block]:
@@ -243,8 +263,11 @@ def sizes_section(plan: PlanResult, *, lang: str, cfg: Any = None) -> list[Block
                         "households": [_num(v, 0, lang) if ok[k] else "—" for k, v in tot["households"].items()],
                         "cost": [_num(v, 0, lang) if ok[k] else "—" for k, v in tot["cost"].items()]})
     target = plan.summary.set_index("key")["value"]["target_half_width"]
-    return [("md", "## " + _t("s_sizes", lang)), ("md", _t("sizes_text", lang, target=_num(target, 1, lang))),
-            _table(df, _t("sizes_table", lang), lab), _table(tdf, _t("totals_table", lang), lab)]
+    rule = "seed_rule" if "seed_rule" in set(s["design"]) else "none"
+    words = _unit_words(plan, lang)
+    return [("md", "## " + _t("s_sizes", lang)),
+            ("md", _t("sizes_text", lang, target=_num(target, 1, lang), rule=lab["rule_note"][rule], **words)),
+            _table(df, _t("sizes_table", lang, **words), lab), _table(tdf, _t("totals_table", lang), lab)]
 
 
 def _sim_frame(t: pd.DataFrame, lab: dict[str, Any], lang: str, *, forms: bool = False) -> pd.DataFrame:

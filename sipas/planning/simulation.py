@@ -1,13 +1,18 @@
 """Design comparison by simulation on a synthetic population calibrated to this year's variance components.
 
-Population: every household of the village frame gets ``y = mu + a_district + b_commune + c_village + e`` with
+Population: every household of the village frame gets ``y = mu + a_stratum + b_commune + c_village + e`` with
 normal effects of the estimated variances (:func:`~sipas.planning.nested_components` of the households'
 scores), plus the fixed effects this year's data show for administrative-centre communes and office
 villages (``centre_effect``, ``hq_effect``: the seed rule always takes those, so they are what can bias it).
 Drawn once from ``seed``; the samples then use ``seed + 1``.
 
-Designs (the same number of communes per district as the seed rule, 3 villages per commune, ``q``
-households per village, SRS of households within villages):
+The strata (report units) and PSUs are the design's columns (``cfg.design.strata`` / ``cfg.design.psu``:
+districts and communes in a household survey, provinces and communes in a national one), passed as ``strata`` and
+``psu``; villages are the ``village`` column of the village frame.
+
+Designs (the same number of communes per stratum as this year's sample — the seed rule's, or the finished
+year's sample list where the kind has no seed rule —, 3 villages per commune, ``q`` households per village, SRS
+of households within villages):
 
 * ``seed_rule``: seed 000's positional rules (:func:`sipas.sampling.select_communes`,
   :func:`sipas.sampling.select_villages`) with the probabilities the sampling stage assigns
@@ -23,8 +28,10 @@ the district's or the province's rate for a commune that was not sampled), and t
 finished year (:func:`sipas.estimation.survey_design.final_weights` on ``poststrata_totals.csv``:
 post-stratification to the districts' households, or raking, and trimming when configured).  So the seed
 rule's Kish effect of the final weights is like for like with ``weight_summary.csv`` (``weights == "final"``).
-Then district and province means; variance by ultimate clusters (communes) within districts with the stage-1
-fpc; t intervals with ``#communes - 1`` degrees of freedom per district, ``sum(m_h - 1)`` for the province.
+Then stratum means and the whole area's (its row is named ``total``: ``"province"`` in a household survey,
+``"country"`` in a national one, :attr:`sipas.kinds.SurveyKind.total_domain`); variance by ultimate clusters
+(PSUs) within strata with the stage-1 fpc; t intervals with ``#communes - 1`` degrees of freedom per stratum,
+``sum(m_h - 1)`` for the whole area.
 
 Service-user designs on a household survey's communes (:func:`simulate_service_user`, the household plan's
 Table 4.2): every commune desk is a report unit; forms are an SRS of the desk's users; allocations ``fixed``,
@@ -75,10 +82,11 @@ SERVICE_ALLOCATIONS = ("fixed", "proportional", "minimum_plus_proportional", "ne
 
 @dataclass(frozen=True)
 class PopulationModel:
-    """Variances of the synthetic population's effects and its fixed effects (score scale, 0-1)."""
+    """Variances of the synthetic population's effects and its fixed effects (score scale, 0-1); ``stratum`` is
+    the variance between the design's strata (districts or provinces)."""
 
     mean: float
-    district: float
+    stratum: float
     commune: float
     village: float
     household: float
@@ -87,25 +95,36 @@ class PopulationModel:
 
 
 def synthetic_population(communes: pd.DataFrame, villages: pd.DataFrame, *, model: PopulationModel,
-                         seed: int) -> pd.DataFrame:
+                         seed: int, strata: str, psu: str) -> pd.DataFrame:
     """The village frame's households (``households`` per village) with a planning variable ``y`` (see the
-    module docstring); deterministic in ``seed``."""
+    module docstring); deterministic in ``seed``.
+
+    Parameters
+    ----------
+    strata, psu : str
+        The design's stratum and PSU columns (``cfg.design.strata``, ``cfg.design.psu``), present in both frames.
+
+    Returns
+    -------
+    DataFrame
+        ``strata``, ``psu``, ``village`` and ``y``, one row per household.
+    """
     rng = np.random.default_rng(seed)
     reps = villages["households"].astype(int).to_numpy()
-    hh = villages.loc[villages.index.repeat(reps), ["district", "commune", "village"]].reset_index(drop=True)
+    hh = villages.loc[villages.index.repeat(reps), [strata, psu, "village"]].reset_index(drop=True)
     for c in hh.columns:
         hh[c] = hh[c].map(nfc)
-    d_code, d_u = pd.factorize(hh["district"], sort=True)
-    c_code, c_u = pd.factorize(hh["district"] + "\x1f" + hh["commune"], sort=True)
-    v_code, v_u = pd.factorize(hh["district"] + "\x1f" + hh["commune"] + "\x1f" + hh["village"], sort=True)
-    sd = np.sqrt(np.maximum([model.district, model.commune, model.village, model.household], 0.0))
+    d_code, d_u = pd.factorize(hh[strata], sort=True)
+    c_code, c_u = pd.factorize(hh[strata] + "\x1f" + hh[psu], sort=True)
+    v_code, v_u = pd.factorize(hh[strata] + "\x1f" + hh[psu] + "\x1f" + hh["village"], sort=True)
+    sd = np.sqrt(np.maximum([model.stratum, model.commune, model.village, model.household], 0.0))
     a = rng.normal(0, sd[0], len(d_u))
     b = rng.normal(0, sd[1], len(c_u))
     c = rng.normal(0, sd[2], len(v_u))
     e = rng.normal(0, sd[3], len(hh))
-    com = communes.assign(key=communes["district"].map(nfc) + "\x1f" + communes["commune"].map(nfc))
+    com = communes.assign(key=communes[strata].map(nfc) + "\x1f" + communes[psu].map(nfc))
     centre = set(com.loc[com["is_admin_centre"].astype(int) == 1, "key"])
-    vil = villages.assign(key=villages["district"].map(nfc) + "\x1f" + villages["commune"].map(nfc) + "\x1f"
+    vil = villages.assign(key=villages[strata].map(nfc) + "\x1f" + villages[psu].map(nfc) + "\x1f"
                           + villages["village"].map(nfc))
     hq = set(vil.loc[vil["has_commune_hq"].astype(int) == 1, "key"])
     fix = (model.centre_effect * np.isin(np.asarray(c_u)[c_code], list(centre))
@@ -114,9 +133,8 @@ def synthetic_population(communes: pd.DataFrame, villages: pd.DataFrame, *, mode
     return hh
 
 
-def weight_sample(sample: pd.DataFrame, *, responded, totals: pd.DataFrame,
-                  cells: tuple[str, ...] = ("district", "commune"), strata: str = "district",
-                  psu: str = "commune") -> pd.DataFrame:
+def weight_sample(sample: pd.DataFrame, *, responded, totals: pd.DataFrame, strata: str, psu: str,
+                  cells: tuple[str, ...] | None = None) -> pd.DataFrame:
     """The respondents of ``sample`` with the weighting stage's three weights.
 
     ``w_design = 1 / pi`` (:func:`sipas.estimation.weighting.design_weights`); ``w_nr`` the weighting-class
@@ -131,6 +149,10 @@ def weight_sample(sample: pd.DataFrame, *, responded, totals: pd.DataFrame,
         Every sampled household (respondent or not): ``pi`` and the columns of ``cells``, ``strata``, ``psu``.
     responded : array-like of bool
         Response indicator aligned with ``sample``.
+    strata, psu : str
+        The design's stratum and PSU columns (``cfg.design``).
+    cells : tuple of str, optional
+        Nonresponse cells; default ``(strata, psu)`` (the weighting stage's default: within communes).
 
     Returns
     -------
@@ -145,19 +167,21 @@ def weight_sample(sample: pd.DataFrame, *, responded, totals: pd.DataFrame,
     s = sample.reset_index(drop=True)
     resp = pd.Series(np.asarray(responded, dtype=bool), index=s.index)
     s = s.assign(w_design=design_weights(s["pi"]).to_numpy())
+    cells = (strata, psu) if cells is None else cells
     s["w_nr"] = nonresponse_adjust(s["w_design"], responded=resp, cells=s[list(cells)]).to_numpy()
     r = s[resp.to_numpy()].reset_index(drop=True)
     r["w_final"] = final_weights(r, totals, strata=strata, psu=psu)
     return r
 
 
-def _weighted_estimates(s: pd.DataFrame, N_h: pd.Series, M_h: pd.Series) -> tuple[pd.DataFrame, float, float, int]:
-    """District means, SEs and df; province mean, SE and df (module docstring)."""
+def _weighted_estimates(s: pd.DataFrame, N_h: pd.Series, M_h: pd.Series, *, strata: str,
+                        psu: str) -> tuple[pd.DataFrame, float, float, int]:
+    """Stratum means, SEs and df; the whole area's mean, SE and df (module docstring)."""
     rows = []
-    for d, g in s.groupby("district", sort=True):
+    for d, g in s.groupby(strata, sort=True):
         w, y = g["w"].to_numpy(), g["y"].to_numpy()
         mean = float(np.sum(w * y) / np.sum(w))
-        z = pd.Series(w * (y - mean) / np.sum(w)).groupby(g["commune"].to_numpy()).sum().to_numpy()
+        z = pd.Series(w * (y - mean) / np.sum(w)).groupby(g[psu].to_numpy()).sum().to_numpy()
         m = len(z)
         fpc = 1.0 - m / float(M_h[d])
         var = fpc * m / (m - 1) * np.sum((z - z.mean()) ** 2) if m > 1 else np.nan
@@ -167,32 +191,38 @@ def _weighted_estimates(s: pd.DataFrame, N_h: pd.Series, M_h: pd.Series) -> tupl
     return t, float(np.sum(W * t["estimate"])), float(np.sqrt(np.sum(W ** 2 * t["se"] ** 2))), int(t["df"].sum())
 
 
-def _draw(design: str, pop: pd.DataFrame, communes: pd.DataFrame, villages: pd.DataFrame, m_h: dict[str, int],
-          seed_sel: tuple[pd.DataFrame, pd.DataFrame] | None, q: int, rng: np.random.Generator) -> pd.DataFrame:
-    """Selected villages with ``pi_cv`` (commune x village probability)."""
+def _draw(design: str, m_h: dict[str, int], seed_sel: tuple[pd.DataFrame, pd.DataFrame] | None,
+          rng: np.random.Generator, *, communes_of: Mapping[str, pd.DataFrame],
+          villages_of: Mapping[tuple[str, str], pd.DataFrame], strata: str, psu: str) -> pd.DataFrame:
+    """Selected villages with ``pi_cv`` (commune x village probability).
+
+    ``communes_of`` and ``villages_of`` are the frames split once by stratum and by (stratum, PSU), in frame order,
+    so a replicate's work is linear in the frame (no filtering of the whole frame per stratum or commune)."""
     if design == "seed_rule":
         sv = seed_sel[1]
-        return sv[["district", "commune", "village", "pi_commune_village"]].rename(columns={"pi_commune_village": "pi_cv"})
+        return sv[[strata, psu, "village", "pi_commune_village"]].rename(columns={"pi_commune_village": "pi_cv"})
     parts = []
     for d in sorted(m_h):
-        cf = communes[communes["district"] == d]
+        cf = communes_of[d]
         if design == "pps":
             sc = pps_systematic(cf, size="households", n=m_h[d], rng=rng)
         else:
             sc = srs_select(cf, n=m_h[d], rng=rng)
-        for c, p1 in zip(sc["commune"], sc["pi"]):
-            vf = villages[(villages["district"] == d) & (villages["commune"] == c)]
+        for c, p1 in zip(sc[psu], sc["pi"]):
+            vf = villages_of[(d, c)]
             k = min(3, len(vf))
             sv = pps_systematic(vf, size="households", n=k, rng=rng) if design == "pps" else srs_select(vf, n=k, rng=rng)
-            parts.append(pd.DataFrame({"district": d, "commune": c, "village": sv["village"].to_numpy(),
+            parts.append(pd.DataFrame({strata: d, psu: c, "village": sv["village"].to_numpy(),
                                        "pi_cv": p1 * sv["pi"].to_numpy()}))
     return pd.concat(parts, ignore_index=True)
 
 
 def simulate_household(pop: pd.DataFrame, communes: pd.DataFrame, villages: pd.DataFrame, *, reps: int, seed: int,
+                       strata: str, psu: str, total: str, costs: CostModel,
+                       communes_per_stratum: Mapping[str, int] | None = None,
                        also_last: tuple[str, ...] = (), households_per_village: int = 30, response_rate: float = 1.0,
                        response_by_commune: Mapping[tuple[str, str], float] | None = None,
-                       totals: pd.DataFrame | None = None, costs: CostModel,
+                       totals: pd.DataFrame | None = None,
                        designs: tuple[str, ...] = HOUSEHOLD_DESIGNS, level: float = 0.95,
                        seed_sample: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Repeated samples of each design from ``pop`` (:func:`synthetic_population`), weighted as the weighting
@@ -200,55 +230,74 @@ def simulate_household(pop: pd.DataFrame, communes: pd.DataFrame, villages: pd.D
 
     Parameters
     ----------
+    strata, psu : str
+        The design's stratum (report unit) and PSU columns (``cfg.design.strata``, ``cfg.design.psu``).
+    total : str
+        Name of the whole area's rows (:attr:`sipas.kinds.SurveyKind.total_domain`: ``"province"`` or
+        ``"country"``).
+    communes_per_stratum : mapping, optional
+        Communes drawn per stratum by ``pps`` and ``stratified_srs`` (this year's, from the sample list, when the
+        kind has no seed rule).  Default: the seed rule's (:func:`sipas.sampling.select_communes`, seed 000: a
+        household survey's districts only).
     seed_sample : DataFrame, optional
-        The finished year's official sample list (``district``, ``commune``, ``village`` — the household's own
+        The finished year's official sample list (``strata``, ``psu``, ``village`` — the household's own
         village — and ``pi``, one row per household).  When given, it is the seed rule's sample: the rule is
         deterministic above the household stage, so each replicate draws, in every village, as many households
         as the list has there, each with its own ``pi`` (the households the rule takes from a neighbouring
         village when a village has fewer than 30 keep their own, much smaller, ``pi``: the source of the rule's
         largest weights).
     response_rate, response_by_commune :
-        Response probability of a sampled household: ``response_by_commune[(district, commune)]``, else
+        Response probability of a sampled household: ``response_by_commune[(stratum, psu)]``, else
         ``response_rate``.
     totals : DataFrame, optional
-        The calibration population (``poststrata_totals.csv`` of the weighting stage); default: the districts'
+        The calibration population (``poststrata_totals.csv`` of the weighting stage); default: the strata's
         households in ``pop``.
 
     Returns
     -------
     (DataFrame, DataFrame)
-        Per replicate (``design``, ``rep``, ``unit`` — a district or ``province`` —, ``estimate``, ``se``,
+        Per replicate (``design``, ``rep``, ``unit`` — a stratum or ``total`` —, ``estimate``, ``se``,
         ``df``, ``truth``, ``covered``, ``half_width``, ``kish_deff`` of the final weights,
         ``kish_deff_design`` of the respondents' design weights, ``cost``), and the summary per design and unit
         (:func:`summarise`).
+
+    Raises
+    ------
+    DesignError
+        Fewer than 2 replicates.
     """
     if reps < 2:
         raise DesignError("at least 2 replicates are needed")
-    for c in ("district", "commune"):
+    for c in (strata, psu):
         communes = communes.assign(**{c: communes[c].map(nfc)})
-    for c in ("district", "commune", "village"):
+    for c in (strata, psu, "village"):
         villages = villages.assign(**{c: villages[c].map(nfc)})
-    vil_hh = villages.groupby(["district", "commune"])["households"].sum()
+    vil_hh = villages.groupby([strata, psu])["households"].sum()
     communes = communes.assign(households=[float(vil_hh.get((d, c), 0)) for d, c in
-                                           zip(communes["district"], communes["commune"])])
-    sc = select_communes(communes, also_last=also_last)
-    svill = select_villages(villages.merge(sc[["district", "commune"]], on=["district", "commune"]))
-    seed_sel = stage_probabilities(communes, villages, sc, svill)
-    m_h = sc.groupby("district").size().to_dict()
-    M_h = communes.groupby("district").size()
-    N_h = pop.groupby("district").size().astype(float)
+                                           zip(communes[strata], communes[psu])])
+    seed_sel = None
+    if communes_per_stratum is None or "seed_rule" in designs:   # seed 000's rule (a household survey's districts)
+        sc = select_communes(communes, also_last=also_last)
+        svill = select_villages(villages.merge(sc[[strata, psu]], on=[strata, psu]))
+        seed_sel = stage_probabilities(communes, villages, sc, svill)
+    m_h = (dict(communes_per_stratum) if communes_per_stratum is not None
+           else sc.groupby(strata).size().to_dict())
+    M_h = communes.groupby(strata).size()
+    N_h = pop.groupby(strata).size().astype(float)
     if totals is None:
-        totals = N_h.rename("households").rename_axis("district").reset_index()
+        totals = N_h.rename("households").rename_axis(strata).reset_index()
     rates = dict(response_by_commune or {})
-    truth = pop.groupby("district")["y"].mean()
-    truth_prov = float(pop["y"].mean())
-    pop_v = pop.assign(_k=pop["district"] + "\x1f" + pop["commune"] + "\x1f" + pop["village"])
+    truth = pop.groupby(strata)["y"].mean()
+    truth_all = float(pop["y"].mean())
+    pop_v = pop.assign(_k=pop[strata] + "\x1f" + pop[psu] + "\x1f" + pop["village"])
     by_village = {k: g["y"].to_numpy() for k, g in pop_v.groupby("_k", sort=False)}
+    communes_of = {d: g for d, g in communes.groupby(strata, sort=False)}
+    villages_of = {k: g for k, g in villages.groupby([strata, psu], sort=False)}
     seed_groups = None
     if seed_sample is not None:
         ss = seed_sample.reset_index(drop=True)
         seed_groups = [(d, c, v, g["pi"].to_numpy(dtype=float)) for (d, c, v), g in
-                       ss.groupby(["district", "commune", "village"], sort=True)]
+                       ss.groupby([strata, psu, "village"], sort=True)]
     rng = np.random.default_rng(seed)
     out = []
     for design in designs:
@@ -258,9 +307,9 @@ def simulate_household(pop: pd.DataFrame, communes: pd.DataFrame, villages: pd.D
                 draws = seed_groups
                 n_villages = len({(d, c, v) for d, c, v, _ in seed_groups})
             else:
-                sel = _draw(design, pop, communes, villages, m_h, seed_sel, households_per_village, rng)
-                draws = ((d, c, v, p) for d, c, v, p in zip(sel["district"], sel["commune"], sel["village"],
-                                                             sel["pi_cv"]))
+                sel = _draw(design, m_h, seed_sel, rng, communes_of=communes_of, villages_of=villages_of,
+                            strata=strata, psu=psu)
+                draws = ((d, c, v, p) for d, c, v, p in zip(sel[strata], sel[psu], sel["village"], sel["pi_cv"]))
                 n_villages = len(sel)
             for d, c, v, p in draws:
                 ys = by_village.get(d + "\x1f" + c + "\x1f" + v)
@@ -273,18 +322,18 @@ def simulate_household(pop: pd.DataFrame, communes: pd.DataFrame, villages: pd.D
                     k = min(len(p), len(ys))
                     pi = p[:k]
                 pick = rng.choice(len(ys), size=k, replace=False)
-                parts.append(pd.DataFrame({"district": d, "commune": c, "y": ys[pick], "pi": pi}))
+                parts.append(pd.DataFrame({strata: d, psu: c, "y": ys[pick], "pi": pi}))
             hs = pd.concat(parts, ignore_index=True)
-            rate = np.array([rates.get((d, c), response_rate) for d, c in zip(hs["district"], hs["commune"])])
-            s = weight_sample(hs, responded=rng.random(len(hs)) < rate, totals=totals)
+            rate = np.array([rates.get((d, c), response_rate) for d, c in zip(hs[strata], hs[psu])])
+            s = weight_sample(hs, responded=rng.random(len(hs)) < rate, totals=totals, strata=strata, psu=psu)
             s["w"] = s["w_final"]
             kish = kish_deff(s["w"])
-            n_comm = int(s.groupby(["district", "commune"]).ngroups)
+            n_comm = int(s.groupby([strata, psu]).ngroups)
             cost = costs.household_survey(communes=n_comm, villages=n_villages, households=len(s))
-            t, pm, pse, pdf = _weighted_estimates(s, N_h, M_h)
-            t = pd.concat([t, pd.DataFrame([{"unit": "province", "estimate": pm, "se": pse, "df": pdf}])],
+            t, pm, pse, pdf = _weighted_estimates(s, N_h, M_h, strata=strata, psu=psu)
+            t = pd.concat([t, pd.DataFrame([{"unit": total, "estimate": pm, "se": pse, "df": pdf}])],
                           ignore_index=True)
-            t["truth"] = [float(truth[u]) if u != "province" else truth_prov for u in t["unit"]]
+            t["truth"] = [float(truth[u]) if u != total else truth_all for u in t["unit"]]
             tq = stats.t.ppf(1 - (1 - level) / 2, t["df"].to_numpy())
             t["half_width"] = tq * t["se"]
             t["covered"] = (t["estimate"] - t["truth"]).abs() <= t["half_width"]

@@ -182,19 +182,21 @@ def annex_03(households: pd.DataFrame, *, contacts: pd.DataFrame | None = None, 
     return out
 
 
-def annex_04(allocation: pd.DataFrame, *, lang: str = "vi") -> pd.DataFrame:
+def annex_04(allocation: pd.DataFrame, *, lang: str = "vi", stratum: str = "district") -> pd.DataFrame:
     """Phụ lục 04: forms per unit with a total row ("Tổng cộng").
 
-    ``allocation`` is :func:`allocate_forms` output with ``commune`` (and ``district``,
-    ``villages`` when known).  Headers and the total row's label in ``lang`` (``labels.annexes``).
+    ``allocation`` is :func:`allocate_forms` output with ``commune`` (and the ``stratum`` column,
+    ``villages`` when known).  ``stratum`` names the unit above the commune shown first when present and not
+    blank: ``district`` (three-tier), ``province`` (a national survey's plan), its header
+    ``labels.annexes.columns.<stratum>``.  Headers and the total row's label in ``lang`` (``labels.annexes``).
     """
     lab = _labels(lang)
     col = lab["columns"]
     al = allocation.reset_index(drop=True)
-    two_tier = "district" not in al or bool((al["district"].fillna("") == "").all())
+    two_tier = stratum not in al or bool((al[stratum].fillna("") == "").all())
     out = pd.DataFrame({col["number"]: [str(i) for i in range(1, len(al) + 1)]})
     if not two_tier:
-        out[col["district"]] = al["district"].to_numpy()
+        out[col[stratum]] = al[stratum].to_numpy()
     out[col["unit"]] = al["commune"].to_numpy()
     if "villages" in al:
         out[col["villages"]] = al["villages"].astype(int).to_numpy()

@@ -61,7 +61,8 @@ def read_table(path: str | Path) -> pd.DataFrame:
     return df
 
 
-def read_frame(path: str | Path, *, kind: str, structure: str = "three_tier") -> pd.DataFrame:
+def read_frame(path: str | Path, *, kind: str, structure: str = "three_tier",
+               unit_keys: tuple[str, ...] | None = None) -> pd.DataFrame:
     """Read and check one sampling frame.
 
     Parameters
@@ -71,6 +72,10 @@ def read_frame(path: str | Path, *, kind: str, structure: str = "three_tier") ->
     kind : {"communes", "villages", "households"}
     structure : {"three_tier", "two_tier"}
         In ``two_tier`` the ``district`` column may be absent (it is set to ``""``).
+    unit_keys : tuple of str, optional
+        The columns identifying a commune (:attr:`sipas.config.Hierarchy.unit_keys`, e.g. ``("province",
+        "commune")`` in a national survey, whose commune names repeat across provinces); a village is these and
+        ``village``.  Default: the household frames' ``district`` and ``commune``.
 
     Returns
     -------
@@ -121,8 +126,8 @@ def read_frame(path: str | Path, *, kind: str, structure: str = "three_tier") ->
                 i = int(bad.to_numpy().argmax())
                 raise InputError(f"not a non-negative whole number: {df[c].iloc[i]!r}", file=p, row=i + 2, column=c)
             df[c] = num.astype(int)
-    keys = {"communes": ["district", "commune"], "villages": ["district", "commune", "village"],
-            "households": ["household_id"]}[kind]
+    ck = list(unit_keys or KINDS[DEFAULT_KIND].design.unit_levels["three_tier"])
+    keys = {"communes": ck, "villages": ck + ["village"], "households": ["household_id"]}[kind]
     dup = df.duplicated(keys)
     if dup.any():
         i = int(dup.to_numpy().argmax())
