@@ -344,3 +344,39 @@ def test_plan_html_has_no_personal_data(plan_dom: str, plan_root: Path):
     personal = [c for c in forms.columns if c in ("respondent_name", "phone", "applicant_id", "address")]
     needles = {v for c in personal for v in forms[c].dropna() if len(v) >= 7}
     assert not [n for n in needles if n in plan_dom]
+
+
+def test_simulation_coverage_is_that_of_the_published_logit_interval():
+    """The simulated intervals are those the report publishes (indices.scoring.logit_ci), with the symmetric t
+    interval only where the logit is undefined (an estimate of 0 or 1, or outside the bounds)."""
+    from scipy import stats
+
+    from sipas.indices.scoring import logit_ci
+    from sipas.planning.simulation import published_interval
+
+    est, se, df = np.array([0.82, 0.97, 1.0, 1.02]), np.array([0.03, 0.02, 0.0, 0.01]), np.array([29, 40, 30, 12])
+    lo, hi = published_interval(est, se, df)
+    llo, lhi = logit_ci(est[:2], se[:2], df=df[:2])
+    np.testing.assert_allclose([lo[:2], hi[:2]], [llo, lhi], rtol=1e-12)
+    assert hi[1] - est[1] < est[1] - lo[1]                      # asymmetric near the bound, upper end below 1
+    assert hi[1] < 1
+    t = stats.t.ppf(0.975, df[2:])
+    np.testing.assert_allclose([lo[2:], hi[2:]], [est[2:] - t * se[2:], est[2:] + t * se[2:]], rtol=1e-12)
+
+
+def test_plan_refuses_stale_processed_files(tmp_path_factory: pytest.TempPathFactory,
+                                            capsys: pytest.CaptureFixture[str]):
+    """Raw forms edited after the stages ran: the plan would read outputs of other data, so it stops (one line,
+    exit 2) and names the stage to rerun, as the pipeline's stages do."""
+    from sipas.cli import main
+
+    root = raw_copy_root(tmp_path_factory, "plan-stale", (SID,))
+    for cmd in ("clean", "weight"):
+        assert main(["--root", str(root), cmd, "--survey", SID]) == 0, cmd
+    forms = sorted((root / "data" / "raw" / SID / "responses").glob("*.csv"))[0]
+    forms.write_bytes(forms.read_bytes() + b"\n")
+    capsys.readouterr()
+    rc = main(["--root", str(root), "plan", "--survey", SID, "--target", "5", "--reps", "2"])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1
+    assert "changed after the 'cleaning' stage ran" in err and "sipas clean" in err

@@ -45,9 +45,12 @@ def check_inputs(cfg, *, root: Path, settings: PlanSettings) -> None:
         The kind has no plan, a setting is wrong (target, gap, power, replicates, design), or a frame the plan
         needs is not configured.
     StageInputMissing
-        A processed file of the finished year is missing.
+        A processed file of the finished year is missing, or stale: a file the cleaning or weighting stage read
+        (the raw forms, a frame, ``forms_clean.csv``) changed after that stage ran
+        (:func:`sipas.stages._common.check_fresh`, the check the pipeline makes before each stage).
     """
     from sipas.errors import StageInputMissing
+    from sipas.stages._common import check_fresh
 
     spec = planning_spec(cfg)
     check_settings(settings, spec)
@@ -59,6 +62,7 @@ def check_inputs(cfg, *, root: Path, settings: PlanSettings) -> None:
         if not p.is_file():
             raise StageInputMissing(f"{p} is missing: run `sipas report --survey {cfg.survey_id}` "
                                     "(or the stages clean, reliability, weight, indices) first")
+    check_fresh(cfg, upstream=("cleaning", "weighting"), root=root)
 
 
 def run_plan(cfg, *, root: Path, settings: PlanSettings) -> PlanResult:

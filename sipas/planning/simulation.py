@@ -30,8 +30,9 @@ post-stratification to the districts' households, or raking, and trimming when c
 rule's Kish effect of the final weights is like for like with ``weight_summary.csv`` (``weights == "final"``).
 Then stratum means and the whole area's (its row is named ``total``: ``"province"`` in a household survey,
 ``"country"`` in a national one, :attr:`sipas.kinds.SurveyKind.total_domain`); variance by ultimate clusters
-(PSUs) within strata with the stage-1 fpc; t intervals with ``#communes - 1`` degrees of freedom per stratum,
-``sum(m_h - 1)`` for the whole area.
+(PSUs) within strata with the stage-1 fpc; the intervals the report publishes (:func:`published_interval`: logit
+scale, t with ``#communes - 1`` degrees of freedom per stratum, ``sum(m_h - 1)`` for the whole area), so coverage
+and half-width are those of the published intervals.
 
 Service-user designs on a household survey's communes (:func:`simulate_service_user`, the household plan's
 Table 4.2): every commune desk is a report unit; forms are an SRS of the desk's users; allocations ``fixed``,
@@ -49,7 +50,8 @@ unit's transactions (what list mode draws, seed 001), weighted and estimated as 
 forms (:func:`sipas.estimation.unit_weights.unit_weights`, the weighting stage's function), the unit's mean with
 its JKn variance, every replicate re-calibrated to the fields, fpc ``N_h``
 (:func:`sipas.estimation.survey_design.poststratified_jkn`, the indices stage's function for this kind; R ``postStratify`` on
-``as.svrepdesign(type = "JKn")``), ``t`` intervals with ``n_h - 1`` degrees of freedom.  (The Taylor variance of
+``as.svrepdesign(type = "JKn")``), the published logit-scale ``t`` intervals with ``n_h - 1`` degrees of freedom
+(:func:`published_interval`).  (The Taylor variance of
 the post-stratified mean divides the within-field residuals' ``n_h - C`` degrees of freedom by ``n_h - 1`` and
 so understates the variance of a unit of 30 forms in 8 fields by about a quarter; the jackknife, the pipeline's
 choice, does not.)  The whole area's mean is ``sum_h W_h ybar_h`` (``W_h = N_h / N``) with variance
@@ -189,6 +191,40 @@ def _weighted_estimates(s: pd.DataFrame, N_h: pd.Series, M_h: pd.Series, *, stra
     t = pd.DataFrame(rows)
     W = t["N"] / t["N"].sum()
     return t, float(np.sum(W * t["estimate"])), float(np.sqrt(np.sum(W ** 2 * t["se"] ** 2))), int(t["df"].sum())
+
+
+def published_interval(estimate, se, df, *, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """The confidence interval the report publishes for an index: the logit-scale interval
+    ``expit(logit(p) +- t_{df} se / (p (1 - p)))`` (R ``svyciprop(method = "xlogit")``;
+    :func:`sipas.indices.scoring.logit_ci`, the indices stage's function), so the simulated coverage is that of the
+    published intervals.  Where the estimate is not strictly inside (0, 1) (a unit whose every answer is
+    positive, or a value of the synthetic normal model outside the bounds) the logit is undefined and the
+    symmetric ``p +- t_{df} se`` is used instead.
+
+    Parameters
+    ----------
+    estimate, se, df : array-like
+        Estimates (proportion scale, 0-1), standard errors and degrees of freedom.
+    level : float
+        Confidence level.
+
+    Returns
+    -------
+    (ndarray, ndarray)
+        Lower and upper bounds.
+    """
+    from sipas.indices.scoring import logit_ci
+
+    p = np.asarray(estimate, dtype=float)
+    se = np.asarray(se, dtype=float)
+    df = np.broadcast_to(np.asarray(df, dtype=float), p.shape)
+    half = stats.t.ppf(1 - (1 - level) / 2, df) * se
+    lo, hi = p - half, p + half
+    inside = (p > 0) & (p < 1) & (se > 0)
+    if inside.any():
+        llo, lhi = logit_ci(p[inside], se[inside], df=df[inside], level=level)
+        lo[inside], hi[inside] = llo, lhi
+    return lo, hi
 
 
 def _draw(design: str, m_h: dict[str, int], seed_sel: tuple[pd.DataFrame, pd.DataFrame] | None,
@@ -334,9 +370,9 @@ def simulate_household(pop: pd.DataFrame, communes: pd.DataFrame, villages: pd.D
             t = pd.concat([t, pd.DataFrame([{"unit": total, "estimate": pm, "se": pse, "df": pdf}])],
                           ignore_index=True)
             t["truth"] = [float(truth[u]) if u != total else truth_all for u in t["unit"]]
-            tq = stats.t.ppf(1 - (1 - level) / 2, t["df"].to_numpy())
-            t["half_width"] = tq * t["se"]
-            t["covered"] = (t["estimate"] - t["truth"]).abs() <= t["half_width"]
+            lo, hi = published_interval(t["estimate"], t["se"], t["df"], level=level)
+            t["half_width"] = (hi - lo) / 2
+            t["covered"] = (lo <= t["truth"].to_numpy()) & (t["truth"].to_numpy() <= hi)
             t = t.assign(design=design, rep=r, kish_deff=kish, kish_deff_design=kish_deff(s["w_design"]), cost=cost)
             out.append(t[["design", "rep", "unit", "estimate", "se", "df", "truth", "covered", "half_width",
                           "kish_deff", "kish_deff_design", "cost"]])
@@ -563,7 +599,6 @@ def simulate_unit_allocations(pop: pd.DataFrame, *, allocations: Mapping[str, Ma
     W = N / N.sum()
     truth = {u: float(y_of[u].mean()) for u in units}
     truth_area = float(np.sum(W * np.array([truth[u] for u in units])))
-    q = 1 - (1 - level) / 2
     rng = np.random.default_rng(seed)
     rows = []
     for name, alloc in allocations.items():
@@ -571,8 +606,6 @@ def simulate_unit_allocations(pop: pd.DataFrame, *, allocations: Mapping[str, Ma
         if (n < 2).any() or (n > N).any():
             raise DesignError(f"allocation {name!r}: every unit needs 2 to N_h forms")
         cost = costs.forms(desks=len(units), forms=float(n.sum()))
-        tq = stats.t.ppf(q, n - 1)
-        tq_area = float(stats.t.ppf(q, int(n.sum()) - len(units)))
         for r in range(reps):
             est, se, kish, w_all = np.empty(len(units)), np.empty(len(units)), np.empty(len(units)), []
             for i, u in enumerate(units):
@@ -580,15 +613,16 @@ def simulate_unit_allocations(pop: pd.DataFrame, *, allocations: Mapping[str, Ma
                 est[i], se[i], w = estimate_unit_mean(y=y_of[u][pick], fields=f_of[u][pick], counts=counts[u], unit=u)
                 kish[i] = kish_deff(w)
                 w_all.append(w)
-            hw = tq * se
+            lo, hi = published_interval(est, se, n - 1, level=level)
             for i, u in enumerate(units):
                 rows.append({"design": name, "rep": r, "unit": u, "estimate": est[i], "se": se[i], "df": float(n[i] - 1),
-                             "truth": truth[u], "covered": bool(abs(est[i] - truth[u]) <= hw[i]), "half_width": hw[i],
-                             "kish_deff": kish[i], "forms": int(n[i]), "cost": cost})
+                             "truth": truth[u], "covered": bool(lo[i] <= truth[u] <= hi[i]),
+                             "half_width": (hi[i] - lo[i]) / 2, "kish_deff": kish[i], "forms": int(n[i]), "cost": cost})
             a_est, a_se = float(np.sum(W * est)), float(np.sqrt(np.sum(W ** 2 * se ** 2)))
+            a_lo, a_hi = published_interval([a_est], [a_se], n.sum() - len(units), level=level)
             rows.append({"design": name, "rep": r, "unit": "area", "estimate": a_est, "se": a_se,
                          "df": float(n.sum() - len(units)), "truth": truth_area,
-                         "covered": bool(abs(a_est - truth_area) <= tq_area * a_se), "half_width": tq_area * a_se,
+                         "covered": bool(a_lo[0] <= truth_area <= a_hi[0]), "half_width": float(a_hi[0] - a_lo[0]) / 2,
                          "kish_deff": kish_deff(np.concatenate(w_all)), "forms": int(n.sum()), "cost": cost})
     reps_df = pd.DataFrame(rows)
     summ = summarise(reps_df).merge(reps_df.groupby(["design", "unit"], sort=False)["forms"].first().reset_index(),
