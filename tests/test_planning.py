@@ -131,3 +131,23 @@ def test_n_prop_2sam_equals_practools_formula():
 
     with pytest.raises(DesignError):
         planning.n_prop_2sam(px=0.5, py=0.55, pxy=0.9)
+
+
+def test_seed_rule_annex_takes_the_also_last_districts_like_the_seed_rule():
+    """Phụ lục 04 of the seed rule lists the communes the seed rule takes, including the last commune of a list in
+    ``sampling.also_last_districts`` (before, the annex left those out: 24 communes against the plan's 28)."""
+    from sipas.config import find_survey, project_root
+    from sipas.planning.plan import _frames, allocation_annex
+    from sipas.sampling import select_communes
+
+    cfg = find_survey("demo-laichau-2024", root=project_root())
+    com, vil = _frames(cfg)
+    also_last = tuple(cfg.extra["sampling"]["also_last_districts"])
+    sizes = pd.DataFrame({"unit": sorted(com["district"].unique()), "design": "seed_rule",
+                          "villages_per_commune": 3, "households_per_village": 30})
+    annex = allocation_annex(sizes, design="seed_rule", villages=vil, communes=com, seed=1, strata="district",
+                             psu="commune", also_last=also_last)
+    chosen = select_communes(com, also_last=also_last)
+    assert len(chosen) == 28 and len(select_communes(com)) == 24
+    assert len(annex) == len(chosen) + 1                                   # the communes and the total row
+    assert set(annex.iloc[:-1, 2]) == set(chosen["commune"])

@@ -315,7 +315,7 @@ def compute_household_plan(cfg, *, root: Path, settings: PlanSettings) -> PlanRe
     measured_design = float(wsum.loc[wsum["weights"] == "design", "kish_deff"].iloc[0])
     sr = summ[(summ["design"] == current) & (summ["unit"] == total)].iloc[0]
     annex = allocation_annex(sizes, design=settings.design, villages=villages, communes=communes, seed=cfg.seed,
-                             lang=cfg.language, strata=st, psu=psu)
+                             lang=cfg.language, strata=st, psu=psu, also_last=also_last)
     summary = pd.DataFrame([
         {"key": "kish_deff_measured", "value": measured},
         {"key": "kish_deff_design_measured", "value": measured_design},
@@ -450,17 +450,20 @@ def response_by_commune(weights: pd.DataFrame, seed_sample: pd.DataFrame | None,
 
 
 def allocation_annex(sizes: pd.DataFrame, *, design: str, villages: pd.DataFrame, communes: pd.DataFrame,
-                     seed: int, strata: str, psu: str, lang: str = "vi") -> pd.DataFrame:
+                     seed: int, strata: str, psu: str, lang: str = "vi",
+                     also_last: tuple[str, ...] = ()) -> pd.DataFrame:
     """Phụ lục 04 of the chosen design: the communes of each stratum drawn by that design (the seed rule's
     own communes for ``seed_rule``) with their villages and forms, via :func:`sipas.sampling.annex_04` (headers
     in ``lang``, the survey's language).  The stratum is the annex's first unit column (districts; provinces in a
-    national survey, whose annex lists every province's communes)."""
+    national survey, whose annex lists every province's communes).  ``also_last``: the districts where the seed
+    rule also takes the last commune of a list (``sampling.also_last_districts``), as the seed rule's sizes and
+    simulation use them."""
     from sipas.sampling import annex_04, select_communes, stratified_select
 
     s = sizes[sizes["design"] == design].set_index("unit")
     com = communes.assign(**{strata: communes[strata].map(nfc), psu: communes[psu].map(nfc)})
     if design == "seed_rule":
-        chosen = select_communes(communes)
+        chosen = select_communes(communes, also_last=also_last)
         chosen = chosen[chosen[strata].isin(s.index)]
     else:
         n = {u: int(min(s.loc[u, "communes"], (com[strata] == u).sum())) for u in s.index}
