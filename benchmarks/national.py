@@ -96,18 +96,28 @@ def table(res) -> str:
     return "\n".join(lines + [""])
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sizes", default="2.5k,37k,150k", help=f"sizes among {', '.join(SIZES)} (default all)")
-    ap.add_argument("--repeat", type=int, default=3, help="runs of every step below 100k forms (default 3)")
-    ap.add_argument("--repeat-large", type=int, default=1, help="runs of every step from 100k forms (default 1)")
+def sized_main(description: str, *, sizes: list[str], large: str, repeat_large: int, bench_fn, table_fn,
+               prefix: str) -> None:  # sizes: the names the benchmark knows, all run by default
+    """The command line of a benchmark over named sizes (this file's and benchmarks/service_user.py's): parse
+    ``--sizes``, ``--repeat``, ``--repeat-large`` (from ``large`` forms), ``--no-report``, ``--markdown``, ``--csv``;
+    run ``bench_fn`` in a temporary folder and print ``table_fn``'s table (:func:`pipeline.report_results`)."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--sizes", default=",".join(sizes), help=f"sizes among {', '.join(sizes)} (default all)")
+    ap.add_argument("--repeat", type=int, default=3, help=f"runs of every step below {large} forms (default 3)")
+    ap.add_argument("--repeat-large", type=int, default=repeat_large,
+                    help=f"runs of every step from {large} forms (default {repeat_large})")
     ap.add_argument("--no-report", action="store_true", help="time the four stages only")
     ap.add_argument("--markdown", default=None, help="also write the table to this file")
     ap.add_argument("--csv", default=None, help="also write the raw timings to this CSV file")
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory(prefix="sipas-natbench-") as tmp:
-        rows = bench(args.sizes.split(","), args.repeat, args.repeat_large, not args.no_report, Path(tmp))
-    report_results(rows, table, markdown=args.markdown, csv=args.csv)
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        rows = bench_fn(args.sizes.split(","), args.repeat, args.repeat_large, not args.no_report, Path(tmp))
+    report_results(rows, table_fn, markdown=args.markdown, csv=args.csv)
+
+
+def main() -> None:
+    sized_main(__doc__.splitlines()[0], sizes=list(SIZES), large="100k", repeat_large=1, bench_fn=bench,
+               table_fn=table, prefix="sipas-natbench-")
 
 
 if __name__ == "__main__":

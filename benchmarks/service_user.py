@@ -22,14 +22,12 @@ Run: ``.venv/bin/python benchmarks/service_user.py [--sizes 700,7k,35k] [--repea
 
 from __future__ import annotations
 
-import argparse
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
-from national import table as _national_table  # benchmarks/national.py, beside this file
-from pipeline import _env, report_results, run_step  # benchmarks/pipeline.py, beside this file
+from national import sized_main, table as _national_table  # benchmarks/national.py, beside this file
+from pipeline import _env, run_step  # benchmarks/pipeline.py, beside this file
 
 #: size -> factor applied to every unit's transactions and to the allocation of the Huế demo
 SIZES = {"700": 1, "7k": 10, "35k": 50}
@@ -72,17 +70,8 @@ def table(res) -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sizes", default=",".join(SIZES), help=f"sizes among {', '.join(SIZES)} (default all)")
-    ap.add_argument("--repeat", type=int, default=3, help="runs of every step below 20k forms (default 3)")
-    ap.add_argument("--repeat-large", type=int, default=3, help="runs of every step from 20k forms (default 3)")
-    ap.add_argument("--no-report", action="store_true", help="time the four stages only")
-    ap.add_argument("--markdown", default=None, help="also write the table to this file")
-    ap.add_argument("--csv", default=None, help="also write the raw timings to this CSV file")
-    args = ap.parse_args()
-    with tempfile.TemporaryDirectory(prefix="sipas-svcbench-") as tmp:
-        rows = bench(args.sizes.split(","), args.repeat, args.repeat_large, not args.no_report, Path(tmp))
-    report_results(rows, table, markdown=args.markdown, csv=args.csv)
+    sized_main(__doc__.splitlines()[0], sizes=list(SIZES), large="20k", repeat_large=3, bench_fn=bench,
+               table_fn=table, prefix="sipas-svcbench-")
 
 
 if __name__ == "__main__":

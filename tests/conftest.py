@@ -30,6 +30,20 @@ def visible_text(html: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
 
 
+def chromium_dom(html: Path, profile: Path) -> str:
+    """The DOM headless Chromium renders from the file ``html`` (``--dump-dom``, a fresh ``profile`` folder); skip
+    without Chromium, FAIL in CI (:func:`need_tool`)."""
+    import subprocess
+
+    from sipas import report
+
+    chromium = need_tool(report.find_chromium(), "headless Chromium")
+    res = subprocess.run(report.chromium_args(chromium, profile) + ["--dump-dom", html.resolve().as_uri()],
+                         capture_output=True, text=True, timeout=180, check=False)
+    assert res.returncode == 0, res.stderr[-2000:]
+    return res.stdout
+
+
 def raw_copy_root(tmp_path_factory: pytest.TempPathFactory, name: str, survey_ids: tuple[str, ...]) -> Path:
     """A temporary project root holding copies of the committed raw data of ``survey_ids``."""
     root = tmp_path_factory.mktemp(name)

@@ -7,16 +7,14 @@ copy of its demo survey-year, so the session's processed files are left as they 
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from conftest import DEMO, DEMO_PREV, REPO
+from conftest import DEMO, DEMO_PREV, REPO, chromium_dom, visible_text
 
 #: Replicates of the tests' runs (small: the tables' shape and determinism do not depend on it).
 REPS = 3
@@ -82,38 +80,14 @@ def test_plan_with_unknown_survey_is_one_line_exit_2(capsys: pytest.CaptureFixtu
 
 # --------------------------------------------------------------------------- headless Chromium
 
-def _chromium() -> str:
-    from sipas import report
-
-    found = report.find_chromium()
-    if found:
-        return found
-    if os.environ.get("CI"):
-        pytest.fail("headless Chromium is required in CI (environment variable CI is set) but was not found")
-    pytest.skip("headless Chromium not installed")
-
-
-def _visible(html: str) -> str:
-    html = re.sub(r"<(style|script)[^>]*>.*?</\1>", "", html, flags=re.S)
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
-
-
 @pytest.fixture(scope="module")
 def plan_dom(plan_root: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
-    from sipas import report
-
-    chromium = _chromium()
-    html = plan_root / "reports" / DEMO / "plan.html"
-    profile = tmp_path_factory.mktemp("chromium-plan")
-    res = subprocess.run(report.chromium_args(chromium, profile) + ["--dump-dom", html.resolve().as_uri()],
-                         capture_output=True, text=True, timeout=180, check=False)
-    assert res.returncode == 0, res.stderr[-2000:]
-    return res.stdout
+    return chromium_dom(plan_root / "reports" / DEMO / "plan.html", tmp_path_factory.mktemp("chromium-plan"))
 
 
 @pytest.mark.browser
 def test_plan_html_shows_headings_and_sample_sizes(plan_dom: str):
-    text = _visible(plan_dom)
+    text = visible_text(plan_dom)
     for h in HEADINGS_VI:
         assert h in text, h
     for bad in ("Traceback", "Error", "Exception", "NaN", "nan", "{", "}"):

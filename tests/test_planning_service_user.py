@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import math
 import re
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import need_tool, raw_copy_root, visible_text
+from conftest import chromium_dom, raw_copy_root, visible_text
 from results import results_practools as P
 from results.r_refs import load
 from sipas import planning
@@ -301,15 +300,7 @@ def test_bad_target_or_design_is_one_line_exit_2(plan_root: Path, capsys: pytest
 
 @pytest.fixture(scope="module")
 def plan_dom(plan_root: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
-    from sipas import report
-
-    chromium = need_tool(report.find_chromium(), "headless Chromium")
-    html = plan_root / "reports" / SID / "plan.html"
-    profile = tmp_path_factory.mktemp("chromium-plan-su")
-    res = subprocess.run(report.chromium_args(chromium, profile) + ["--dump-dom", html.resolve().as_uri()],
-                         capture_output=True, text=True, timeout=180, check=False)
-    assert res.returncode == 0, res.stderr[-2000:]
-    return res.stdout
+    return chromium_dom(plan_root / "reports" / SID / "plan.html", tmp_path_factory.mktemp("chromium-plan-su"))
 
 
 HEADINGS_VI = ("Kế hoạch chọn mẫu năm sau", "1. Phương sai giữa các đơn vị và trong mỗi đơn vị",

@@ -186,19 +186,25 @@ def _iccs(plan: PlanResult) -> tuple[float, float]:
     return float(ov[levels[1]]), float(ov[levels[2]])
 
 
-def components_section(plan: PlanResult, *, lang: str, cfg: Any = None) -> list[Block]:
-    """Section 1: variance components (points²), their shares and the ICCs, per index node."""
+def components_frame(c: pd.DataFrame, *, lang: str, names: str = "components") -> pd.DataFrame:
+    """The display of a ``plan_components`` table: index node, component (labels ``labels.planning.<names>``),
+    variance in points², share (%), ICC, whether a negative estimate was set to 0, and the number of groups."""
     lab = _labels(lang)
-    c = plan.components
-    df = pd.DataFrame({
+    return pd.DataFrame({
         "variable": [_variable(lab, v) for v in c["variable"]],
-        "component": [_name(lab, "components", v) for v in c["component"]],
+        "component": [_name(lab, names, v) for v in c["component"]],
         "sigma2": [_num(v * 1e4, 1, lang) for v in c["sigma2"]],
         "share": [_num(v * 100, 1, lang) for v in c["share"]],
         "icc": [_num(v, 3, lang) for v in c["icc"]],
         "truncated": [lab["flag_yes"] if bool(v) else lab["flag_no"] for v in c["truncated"]],
         "groups": [str(int(v)) for v in c["groups"]],
     })
+
+
+def components_section(plan: PlanResult, *, lang: str, cfg: Any = None) -> list[Block]:
+    """Section 1: variance components (points²), their shares and the ICCs, per index node."""
+    lab = _labels(lang)
+    df = components_frame(plan.components, lang=lang)
     return [("md", "## " + _t("s_components", lang)), ("md", _t("components_text", lang, **_unit_words(plan, lang))),
             _table(df, _t("components_table", lang), lab)]
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from sipas.planning.report import _labels, _name, _num, _t, _table, _variable
+from sipas.planning.report import _labels, _name, _num, _t, _table, _variable, components_frame
 from sipas.planning.service_plan import AREA, ServicePlanResult
 from sipas.report.blocks import Block, html_table, md_escape
 
@@ -50,16 +50,7 @@ def intro(plan: ServicePlanResult, cfg: Any = None, *, lang: str) -> list[Block]
 def components_section(plan: ServicePlanResult, *, lang: str, cfg: Any = None) -> list[Block]:
     """Section 1: the one-way ANOVA of the forms' scores, units as groups (points²), shares and the ICC."""
     lab = _labels(lang)
-    c = plan.components
-    df = pd.DataFrame({
-        "variable": [_variable(lab, v) for v in c["variable"]],
-        "component": [_name(lab, "su_components", v) for v in c["component"]],
-        "sigma2": [_num(v * 1e4, 1, lang) for v in c["sigma2"]],
-        "share": [_num(v * 100, 1, lang) for v in c["share"]],
-        "icc": [_num(v, 3, lang) for v in c["icc"]],
-        "truncated": [_flag(lab, v) for v in c["truncated"]],
-        "groups": [str(int(v)) for v in c["groups"]],
-    })
+    df = components_frame(plan.components, lang=lang, names="su_components")
     return [("md", "## " + _t("su_s_components", lang)), ("md", _t("su_components_text", lang)),
             _table(df, _t("su_components_table", lang), lab)]
 
